@@ -1,0 +1,33 @@
+# neowise-lightcurves: NEOWISE light curves for a list of sky positions, read straight from
+# IRSA's HEALPix-partitioned Parquet copy of the NEOWISE Single-exposure Source Table.
+#
+#   targets -> manifest (checkpoint) -> match (one job per year and shard, cached)
+#           -> lightcurves + summary -> plots (in the report)
+#
+# This file is only wiring; the rules are in workflow/rules/, the logic in the
+# neowise_lightcurves package (src/).
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/targets.smk"
+include: "workflow/rules/manifest.smk"
+include: "workflow/rules/match.smk"
+include: "workflow/rules/lightcurves.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

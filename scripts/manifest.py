@@ -1,0 +1,17 @@
+"""Checkpoint manifest: partitions touched by each target's cone, shards and their cache keys."""
+
+import pandas as pd
+
+from neowise_lightcurves import atomic, logs, manifest
+
+log = logs.to_file(snakemake.log[0])
+p = snakemake.params
+targets = pd.read_parquet(snakemake.input[0], columns=["target_id", "ra", "dec"])
+rows = manifest.target_partitions(targets, p.radius_arcsec, p.shard_order)
+shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
+atomic.write_frame(rows, snakemake.output.partitions)
+manifest.write_shards(snakemake.output.shards, shards)
+log.info(
+    "%d targets touch %d order-5 partitions in %d shards (order %d)",
+    len(targets), rows["k5"].nunique(), len(shards), p.shard_order,
+)

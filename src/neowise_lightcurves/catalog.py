@@ -1,0 +1,130 @@
+"""Catalogue access: where each survey year lives, and listing and opening partition files.
+
+The layout is IRSA's (``s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5``)::
+
+    {root}/{year}/neowiser-healpix_k5-{year}.parquet/
+        _metadata            schema + row-group statistics of every file (never read here)
+        _common_metadata     schema only
+        healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet   (sometimes part1..., list them)
+
+with ``year`` one of ``year1`` ... ``year11`` or ``addendum``. The same code reads the bucket, a
+local mirror, the demo sky, or anything pyarrow's filesystems understand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pyarrow is imported where it is used: the Snakefile imports this module
+    import pyarrow.fs
+
+#: IRSA's bucket, as a ``catalog.root``.
+IRSA_ROOT = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
+IRSA_REGION = "us-west-2"
+
+#: Survey years the catalogue has.
+YEARS = tuple(f"year{i}" for i in range(1, 12)) + ("addendum",)
+
+
+def year_name(year: int | str) -> str:
+    """Folder name of a survey year: ``1`` -> ``"year1"``, ``"addendum"`` -> ``"addendum"``."""
+    name = f"year{year}" if isinstance(year, int) or str(year).isdigit() else str(year)
+    if name not in YEARS:
+        raise ValueError(f"no NEOWISE year {year!r}: years are 1..11 and 'addendum'")
+    return name
+
+
+def year_dataset(year: str) -> str:
+    """Path of a year's Parquet dataset relative to the catalogue root."""
+    name = year_name(year)
+    return f"{name}/neowiser-healpix_k5-{name}.parquet"
+
+
+def partition_path(year: str, k5: int) -> str:
+    """Leaf folder of one order-5 partition, relative to the catalogue root."""
+    return f"{year_dataset(year)}/healpix_k0={int(k5) // 1024}/healpix_k5={int(k5)}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An opened catalogue root: a pyarrow filesystem and the base path inside it."""
+
+    filesystem: pyarrow.fs.FileSystem
+    base: str
+    root: str
+
+    def path(self, relative: str) -> str:
+        """Full path (in :attr:`filesystem`) of a path relative to the root."""
+        return f"{self.base}/{relative}" if self.base else relative
+
+    def year_exists(self, year: str) -> bool:
+        """Whether the year's dataset folder exists."""
+        import pyarrow.fs as pafs
+
+        info = self.filesystem.get_file_info(self.path(year_dataset(year)))
+        return info.type == pafs.FileType.Directory
+
+    def partition_files(self, year: str, k5: int) -> list[pyarrow.fs.FileInfo]:
+        """Data files of one partition in one year, sorted by name; ``[]`` if it has none.
+
+        Every ``*.parquet`` file in the leaf folder is returned: some partitions hold several
+        (``part0``, ``part1``, ...). Hidden and underscore files are skipped.
+        """
+        import pyarrow.fs as pafs
+
+        selector = pafs.FileSelector(self.path(partition_path(year, k5)), allow_not_found=True)
+        infos = self.filesystem.get_file_info(selector)
+        return sorted(
+            (
+                i
+                for i in infos
+                if i.type == pafs.FileType.File
+                and i.base_name.endswith(".parquet")
+                and not i.base_name.startswith(("_", "."))
+            ),
+            key=lambda i: i.base_name,
+        )
+
+
+def open_catalog(
+    root: str,
+    *,
+    anonymous: bool = True,
+    region: str = IRSA_REGION,
+    endpoint_override: str | None = None,
+    scheme: str | None = None,
+    workdir: str | None = None,
+) -> Catalog:
+    """Open a catalogue root.
+
+    Parameters
+    ----------
+    root : str
+        ``s3://bucket/prefix`` (pyarrow's S3 filesystem; anonymous, ``region``, optional
+        ``endpoint_override`` such as ``"127.0.0.1:9000"`` and ``scheme`` ``"http"``), any other
+        URI pyarrow understands (``gs://``, ``file://``, ...), or a local folder.
+    anonymous : bool
+        Read S3 without credentials (IRSA's bucket is public). With ``False`` the usual AWS
+        environment (``AWS_ACCESS_KEY_ID``, profiles, ...) is used.
+    workdir : str, optional
+        Folder that a relative local ``root`` is relative to (default: the current folder).
+    """
+    import pyarrow.fs as pafs
+
+    if root.startswith("s3://"):
+        kwargs = {"anonymous": anonymous, "region": region}
+        if endpoint_override:
+            kwargs["endpoint_override"] = endpoint_override
+        if scheme:
+            kwargs["scheme"] = scheme
+        fs = pafs.S3FileSystem(
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=10), **kwargs
+        )
+        return Catalog(fs, root[len("s3://") :].rstrip("/"), root)
+    if "://" in root:
+        fs, base = pafs.FileSystem.from_uri(root)
+        return Catalog(fs, base.rstrip("/"), root)
+    base = os.path.abspath(os.path.join(workdir or os.getcwd(), root))
+    return Catalog(pafs.LocalFileSystem(), base, root)

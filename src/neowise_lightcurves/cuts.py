@@ -1,0 +1,69 @@
+"""Quality cuts: a row filter in pandas query syntax over catalogue columns.
+
+For example ``"cc_flags == '0000' and qi_fact >= 1"``; ``""`` keeps every row. Parsing needs only
+the standard library, so the Snakefile checks the cuts (and learns which columns they use) at
+no cost.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from . import columns as cols
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Names allowed in cuts besides catalogue columns.
+_CUT_EXTRA_NAMES = {"target_id", "dist_arcsec", "year"}
+
+
+class CutsError(ValueError):
+    """Cuts that cannot be parsed or that name unknown columns."""
+
+
+def cut_columns(cuts: str) -> tuple[str, ...]:
+    """Column names a cuts expression uses (``""`` -> none).
+
+    Raises
+    ------
+    CutsError
+        The expression does not parse, or names something that is no catalogue column.
+    """
+    if not cuts or not cuts.strip():
+        return ()
+    try:
+        tree = ast.parse(cuts.replace("`", ""), mode="eval")
+    except SyntaxError as err:
+        raise CutsError(f"match.cuts {cuts!r} is not a valid pandas query: {err.msg}") from err
+    known = set(cols.column_names()) | _CUT_EXTRA_NAMES
+    functions = {
+        id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)
+    }  # abs(...), log10(...): pandas' functions, not columns
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and id(node) not in functions and node.id not in names:
+            names.append(node.id)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise CutsError(
+            f"match.cuts {cuts!r} names unknown column(s): {', '.join(unknown)} "
+            "(use catalogue column names, see columns.tsv)"
+        )
+    return tuple(n for n in names if n not in _CUT_EXTRA_NAMES)
+
+
+def apply_cuts(frame: pd.DataFrame, cuts: str) -> pd.DataFrame:
+    """Rows of ``frame`` that pass ``cuts`` (pandas query syntax; ``""`` keeps all)."""
+    import pandas as pd
+
+    if not cuts or not cuts.strip():
+        return frame
+    try:
+        mask = frame.eval(cuts, engine="python")
+    except Exception as err:
+        raise CutsError(f"match.cuts {cuts!r} failed on the matches: {err}") from err
+    if not isinstance(mask, pd.Series) or not pd.api.types.is_bool_dtype(mask.dtype):
+        raise CutsError(f"match.cuts {cuts!r} does not give True/False for each row")
+    return frame[mask.fillna(False).to_numpy(dtype=bool)]

@@ -1,0 +1,374 @@
+"""A deterministic synthetic sky in the exact layout of IRSA's NEOWISE Parquet catalogue.
+
+The demo sky has a few dozen order-5 partitions in seven regions chosen to break naive code
+(both celestial poles, the RA 0/360 seam, a partition corner and edge, the north ecliptic pole
+where visits have many exposures, an ordinary field), about three dozen targets (variables: an
+outburst, a periodic star, a fading star; a close pair; two ids at one position; a target with
+no detections; a faint one with W2 upper limits) and field stars. Each year is written as IRSA
+writes it::
+
+    {root}/year{N}/neowiser-healpix_k5-year{N}.parquet/
+        _metadata, _common_metadata (units and descriptions in the field metadata)
+        healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet
+
+with all 143 columns and their types; one partition also gets a ``part1`` file. Every number
+comes from ``numpy.random.default_rng`` seeded by (seed, year), so a year is the same whenever
+and wherever it is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import hpgeom
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import columns as cols
+from . import sky
+from .atomic import atomic_directory, atomic_path
+from .catalog import year_dataset, year_name
+
+#: MJD at which each survey year starts (IRSA's scan ranges; ``addendum`` after year 11).
+YEAR_START = {f"year{i}": 56639.0 + 365.25 * (i - 1) for i in range(1, 12)}
+YEAR_START["addendum"] = 60291.0 + 190.0
+
+#: Magnitude zero points (Vega): mag = ZP - 2.5 log10(flux / DN).
+ZERO_POINT = {"w1": 20.752, "w2": 19.596}
+
+ORBIT_DAYS = 94.3 / 1440.0  # WISE orbit: one exposure of a position per orbit during a visit
+HALF_YEAR = 182.6
+
+#: Regions of the demo sky: name, centre (deg), radius of the field-star cap (deg),
+#: exposures per visit.
+REGIONS = (
+    ("north-pole", 0.0, 90.0, 1.2, 14),
+    ("south-pole", 0.0, -90.0, 1.2, 14),
+    ("ra-seam", 0.0, 12.0, 1.2, 12),
+    ("corner", None, None, 1.2, 12),  # centred on a partition corner, found at run time
+    ("ecliptic-pole", 270.0, 66.56, 1.2, 36),
+    ("field-a", 150.1, 2.2, 1.2, 12),
+    ("field-b", 45.0, -30.0, 1.2, 12),
+)
+
+
+@dataclass(frozen=True)
+class DemoSky:
+    """The demo's sources (true positions, magnitudes, variability) and targets."""
+
+    sources: pd.DataFrame
+    targets: pd.DataFrame
+
+
+def _corner_position() -> tuple[tuple[float, float], tuple[float, float]]:
+    """A corner and an edge midpoint of the order-5 partition holding (150.1, 2.2)."""
+    nside = hpgeom.order_to_nside(5)
+    pix = int(hpgeom.angle_to_pixel(nside, 150.1, 2.2))
+    ra, dec = hpgeom.boundaries(nside, pix, step=2)
+    # boundaries(step=2) walks corner, midpoint, corner, midpoint, ...
+    return (float(ra[0]), float(dec[0])), (float(ra[1]), float(dec[1]))
+
+
+def _offset(ra, dec, pa_deg, sep_arcsec):
+    """Positions ``sep_arcsec`` from (ra, dec) at position angle ``pa_deg`` (astropy)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    c = SkyCoord(np.atleast_1d(ra) * u.deg, np.atleast_1d(dec) * u.deg)
+    moved = c.directional_offset_by(np.atleast_1d(pa_deg) * u.deg, np.atleast_1d(sep_arcsec) * u.arcsec)
+    return moved.ra.wrap_at(360 * u.deg).deg, moved.dec.deg
+
+
+def _cap(rng, n, ra0, dec0, radius_deg):
+    """``n`` positions uniform on the sphere within ``radius_deg`` of (ra0, dec0)."""
+    cos_r = np.cos(np.radians(radius_deg))
+    sep = np.degrees(np.arccos(1 - rng.random(n) * (1 - cos_r))) * 3600.0
+    return _offset(np.full(n, ra0), np.full(n, dec0), rng.random(n) * 360.0, sep)
+
+
+def build_sky(seed: int = 1, field_sources: int = 150) -> DemoSky:
+    """The demo sky: sources (true positions and light-curve models) and the target list.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random draw.
+    field_sources : int
+        Field stars per region (the tests use a few; the demo a few hundred).
+    """
+    rng = np.random.default_rng([seed, 0])
+    corner, edge = _corner_position()
+    centres = {name: (ra, dec) for name, ra, dec, _, _ in REGIONS}
+    centres["corner"] = corner
+    src, tgt = [], []
+
+    def source(ra, dec, w1, color=0.3, kind="constant"):
+        src.append(dict(ra=ra, dec=dec, w1=w1, w2=w1 - color, kind=kind))
+
+    def target(tid, ra, dec, kind, note, w1=None, color=0.3, offset=0.15):
+        if w1 is not None:  # a real source near the target position
+            (sra,), (sdec,) = _offset(ra, dec, rng.random() * 360, offset)
+            source(sra, sdec, w1, color, kind)
+        tgt.append(dict(target_id=tid, ra=ra % 360.0, dec=dec, kind=kind, note=note))
+
+    target("NCP-1", 123.0, 89.99992, "constant", "0.3 arcsec from the north pole", 11.5)
+    target("NCP-2", 300.0, 89.9960, "constant", "14 arcsec from the north pole", 13.0)
+    target("SCP-1", 10.0, -89.99995, "periodic", "0.2 arcsec from the south pole", 12.0)
+    target("SEAM-E", 359.99990, 12.0, "constant", "west of RA 0, 0.7 arcsec from SEAM-W", 12.5)
+    target("SEAM-W", 0.00010, 12.0, "constant", "east of RA 0", 12.8)
+    target("SEAM-X", 359.9990, 12.01, "constant", "crosses RA 0 at 10 arcsec", 13.5)
+    target("CORNER", *corner, "constant", "on a k5 partition corner", 12.2)
+    target("EDGE", *edge, "fader", "on a k5 partition edge", 12.9)
+    target("PAIR-A", 150.1, 2.2, "constant", "0.8 arcsec from PAIR-B", 13.0, offset=0.0)
+    target("PAIR-B", 150.1 + 0.8 / 3600 / np.cos(np.radians(2.2)), 2.2, "constant",
+           "0.8 arcsec from PAIR-A", 13.4, offset=0.0)
+    target("DUP-1", 150.3, 2.0, "constant", "same position as DUP-2", 12.0)
+    target("DUP-2", 150.3, 2.0, "constant", "same position as DUP-1")
+    target("EMPTY", 150.0, 2.5, "none", "no source here: no detections")
+    target("OUTBURST", 270.1, 66.5, "outburst", "an outburst in year 2", 13.0, 0.6)
+    target("PERIODIC", 269.8, 66.7, "periodic", "P = 0.2871 d, 0.4 mag", 12.4)
+    target("FADER", 270.4, 66.4, "fader", "fades 0.3 mag a year", 11.8)
+    target("FAINT", 45.05, -30.05, "constant", "faint: W2 upper limits", 16.6, -0.3)
+    for i in range(10):
+        (ra,), (dec,) = _cap(rng, 1, *centres["field-b"], 0.8)
+        target(f"STAR-B{i:02d}", ra, dec, "constant", "field-b star", 10 + rng.random() * 5)
+    for i in range(6):
+        (ra,), (dec,) = _cap(rng, 1, *centres["field-a"], 0.8)
+        kind = "periodic" if i == 0 else "constant"
+        target(f"STAR-A{i:02d}", ra, dec, kind, "field-a star", 10 + rng.random() * 5)
+    # neighbours a few arcsec from some targets: a larger radius picks them up
+    for t in tgt[::3]:
+        (ra,), (dec,) = _offset(t["ra"], t["dec"], rng.random() * 360, 3 + 5 * rng.random())
+        source(ra, dec, 14 + 2 * rng.random())
+    for name, *_ in REGIONS:
+        ras, decs = _cap(rng, field_sources, *centres[name], 1.2)
+        for ra, dec in zip(ras, decs, strict=True):
+            source(ra, dec, 9 + 8 * rng.random() ** 0.5, 0.1 + 0.3 * rng.random())
+    sources = pd.DataFrame(src)
+    sources["ra"] = sources["ra"] % 360.0
+    # region of a source: the nearest region centre (neighbours inherit their target's)
+    cen = np.array([centres[n] for n, *_ in REGIONS])
+    near = np.argmax(sky.unit_vectors(sources["ra"], sources["dec"]) @ sky.unit_vectors(cen[:, 0], cen[:, 1]).T, axis=1)
+    sources["region"] = [REGIONS[i][0] for i in near]
+    sources["n_exposures"] = [REGIONS[i][4] for i in near]
+    sources["phase"] = [17.0 + 23.0 * i for i in near]
+    sources["index"] = np.arange(len(sources))
+    return DemoSky(sources=sources, targets=pd.DataFrame(tgt))
+
+
+def _magnitudes(sources: pd.DataFrame, t: np.ndarray, band: str, outburst_mjd: float) -> np.ndarray:
+    m0 = sources[band].to_numpy()
+    kind = sources["kind"].to_numpy()
+    m = m0.copy()
+    periodic = kind == "periodic"
+    m[periodic] += 0.4 * np.sin(2 * np.pi * t[periodic] / 0.2871)
+    fader = kind == "fader"
+    m[fader] += 0.3 * (t[fader] - YEAR_START["year1"]) / 365.25
+    burst = (kind == "outburst") & (t > outburst_mjd)
+    m[burst] -= 2.5 * np.log10(1 + 8 * np.exp(-(t[burst] - outburst_mjd) / 12.0))
+    return m
+
+
+def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
+    """All detections of one survey year, every catalogue column filled, one row per detection."""
+    year = year_name(year)
+    year_no = 12 if year == "addendum" else int(year[4:])
+    rng = np.random.default_rng([seed, year_no])
+    src = sky_.sources
+    visits = (0,) if year == "addendum" else (0, 1)
+    parts = []
+    for visit in visits:
+        for n_exp in np.unique(src["n_exposures"]):
+            sel = src[src["n_exposures"] == n_exp]
+            for e in range(n_exp):
+                seen = sel[rng.random(len(sel)) < 0.94]
+                t = YEAR_START[year] + seen["phase"].to_numpy() + visit * HALF_YEAR + e * ORBIT_DAYS
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "index": seen["index"].to_numpy(),
+                            "mjd": t + rng.normal(0, 0.002, len(seen)),
+                            "visit": visit,
+                            "exposure": e,
+                        }
+                    )
+                )
+    det = pd.concat(parts, ignore_index=True)
+    n = len(det)
+    s = src.iloc[det["index"].to_numpy()].reset_index(drop=True)
+    ra, dec = _offset(s["ra"].to_numpy(), s["dec"].to_numpy(), rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
+    out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
+    outburst = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
+    for band in ("w1", "w2"):
+        zp = ZERO_POINT[band]
+        true = 10 ** (-0.4 * (_magnitudes(s, out["mjd"], band, outburst) - zp))
+        sig = np.sqrt(7.0**2 + 0.5 * true + (0.015 * true) ** 2)
+        flux = true + rng.normal(0, 1, n) * sig
+        snr = flux / sig
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mpro = np.where(snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig))
+            sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
+        null = rng.random(n) < 0.02
+        for name, v in (("flux", flux), ("sigflux", sig), ("snr", snr), ("mpro", mpro), ("sigmpro", sigmpro)):
+            out[f"{band}{name}"] = np.where(null, np.nan, v)
+        out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
+        out[f"{band}_true_mag"] = _magnitudes(s, out["mjd"], band, outburst)
+    out["cc_flags"] = np.where(rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n))
+    out["moon_masked"] = np.where(rng.random(n) < 0.95, "00", rng.choice(["10", "01", "11"], n))
+    out["qi_fact"] = rng.choice([1.0, 0.5, 0.0], n, p=[0.88, 0.1, 0.02])
+    out["saa_sep"] = np.abs(rng.normal(60, 40, n))
+    out["nb"] = np.where(rng.random(n) < 0.95, 1, 2)
+    out["na"] = np.where(rng.random(n) < 0.97, 0, 1)
+    out["qual_frame"] = rng.choice([10, 5, 0], n, p=[0.9, 0.08, 0.02])
+    frame = pd.DataFrame(out)
+    frame["index"] = det["index"].to_numpy()
+    frame["visit"] = det["visit"].to_numpy()
+    frame["exposure"] = det["exposure"].to_numpy()
+    frame["region"] = s["region"].to_numpy()
+    return _fill_columns(frame, year_no, rng)
+
+
+def _ph_qual(snr: np.ndarray) -> np.ndarray:
+    return np.select([snr >= 10, snr >= 3, snr >= 2], ["A", "B", "C"], "U")
+
+
+def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
+    """Every one of the 143 catalogue columns, derived where it has meaning, plausible elsewhere."""
+    import astropy.units as u
+    from astropy.coordinates import BarycentricTrueEcliptic, SkyCoord
+
+    n = len(f)
+    c = SkyCoord(f["ra"].to_numpy() * u.deg, f["dec"].to_numpy() * u.deg)
+    gal = c.galactic
+    ecl = c.transform_to(BarycentricTrueEcliptic())
+    xyz = sky.unit_vectors(f["ra"], f["dec"])
+    region_no = pd.factorize(f["region"], sort=True)[0]
+    scan_no = (year_no * 2 + f["visit"].to_numpy()) * 100 + region_no
+    scan_id = pd.Series(scan_no).map(lambda v: f"{v:05d}") + np.where(f["visit"] == 0, "a", "b")
+    frame_num = f["exposure"].to_numpy() + 1
+    src = f.groupby([scan_id.to_numpy(), frame_num]).cumcount().to_numpy() + 1
+    d = {}
+    d["source_id"] = scan_id + pd.Series(frame_num).map(lambda v: f"{v:03d}") + "-" + pd.Series(src).map(lambda v: f"{v:06d}")
+    d["frame_num"] = frame_num
+    d["scan_id"] = scan_id
+    d["src"] = src
+    d["ra"], d["dec"] = f["ra"], f["dec"]
+    d["glon"], d["glat"] = gal.l.deg, gal.b.deg
+    d["elon"], d["elat"] = ecl.lon.deg, ecl.lat.deg
+    d["x"], d["y"], d["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    d["spt_ind"] = sky.partition_of(f["ra"].to_numpy(), f["dec"].to_numpy(), order=13)
+    d["htm20"] = sky.partition_of(f["ra"].to_numpy(), f["dec"].to_numpy(), order=20)
+    for band in ("w1", "w2"):
+        snr = f[f"{band}snr"].to_numpy()
+        d[f"{band}mag"] = f[f"{band}mpro"] + rng.normal(0, 0.02, n)
+        for k in range(1, 9):
+            d[f"{band}mag_{k}"] = f[f"{band}mpro"] + rng.normal(0.1 * k, 0.02, n)
+            d[f"{band}sigm_{k}"] = f[f"{band}sigmpro"] * (1 + 0.1 * k)
+            d[f"{band}flg_{k}"] = np.zeros(n, np.int64)
+        d[f"{band}sigm"] = f[f"{band}sigmpro"]
+        d[f"{band}mcor"] = np.full(n, 0.12)
+        d[f"{band}flg"] = np.zeros(n, np.int64)
+        d[f"{band}sat"] = np.zeros(n)
+        d[f"{band}frtr"] = np.full(n, "0.0")
+        d[f"{band}cc_map"] = np.where(f["cc_flags"].str[0 if band == "w1" else 1] == "0", 0, 1)
+        d[f"{band}cc_map_str"] = np.where(d[f"{band}cc_map"] == 0, "", f["cc_flags"].str[0:1])
+        d[f"{band}x"] = rng.uniform(1, 1016, n)
+        d[f"{band}y"] = rng.uniform(1, 1016, n)
+        d[f"{band}sky"] = rng.normal(30 if band == "w1" else 60, 2, n)
+        d[f"{band}sigsk"] = np.abs(rng.normal(1, 0.1, n))
+        d[f"{band}conf"] = np.abs(rng.normal(2, 0.5, n))
+        d[f"{band}fitr"] = np.full(n, 7.5)
+        d[f"_{band}snr"] = snr
+    d["ph_qual"] = pd.Series(_ph_qual(np.nan_to_num(d["_w1snr"], nan=0.0))) + pd.Series(_ph_qual(np.nan_to_num(d["_w2snr"], nan=0.0)))
+    d["sigra"] = np.full(n, 0.2)
+    d["sigdec"] = np.full(n, 0.2)
+    d["sigradec"] = rng.normal(0, 0.01, n)
+    d["rchi2"] = (f["w1rchi2"] + f["w2rchi2"]) / 2
+    d["satnum"] = np.full(n, "00")
+    d["xscprox"] = np.full(n, np.nan)
+    d["det_bit"] = np.full(n, 3, np.int64)
+    d["sso_flg"] = np.zeros(n, np.int64)
+    idx = f["index"].to_numpy()
+    d["tmass_key"] = 1_000_000 + idx
+    d["r_2mass"] = np.full(n, 0.3)
+    d["pa_2mass"] = (idx * 37.0) % 360
+    d["n_2mass"] = np.ones(n, np.int64)
+    d["allwise_cntr"] = 2_000_000 + idx
+    d["r_allwise"] = np.full(n, 0.2)
+    d["pa_allwise"] = (idx * 53.0) % 360
+    d["n_allwise"] = np.ones(n, np.int64)
+    for b, off in (("j", 1.2), ("h", 0.5), ("k", 0.2)):
+        d[f"{b}_m_2mass"] = f["w1_true_mag"] + off
+        d[f"{b}_msig_2mass"] = np.full(n, 0.03)
+    for b in ("w1", "w2", "w3", "w4"):
+        base = f["w1_true_mag"] if b == "w1" else f["w2_true_mag"]
+        d[f"{b}mpro_allwise"] = base
+        d[f"{b}sigmpro_allwise"] = np.full(n, 0.02)
+    for name in f.columns:
+        if name not in d and name in cols.column_names():
+            d[name] = f[name]
+    d["cntr"] = np.zeros(n, np.int64)  # set when the year is laid out
+    out = pd.DataFrame({k: np.asarray(v) for k, v in d.items()})
+    return out[list(cols.column_names())]
+
+
+def year_table(sky_: DemoSky, year: str, seed: int = 1) -> pa.Table:
+    """One year of the demo catalogue as an Arrow table with the catalogue's file schema,
+    ordered by partition then ``spt_ind`` (a spatial index) and numbered by ``cntr``."""
+    frame = detections(sky_, year, seed)
+    frame["_k5"] = sky.partition_of(frame["ra"].to_numpy(), frame["dec"].to_numpy())
+    frame = frame.sort_values(["_k5", "spt_ind", "mjd"], kind="stable", ignore_index=True)
+    year_no = 12 if year_name(year) == "addendum" else int(year_name(year)[4:])
+    frame["cntr"] = year_no * 10**11 + np.arange(len(frame), dtype=np.int64)
+    schema = cols.file_schema()
+    k5 = frame.pop("_k5").to_numpy()
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    return table.append_column("healpix_k5", pa.array(k5, pa.int64()))
+
+
+def write_year(root: str | Path, year: str, seed: int = 1, field_sources: int = 150,
+               row_group_size: int = 2000) -> Path:
+    """Write one year of the demo catalogue under ``root`` in IRSA's layout; returns its folder.
+
+    The folder is built under a temporary name and renamed into place when complete.
+    """
+    year = year_name(year)
+    sky_ = build_sky(seed, field_sources)
+    table = year_table(sky_, year, seed)
+    dest = Path(root) / year_dataset(year)
+    schema = cols.file_schema()
+    k5_all = table["healpix_k5"].to_numpy()
+    data = table.drop_columns(["healpix_k5"])
+    with atomic_directory(dest) as tmp:
+        collector = []
+        parts = np.unique(k5_all)
+        split = parts[np.argmax(np.bincount(np.searchsorted(parts, k5_all)))]  # largest: two files
+        for k5 in parts:
+            rows = data.filter(pa.array(k5_all == k5))
+            leaf = tmp / f"healpix_k0={int(k5) // 1024}" / f"healpix_k5={int(k5)}"
+            leaf.mkdir(parents=True)
+            pieces = [rows] if k5 != split else [rows.slice(0, rows.num_rows // 2), rows.slice(rows.num_rows // 2)]
+            for i, piece in enumerate(pieces):
+                name = f"part{i}.snappy.parquet"
+                md = []
+                pq.write_table(piece, leaf / name, row_group_size=row_group_size,
+                               compression="snappy", metadata_collector=md)
+                md[0].set_file_path(f"{leaf.relative_to(tmp)}/{name}")
+                collector.extend(md)
+        pq.write_metadata(schema, tmp / "_common_metadata")
+        pq.write_metadata(schema, tmp / "_metadata", metadata_collector=collector)
+    return dest
+
+
+def write_targets(path: str | Path, seed: int = 1, field_sources: int = 150) -> None:
+    """Write the demo target list (ECSV: ``target_id, ra, dec, kind, note``) atomically."""
+    from astropy.table import Table
+
+    targets = build_sky(seed, field_sources).targets
+    table = Table.from_pandas(targets)
+    table["ra"].unit = table["dec"].unit = "deg"
+    with atomic_path(path) as tmp:
+        table.write(tmp, format="ascii.ecsv", overwrite=True)

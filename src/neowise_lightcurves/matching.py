@@ -1,0 +1,251 @@
+"""Exact cone matching of targets against catalogue partitions.
+
+Every detection whose great-circle distance to a target is within the radius is matched, and
+nothing else: distances are computed between unit vectors, so the poles, the RA 0/360 seam and
+partition edges need no special case. Targets closer together than the radius each get their
+own matches, and so do two ids at the same position.
+
+Reading a partition file costs what the answer needs: row groups whose ``ra``/``dec`` statistics
+exclude every cone are skipped, ``ra``/``dec`` are read first, and the other columns are read
+only for row groups that hold a match.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.spatial import cKDTree
+
+from . import columns as cols
+from . import sky
+from .catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+#: Relative slack on the chord radius of the tree search; the exact test comes after.
+_CHORD_SLACK = 1e-9
+#: Slack, in degrees, on row-group pruning by statistics (guards float rounding only).
+_PRUNE_SLACK_DEG = 1e-9
+
+
+class CatalogFileError(RuntimeError):
+    """A catalogue file that cannot be used; the message names its path and the reason."""
+
+
+def match_positions(
+    target_ra: np.ndarray,
+    target_dec: np.ndarray,
+    ra: np.ndarray,
+    dec: np.ndarray,
+    radius_arcsec: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (target, detection) pairs within ``radius_arcsec``, exactly.
+
+    Parameters
+    ----------
+    target_ra, target_dec : array_like
+        Target positions in degrees.
+    ra, dec : array_like
+        Detection positions in degrees.
+    radius_arcsec : float
+        Cone radius in arcsec.
+
+    Returns
+    -------
+    target_index, detection_index : numpy.ndarray of int64
+        Indices into the inputs of each matched pair, sorted by target then detection.
+    distance_arcsec : numpy.ndarray of float64
+        Great-circle distance of each pair in arcsec.
+    """
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+    if len(target_ra) == 0 or len(ra) == 0:
+        return empty
+    tvec = sky.unit_vectors(target_ra, target_dec)
+    dvec = sky.unit_vectors(ra, dec)
+    chord = float(sky.arcsec_to_chord(radius_arcsec)) * (1.0 + _CHORD_SLACK)
+    tree = cKDTree(tvec)
+    # 1) which detections lie near any target at all (vectorised, one nearest-neighbour query)
+    nearest, _ = tree.query(dvec, k=1, distance_upper_bound=chord)
+    candidates = np.flatnonzero(np.isfinite(nearest))
+    if len(candidates) == 0:
+        return empty
+    # 2) every pair among the candidates (several targets may share a detection)
+    pairs = tree.sparse_distance_matrix(cKDTree(dvec[candidates]), chord, output_type="ndarray")
+    ti = pairs["i"].astype(np.int64)
+    di = candidates[pairs["j"]].astype(np.int64)
+    # 3) exact great-circle distance, and the radius test on it
+    dist = sky.chord_to_arcsec(np.linalg.norm(tvec[ti] - dvec[di], axis=1))
+    keep = dist <= radius_arcsec
+    ti, di, dist = ti[keep], di[keep], dist[keep]
+    order = np.lexsort((di, ti))
+    return ti[order], di[order], dist[order]
+
+
+def cone_bounds(
+    target_ra: np.ndarray, target_dec: np.ndarray, radius_arcsec: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dec range and RA half-width (degrees) of each cone; half-width 180 where a pole is inside.
+
+    Returns ``dec_lo, dec_hi, ra_centre, ra_half_width``. The RA half-width of a cone of radius
+    ``r`` at declination ``d`` is ``asin(sin r / cos d)``, exact when the cone holds no pole.
+    """
+    r = radius_arcsec * sky.ARCSEC
+    dec = np.asarray(target_dec, float)
+    dec_lo, dec_hi = dec - r, dec + r
+    polar = (dec_hi >= 90.0) | (dec_lo <= -90.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.sin(np.radians(r)) / np.cos(np.radians(dec))
+        half = np.degrees(np.arcsin(np.clip(ratio, -1.0, 1.0)))
+    half = np.where(polar | ~np.isfinite(half), 180.0, half)
+    return dec_lo, dec_hi, np.asarray(target_ra, float), half
+
+
+def may_overlap(bounds, ra_min: float, ra_max: float, dec_min: float, dec_max: float) -> bool:
+    """Whether any cone (:func:`cone_bounds`) can touch the box ``[ra_min, ra_max] x [dec_min,
+    dec_max]`` of a row group's statistics; RA intervals that cross 0/360 are handled."""
+    dec_lo, dec_hi, ra_c, half = bounds
+    s = _PRUNE_SLACK_DEG
+    dec_ok = (dec_hi >= dec_min - s) & (dec_lo <= dec_max + s)
+    if not dec_ok.any():
+        return False
+    ra_ok = half >= 180.0
+    for shift in (-360.0, 0.0, 360.0):
+        lo, hi = ra_c - half + shift, ra_c + half + shift
+        ra_ok = ra_ok | ((hi >= ra_min - s) & (lo <= ra_max + s))
+    return bool((dec_ok & ra_ok).any())
+
+
+def _minmax(rg: pq.RowGroupMetaData, index: int) -> tuple[float, float] | None:
+    stats = rg.column(index).statistics
+    if stats is None or not stats.has_min_max:
+        return None
+    lo, hi = float(stats.min), float(stats.max)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    return lo, hi
+
+
+def output_schema(columns: tuple[str, ...]) -> pa.Schema:
+    """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``."""
+    file_schema = cols.file_schema()
+    fields = [
+        pa.field("target_id", pa.string()),
+        pa.field("dist_arcsec", pa.float64(), metadata={"unit": "arcsec"}),
+        pa.field("year", pa.string()),
+    ]
+    fields += [file_schema.field(c).with_nullable(True) for c in columns]
+    return pa.schema(fields)
+
+
+def match_file(
+    catalog: Catalog,
+    info,
+    targets: pd.DataFrame,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+) -> list[pa.Table]:
+    """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
+
+    Returns a list of tables (one per row group with matches) holding ``target_id``,
+    ``dist_arcsec`` and ``columns``.
+    """
+    try:
+        pf = pq.ParquetFile(catalog.filesystem.open_input_file(info.path))
+        schema = pf.schema_arrow
+    except Exception as err:
+        raise CatalogFileError(f"cannot read catalogue file {info.path}: {err}") from err
+    missing = [c for c in columns if schema.get_field_index(c) < 0]
+    if missing:
+        raise CatalogFileError(
+            f"catalogue file {info.path} lacks needed column(s): {', '.join(missing)}"
+        )
+    ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
+    bounds = cone_bounds(targets["ra"], targets["dec"], radius_arcsec)
+    out = []
+    try:
+        for g in range(pf.metadata.num_row_groups):
+            rg = pf.metadata.row_group(g)
+            if rg.num_rows == 0:
+                continue
+            ra_mm, dec_mm = _minmax(rg, ra_i), _minmax(rg, dec_i)
+            if ra_mm and dec_mm and not may_overlap(bounds, *ra_mm, *dec_mm):
+                continue
+            pos = pf.read_row_group(g, columns=["ra", "dec"])
+            ti, di, dist = match_positions(
+                targets["ra"].to_numpy(),
+                targets["dec"].to_numpy(),
+                pos["ra"].to_numpy(zero_copy_only=False),
+                pos["dec"].to_numpy(zero_copy_only=False),
+                radius_arcsec,
+            )
+            if len(ti) == 0:
+                continue
+            rows = pf.read_row_group(g, columns=list(columns)).take(pa.array(di))
+            rows = rows.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
+            tid = pa.array(targets["target_id"].to_numpy(dtype=object)[ti], pa.string())
+            out.append(rows.add_column(0, "target_id", tid))
+    except CatalogFileError:
+        raise
+    except Exception as err:
+        raise CatalogFileError(f"cannot read catalogue file {info.path}: {err}") from err
+    return out
+
+
+def match_shard(
+    catalog: Catalog,
+    year: str,
+    rows: pd.DataFrame,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+    threads: int = 1,
+) -> pa.Table:
+    """Match one shard in one year.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The opened catalogue root.
+    year : str
+        ``"year1"`` ... ``"year11"`` or ``"addendum"``.
+    rows : pandas.DataFrame
+        The shard's (target, partition) rows from the manifest: ``target_id, ra, dec, k5``.
+    radius_arcsec : float
+        Cone radius.
+    columns : tuple of str
+        Catalogue columns to keep (see :func:`neowise_lightcurves.columns.cached_columns`).
+    threads : int
+        Partitions read at once (hides storage latency).
+
+    Returns
+    -------
+    pyarrow.Table
+        :func:`output_schema`, sorted by ``target_id``, ``mjd``, ``cntr``. A partition with no
+        file this year contributes nothing.
+    """
+    if not catalog.year_exists(year):
+        raise CatalogFileError(
+            f"no dataset for {year} under {catalog.root!r} "
+            f"(looked for {catalog.path(year)}/...); check catalog.root and catalog.years"
+        )
+    groups = [(int(k5), g) for k5, g in rows.groupby("k5", sort=True)]
+
+    def one_partition(item):
+        k5, targets = item
+        files = catalog.partition_files(year, k5)
+        log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
+        return [t for info in files for t in match_file(catalog, info, targets, radius_arcsec, columns)]
+
+    with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+        pieces = [t for part in pool.map(one_partition, groups) for t in part]
+    schema = output_schema(columns)
+    if not pieces:
+        return schema.empty_table()
+    table = pa.concat_tables(pieces, promote_options="permissive")
+    table = table.add_column(2, "year", pa.array([year] * table.num_rows, pa.string()))
+    table = table.select(schema.names).cast(schema)
+    return table.sort_by([("target_id", "ascending"), ("mjd", "ascending"), ("cntr", "ascending")])

@@ -1,0 +1,201 @@
+"""Target tables: reading (astropy Table I/O, VizieR over TAP) and validating.
+
+A valid target table has a unique string ``target_id`` and ``ra``, ``dec`` in degrees (ICRS),
+``0 <= ra < 360`` and ``-90 <= dec <= 90``, and keeps the source's other columns beside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Column names tried, in order, when the config names none.
+DEFAULT_ID_COLUMNS = ("target_id", "id", "uid", "name", "objid", "source_id")
+DEFAULT_RA_COLUMNS = ("ra", "RA", "RAJ2000", "ra_deg", "RA_ICRS", "raj2000")
+DEFAULT_DEC_COLUMNS = ("dec", "DEC", "Dec", "DEJ2000", "dec_deg", "DE_ICRS", "dej2000")
+
+#: The notebook's target list: Downes et al. CVs from VizieR.
+VIZIER_TAP_URL = "https://tapvizier.cds.unistra.fr/TAPVizieR/tap"
+VIZIER_TABLE = "V/123A/cv"
+VIZIER_COLUMNS = ("uid", "GCVS", "RAJ2000", "DEJ2000")
+
+_FORMATS = {
+    ".csv": "ascii.csv",
+    ".ecsv": "ascii.ecsv",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fits.gz": "fits",
+    ".xml": "votable",
+    ".vot": "votable",
+    ".votable": "votable",
+    ".parquet": "parquet",
+}
+
+_MAX_LISTED = 5
+
+
+class TargetError(ValueError):
+    """A target table that cannot be used; the message names the file, column and rows."""
+
+
+def table_format(path: str) -> str:
+    """astropy ``format=`` for a targets file, chosen by its extension."""
+    lower = path.lower()
+    for ext in sorted(_FORMATS, key=len, reverse=True):
+        if lower.endswith(ext):
+            return _FORMATS[ext]
+    raise TargetError(
+        f"targets file {path!r}: unknown extension; use one of {', '.join(sorted(_FORMATS))}"
+    )
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Read a targets file (CSV, ECSV, FITS, VOTable or Parquet) into a DataFrame."""
+    from astropy.table import Table
+
+    fmt = table_format(path)
+    if not os.path.exists(path):
+        raise TargetError(f"targets file {path!r} does not exist")
+    try:
+        table = Table.read(path, format=fmt)
+    except Exception as err:  # astropy raises many kinds; all mean "unreadable"
+        raise TargetError(f"cannot read targets file {path!r} as {fmt}: {err}") from err
+    return table_to_frame(table)
+
+
+def table_to_frame(table) -> pd.DataFrame:
+    """An astropy Table as a DataFrame: masked values as nulls, bytes decoded, N-d columns dropped."""
+    multidim = [name for name in table.colnames if len(table[name].shape) > 1]
+    if multidim:
+        log.warning("dropping multidimensional target columns: %s", ", ".join(multidim))
+        table = table[[n for n in table.colnames if n not in multidim]]
+    frame = table.to_pandas()
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(
+                lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+            )
+    return frame
+
+
+def query_vizier(
+    tap_url: str = VIZIER_TAP_URL,
+    table: str = VIZIER_TABLE,
+    columns: tuple[str, ...] | list[str] = VIZIER_COLUMNS,
+    row_limit: int | None = None,
+) -> pd.DataFrame:
+    """Run the notebook's target query over TAP with pyvo; ``row_limit`` caps the rows."""
+    import pyvo
+
+    adql = f'SELECT {", ".join(columns)} FROM "{table}"'
+    service = pyvo.dal.TAPService(tap_url)
+    result = service.run_sync(adql, maxrec=row_limit)
+    return table_to_frame(result.to_table())
+
+
+def _pick(frame: pd.DataFrame, given: str | None, defaults: tuple[str, ...], what: str) -> str:
+    if given is not None:
+        if given not in frame.columns:
+            raise TargetError(
+                f"{what} column {given!r} is not in the targets table "
+                f"(columns: {', '.join(map(str, frame.columns))})"
+            )
+        return given
+    for name in defaults:
+        if name in frame.columns:
+            return name
+    raise TargetError(
+        f"the targets table has no {what} column: none of {', '.join(defaults)} "
+        f"(columns: {', '.join(map(str, frame.columns))}); name it with targets.{what}_column"
+    )
+
+
+def _rows(mask: np.ndarray) -> str:
+    rows = np.flatnonzero(mask) + 1
+    listed = ", ".join(map(str, rows[:_MAX_LISTED]))
+    more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
+    return f"row{'s' if len(rows) > 1 else ''} {listed}{more}"
+
+
+def _coordinate(frame: pd.DataFrame, name: str) -> np.ndarray:
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+    original_null = frame[name].isna().to_numpy()
+    bad = np.isnan(values) & ~original_null
+    if bad.any():
+        first = frame[name].to_numpy()[np.flatnonzero(bad)[0]]
+        raise TargetError(
+            f"column {name!r} has non-numeric values at {_rows(bad)} (e.g. {first!r}); "
+            "coordinates must be decimal degrees"
+        )
+    if original_null.any() or np.isnan(values).any():
+        raise TargetError(f"column {name!r} is empty or NaN at {_rows(np.isnan(values))}")
+    return values
+
+
+def normalize(
+    frame: pd.DataFrame,
+    *,
+    id_column: str | None = None,
+    ra_column: str | None = None,
+    dec_column: str | None = None,
+    duplicate_ids: str = "reject",
+) -> pd.DataFrame:
+    """Validate a targets table and return ``target_id``, ``ra``, ``dec`` + its other columns.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read.
+    id_column, ra_column, dec_column : str, optional
+        Column names; by default the first of :data:`DEFAULT_ID_COLUMNS` (etc.) present.
+    duplicate_ids : {"reject", "suffix"}
+        What to do with repeated ids: fail, or make them unique as ``id``, ``id_2``, ``id_3``...
+
+    Raises
+    ------
+    TargetError
+        Empty table, missing columns, non-numeric, NaN or out-of-range coordinates, duplicate ids.
+    """
+    if len(frame) == 0:
+        raise TargetError("the targets table is empty")
+    idc = _pick(frame, id_column, DEFAULT_ID_COLUMNS, "id")
+    rac = _pick(frame, ra_column, DEFAULT_RA_COLUMNS, "ra")
+    decc = _pick(frame, dec_column, DEFAULT_DEC_COLUMNS, "dec")
+    ra = _coordinate(frame, rac)
+    dec = _coordinate(frame, decc)
+    bad = (ra < 0) | (ra >= 360)
+    if bad.any():
+        raise TargetError(f"column {rac!r} is outside [0, 360) degrees at {_rows(bad)}")
+    bad = np.abs(dec) > 90
+    if bad.any():
+        raise TargetError(f"column {decc!r} is outside [-90, 90] degrees at {_rows(bad)}")
+    null_id = frame[idc].isna().to_numpy()
+    if null_id.any():
+        raise TargetError(f"id column {idc!r} is empty at {_rows(null_id)}")
+    ids = frame[idc].astype(str).str.strip()
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        if duplicate_ids == "suffix":
+            rank = ids.groupby(ids).cumcount().to_numpy()
+            ids = ids.where(rank == 0, ids + "_" + (rank + 1).astype(str))
+            if ids.duplicated().any():
+                raise TargetError(f"id column {idc!r}: duplicate ids remain after suffixing")
+        else:
+            names = sorted(set(ids[dup]))[:_MAX_LISTED]
+            raise TargetError(
+                f"id column {idc!r} has duplicate ids at {_rows(dup)} ({', '.join(names)}); "
+                "set targets.duplicate_ids: suffix to make them unique"
+            )
+    out = pd.DataFrame({"target_id": ids.to_numpy(dtype=object), "ra": ra, "dec": dec})
+    out["target_id"] = out["target_id"].astype("string")
+    for name in frame.columns:
+        if name in (idc, rac, decc):
+            continue
+        new = str(name) if str(name) not in out.columns else f"{name}_input"
+        out[new] = frame[name].to_numpy()
+    return out

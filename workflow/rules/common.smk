@@ -1,0 +1,82 @@
+# Configuration checks, constants and input functions shared by the rules.
+# Parsing stays cheap (every cluster job re-parses): no table loads, no catalogue listings here.
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from neowise_lightcurves import catalog as nl_catalog
+from neowise_lightcurves import columns as nl_columns
+from neowise_lightcurves import cuts as nl_cuts
+from neowise_lightcurves import manifest as nl_manifest
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+OUTDIR = config["outdir"].rstrip("/")
+LOGDIR = f"{OUTDIR}/logs"
+DEMO_CATALOG = config["catalog"]["root"] == "demo"
+DEMO_TARGETS = config["targets"]["source"] == "demo"
+CATALOG_ROOT = f"{OUTDIR}/demo/catalog" if DEMO_CATALOG else config["catalog"]["root"]
+YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
+RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
+
+if config["targets"]["source"] == "file" and not config["targets"].get("path"):
+    raise WorkflowError("config: targets.source is 'file' but targets.path is not set")
+try:
+    CUT_COLUMNS = nl_cuts.cut_columns(config["match"].get("cuts", ""))
+    CACHED_COLUMNS = nl_columns.cached_columns(
+        list(config["match"].get("extra_columns", [])) + list(CUT_COLUMNS)
+    )
+except ValueError as err:
+    raise WorkflowError(f"config: {err}") from None
+
+# What makes cached matches valid for this run, besides each shard's target set: which
+# catalogue (the demo's seed and size are part of it) and which columns are stored.
+CATALOG_KEY = (
+    "demo:seed={seed}:field={field_sources}".format(**config["demo"])
+    if DEMO_CATALOG
+    else config["catalog"]["root"].rstrip("/")
+)
+
+
+wildcard_constraints:
+    year="year[0-9]+|addendum",
+    shard="k[0-5]_[0-9]+",
+    digest="[0-9a-f]{12}",
+    radius="[0-9.e+-]+",
+
+
+def demo_year_dataset(year):
+    return f"{CATALOG_ROOT}/{nl_catalog.year_dataset(year)}"
+
+
+def match_catalog_input(wildcards):
+    """The demo year's dataset when the catalogue is the demo; nothing for real roots."""
+    return [demo_year_dataset(wildcards.year)] if DEMO_CATALOG else []
+
+
+def match_outputs(wildcards):
+    """Cache files of every (year, shard) of the manifest (evaluated after the checkpoint)."""
+    shards = nl_manifest.read_shards(checkpoints.manifest.get().output.shards)
+    return [
+        f"{OUTDIR}/cache/r{RADIUS}/{year}/{s.shard}-{s.digest}.parquet"
+        for year in YEARS
+        for s in shards
+    ]
+
+
+def targets_input(wildcards):
+    source = config["targets"]["source"]
+    if source == "demo":
+        return [f"{OUTDIR}/demo/targets.ecsv"]
+    if source == "file":
+        return [config["targets"]["path"]]
+    return []
+
+
+def final_outputs():
+    return [
+        f"{OUTDIR}/lightcurves.parquet",
+        f"{OUTDIR}/summary.parquet",
+        f"{OUTDIR}/plots",
+    ]

@@ -1,0 +1,30 @@
+# The built-in demo sky: a deterministic synthetic catalogue in IRSA's layout, and its targets.
+
+
+rule demo_targets:
+    output:
+        f"{OUTDIR}/demo/targets.ecsv",
+    params:
+        seed=config["demo"]["seed"],
+        field_sources=config["demo"]["field_sources"],
+    log:
+        f"{LOGDIR}/demo_targets.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    script:
+        "../../scripts/demo_targets.py"
+
+
+rule demo_year:
+    output:
+        directory(f"{OUTDIR}/demo/catalog/{{year}}/neowiser-healpix_k5-{{year}}.parquet"),
+    params:
+        root=f"{OUTDIR}/demo/catalog",
+        seed=config["demo"]["seed"],
+        field_sources=config["demo"]["field_sources"],
+    log:
+        f"{LOGDIR}/demo_year/{{year}}.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    script:
+        "../../scripts/demo_year.py"

@@ -1,0 +1,21 @@
+# Which order-5 partitions each target's cone touches, and how they group into shards: one
+# match job per (year, shard). A checkpoint: the match jobs are known only once it has run.
+
+
+checkpoint manifest:
+    input:
+        f"{OUTDIR}/targets.parquet",
+    output:
+        partitions=f"{OUTDIR}/manifest/partitions.parquet",
+        shards=f"{OUTDIR}/manifest/shards.tsv",
+    params:
+        radius_arcsec=config["match"]["radius_arcsec"],
+        shard_order=config["match"]["shard_order"],
+        columns=CACHED_COLUMNS,
+        catalog_key=CATALOG_KEY,
+    log:
+        f"{LOGDIR}/manifest.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    script:
+        "../../scripts/manifest.py"

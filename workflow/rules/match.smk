@@ -1,0 +1,29 @@
+# One job per (year, shard): cone matches of the shard's targets in that year's partitions.
+# The output name carries the radius and a digest of the shard's targets, radius, columns and
+# catalogue, so a changed target list reruns only the shards it touches, and going back to an
+# earlier radius reuses its files. The manifest is `ancient`: rewriting it reruns nothing by
+# itself.
+
+
+rule match:
+    input:
+        partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
+        catalog=match_catalog_input,
+    output:
+        f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
+    params:
+        root=CATALOG_ROOT,
+        s3=config["catalog"].get("s3", {}),
+        radius_arcsec=config["match"]["radius_arcsec"],
+        columns=CACHED_COLUMNS,
+        catalog_key=CATALOG_KEY,
+    threads: config["match"].get("threads", 2)
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    log:
+        f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    script:
+        "../../scripts/match.py"
