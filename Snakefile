@@ -7,12 +7,15 @@
 # This file is only wiring; the rules are in workflow/rules/, the logic in the
 # neowise_lightcurves package (src/).
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The defaults, wherever the run's working folder is; --configfile and --config update them.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 report: "workflow/report/workflow.rst"
@@ -28,6 +31,6 @@ include: "workflow/rules/plots.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -16,5 +16,8 @@ atomic.write_frame(lc, snakemake.output.lightcurves, metadata=meta)
 atomic.write_frame(summary, snakemake.output.summary, metadata=meta)
 log.info(
     "%d detections of %d/%d targets after cuts %r",
-    len(lc), (summary["n_detections"] > 0).sum(), len(summary), snakemake.params.cuts,
+    len(lc),
+    (summary["n_detections"] > 0).sum(),
+    len(summary),
+    snakemake.params.cuts,
 )

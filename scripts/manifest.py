@@ -13,5 +13,8 @@ atomic.write_frame(rows, snakemake.output.partitions)
 manifest.write_shards(snakemake.output.shards, shards)
 log.info(
     "%d targets touch %d order-5 partitions in %d shards (order %d)",
-    len(targets), rows["k5"].nunique(), len(shards), p.shard_order,
+    len(targets),
+    rows["k5"].nunique(),
+    len(shards),
+    p.shard_order,
 )

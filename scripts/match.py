@@ -21,6 +21,10 @@ cat = catalog.open_catalog(
     endpoint_override=s3.get("endpoint_override"),
     scheme=s3.get("scheme"),
 )
-table = matching.match_shard(cat, w.year, rows, p.radius_arcsec, tuple(p.columns), snakemake.threads)
+table = matching.match_shard(
+    cat, w.year, rows, p.radius_arcsec, tuple(p.columns), snakemake.threads
+)
 atomic.write_parquet(table, snakemake.output[0])
-log.info("%s %s: %d matches of %d targets", w.year, w.shard, table.num_rows, rows["target_id"].nunique())
+log.info(
+    "%s %s: %d matches of %d targets", w.year, w.shard, table.num_rows, rows["target_id"].nunique()
+)

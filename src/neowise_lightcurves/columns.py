@@ -48,6 +48,7 @@ QUALITY_COLUMNS = (
     "sso_flg",
 )
 
+
 @dataclass(frozen=True)
 class Column:
     """One catalogue column as documented in ``columns.tsv``."""
@@ -83,7 +84,7 @@ def column_names() -> tuple[str, ...]:
 
 
 def file_schema():
-    """Arrow schema of a catalogue Parquet file, with ``unit`` and ``description`` field metadata."""
+    """Arrow schema of a catalogue file, with ``unit`` and ``description`` field metadata."""
     import pyarrow as pa
 
     fields = []
@@ -93,7 +94,9 @@ def file_schema():
         meta = {"description": c.description}
         if c.unit:
             meta["unit"] = c.unit
-        fields.append(pa.field(c.name, pa.type_for_alias(c.type), nullable=c.nullable, metadata=meta))
+        fields.append(
+            pa.field(c.name, pa.type_for_alias(c.type), nullable=c.nullable, metadata=meta)
+        )
     return pa.schema(fields)
 
 

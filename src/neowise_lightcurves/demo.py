@@ -78,7 +78,9 @@ def _offset(ra, dec, pa_deg, sep_arcsec):
     from astropy.coordinates import SkyCoord
 
     c = SkyCoord(np.atleast_1d(ra) * u.deg, np.atleast_1d(dec) * u.deg)
-    moved = c.directional_offset_by(np.atleast_1d(pa_deg) * u.deg, np.atleast_1d(sep_arcsec) * u.arcsec)
+    moved = c.directional_offset_by(
+        np.atleast_1d(pa_deg) * u.deg, np.atleast_1d(sep_arcsec) * u.arcsec
+    )
     return moved.ra.wrap_at(360 * u.deg).deg, moved.dec.deg
 
 
@@ -123,8 +125,15 @@ def build_sky(seed: int = 1, field_sources: int = 150) -> DemoSky:
     target("CORNER", *corner, "constant", "on a k5 partition corner", 12.2)
     target("EDGE", *edge, "fader", "on a k5 partition edge", 12.9)
     target("PAIR-A", 150.1, 2.2, "constant", "0.8 arcsec from PAIR-B", 13.0, offset=0.0)
-    target("PAIR-B", 150.1 + 0.8 / 3600 / np.cos(np.radians(2.2)), 2.2, "constant",
-           "0.8 arcsec from PAIR-A", 13.4, offset=0.0)
+    target(
+        "PAIR-B",
+        150.1 + 0.8 / 3600 / np.cos(np.radians(2.2)),
+        2.2,
+        "constant",
+        "0.8 arcsec from PAIR-A",
+        13.4,
+        offset=0.0,
+    )
     target("DUP-1", 150.3, 2.0, "constant", "same position as DUP-2", 12.0)
     target("DUP-2", 150.3, 2.0, "constant", "same position as DUP-1")
     target("EMPTY", 150.0, 2.5, "none", "no source here: no detections")
@@ -151,7 +160,10 @@ def build_sky(seed: int = 1, field_sources: int = 150) -> DemoSky:
     sources["ra"] = sources["ra"] % 360.0
     # region of a source: the nearest region centre (neighbours inherit their target's)
     cen = np.array([centres[n] for n, *_ in REGIONS])
-    near = np.argmax(sky.unit_vectors(sources["ra"], sources["dec"]) @ sky.unit_vectors(cen[:, 0], cen[:, 1]).T, axis=1)
+    near = np.argmax(
+        sky.unit_vectors(sources["ra"], sources["dec"]) @ sky.unit_vectors(cen[:, 0], cen[:, 1]).T,
+        axis=1,
+    )
     sources["region"] = [REGIONS[i][0] for i in near]
     sources["n_exposures"] = [REGIONS[i][4] for i in near]
     sources["phase"] = [17.0 + 23.0 * i for i in near]
@@ -199,7 +211,9 @@ def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
     det = pd.concat(parts, ignore_index=True)
     n = len(det)
     s = src.iloc[det["index"].to_numpy()].reset_index(drop=True)
-    ra, dec = _offset(s["ra"].to_numpy(), s["dec"].to_numpy(), rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
+    ra, dec = _offset(
+        s["ra"].to_numpy(), s["dec"].to_numpy(), rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n))
+    )
     out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
     outburst = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
     for band in ("w1", "w2"):
@@ -209,14 +223,24 @@ def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
         flux = true + rng.normal(0, 1, n) * sig
         snr = flux / sig
         with np.errstate(invalid="ignore", divide="ignore"):
-            mpro = np.where(snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig))
+            mpro = np.where(
+                snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig)
+            )
             sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
         null = rng.random(n) < 0.02
-        for name, v in (("flux", flux), ("sigflux", sig), ("snr", snr), ("mpro", mpro), ("sigmpro", sigmpro)):
+        for name, v in (
+            ("flux", flux),
+            ("sigflux", sig),
+            ("snr", snr),
+            ("mpro", mpro),
+            ("sigmpro", sigmpro),
+        ):
             out[f"{band}{name}"] = np.where(null, np.nan, v)
         out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
         out[f"{band}_true_mag"] = _magnitudes(s, out["mjd"], band, outburst)
-    out["cc_flags"] = np.where(rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n))
+    out["cc_flags"] = np.where(
+        rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n)
+    )
     out["moon_masked"] = np.where(rng.random(n) < 0.95, "00", rng.choice(["10", "01", "11"], n))
     out["qi_fact"] = rng.choice([1.0, 0.5, 0.0], n, p=[0.88, 0.1, 0.02])
     out["saa_sep"] = np.abs(rng.normal(60, 40, n))
@@ -251,7 +275,12 @@ def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
     frame_num = f["exposure"].to_numpy() + 1
     src = f.groupby([scan_id.to_numpy(), frame_num]).cumcount().to_numpy() + 1
     d = {}
-    d["source_id"] = scan_id + pd.Series(frame_num).map(lambda v: f"{v:03d}") + "-" + pd.Series(src).map(lambda v: f"{v:06d}")
+    d["source_id"] = (
+        scan_id
+        + pd.Series(frame_num).map(lambda v: f"{v:03d}")
+        + "-"
+        + pd.Series(src).map(lambda v: f"{v:06d}")
+    )
     d["frame_num"] = frame_num
     d["scan_id"] = scan_id
     d["src"] = src
@@ -282,7 +311,9 @@ def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
         d[f"{band}conf"] = np.abs(rng.normal(2, 0.5, n))
         d[f"{band}fitr"] = np.full(n, 7.5)
         d[f"_{band}snr"] = snr
-    d["ph_qual"] = pd.Series(_ph_qual(np.nan_to_num(d["_w1snr"], nan=0.0))) + pd.Series(_ph_qual(np.nan_to_num(d["_w2snr"], nan=0.0)))
+    d["ph_qual"] = pd.Series(_ph_qual(np.nan_to_num(d["_w1snr"], nan=0.0))) + pd.Series(
+        _ph_qual(np.nan_to_num(d["_w2snr"], nan=0.0))
+    )
     d["sigra"] = np.full(n, 0.2)
     d["sigdec"] = np.full(n, 0.2)
     d["sigradec"] = rng.normal(0, 0.01, n)
@@ -329,8 +360,9 @@ def year_table(sky_: DemoSky, year: str, seed: int = 1) -> pa.Table:
     return table.append_column("healpix_k5", pa.array(k5, pa.int64()))
 
 
-def write_year(root: str | Path, year: str, seed: int = 1, field_sources: int = 150,
-               row_group_size: int = 2000) -> Path:
+def write_year(
+    root: str | Path, year: str, seed: int = 1, field_sources: int = 150, row_group_size: int = 2000
+) -> Path:
     """Write one year of the demo catalogue under ``root`` in IRSA's layout; returns its folder.
 
     The folder is built under a temporary name and renamed into place when complete.
@@ -350,12 +382,21 @@ def write_year(root: str | Path, year: str, seed: int = 1, field_sources: int = 
             rows = data.filter(pa.array(k5_all == k5))
             leaf = tmp / f"healpix_k0={int(k5) // 1024}" / f"healpix_k5={int(k5)}"
             leaf.mkdir(parents=True)
-            pieces = [rows] if k5 != split else [rows.slice(0, rows.num_rows // 2), rows.slice(rows.num_rows // 2)]
+            pieces = (
+                [rows]
+                if k5 != split
+                else [rows.slice(0, rows.num_rows // 2), rows.slice(rows.num_rows // 2)]
+            )
             for i, piece in enumerate(pieces):
                 name = f"part{i}.snappy.parquet"
                 md = []
-                pq.write_table(piece, leaf / name, row_group_size=row_group_size,
-                               compression="snappy", metadata_collector=md)
+                pq.write_table(
+                    piece,
+                    leaf / name,
+                    row_group_size=row_group_size,
+                    compression="snappy",
+                    metadata_collector=md,
+                )
                 md[0].set_file_path(f"{leaf.relative_to(tmp)}/{name}")
                 collector.extend(md)
         pq.write_metadata(schema, tmp / "_common_metadata")

@@ -21,6 +21,7 @@ LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", 
 #: Gap (days) that separates epochs (visits), as in IRSA's notebook.
 EPOCH_GAP_DAYS = 30.0
 
+
 def read_matches(paths: Iterable[str]) -> pd.DataFrame:
     """Concatenate match cache files into one DataFrame (Arrow types kept where pandas can)."""
     tables = [pq.read_table(p) for p in paths]
@@ -30,9 +31,7 @@ def read_matches(paths: Iterable[str]) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def build_lightcurves(
-    matches: pd.DataFrame, targets: pd.DataFrame, cuts: str = ""
-) -> pd.DataFrame:
+def build_lightcurves(matches: pd.DataFrame, targets: pd.DataFrame, cuts: str = "") -> pd.DataFrame:
     """One row per (target, detection) passing ``cuts``, sorted by target then ``mjd``.
 
     Only targets in ``targets`` are kept (a cache shared with an earlier target list may hold
@@ -47,7 +46,7 @@ def build_lightcurves(
 
 
 def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
-    """Epoch number of each time in a sorted ``mjd`` array: a new epoch after each gap > ``gap_days``."""
+    """Epoch number of each time in a sorted ``mjd`` array (a new one after gaps > ``gap_days``)."""
     mjd = np.asarray(mjd, float)
     if len(mjd) == 0:
         return np.zeros(0, np.int64)
@@ -83,9 +82,9 @@ def summarize(
             "w2flux_median": g["w2flux"].median(),
         }
     )
-    per["n_epochs"] = pd.Series(epoch_starts(lightcurves)).groupby(
-        lightcurves["target_id"].to_numpy()
-    ).sum()
+    per["n_epochs"] = (
+        pd.Series(epoch_starts(lightcurves)).groupby(lightcurves["target_id"].to_numpy()).sum()
+    )
     per["time_span_days"] = per["mjd_last"] - per["mjd_first"]
     out = targets[["target_id", "ra", "dec"]].merge(
         per, left_on="target_id", right_index=True, how="left"
@@ -99,7 +98,17 @@ def summarize(
     )
     out.insert(4, "n_detections_before_cuts", before)
     order = [
-        "target_id", "ra", "dec", "n_detections", "n_detections_before_cuts", "n_epochs",
-        "n_years", "mjd_first", "mjd_last", "time_span_days", "w1flux_median", "w2flux_median",
+        "target_id",
+        "ra",
+        "dec",
+        "n_detections",
+        "n_detections_before_cuts",
+        "n_epochs",
+        "n_years",
+        "mjd_first",
+        "mjd_last",
+        "time_span_days",
+        "w1flux_median",
+        "w2flux_median",
     ]
     return out[order].reset_index(drop=True)

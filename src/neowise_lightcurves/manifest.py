@@ -12,7 +12,6 @@ import csv
 import hashlib
 import os
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,7 +121,13 @@ def write_shards(path: str | os.PathLike, items: list[Shard]) -> None:
         writer.writerow(SHARD_FIELDS)
         for s in items:
             writer.writerow(
-                [s.shard, s.digest, s.n_targets, len(s.partitions), ",".join(map(str, s.partitions))]
+                [
+                    s.shard,
+                    s.digest,
+                    s.n_targets,
+                    len(s.partitions),
+                    ",".join(map(str, s.partitions)),
+                ]
             )
 
 

@@ -238,7 +238,9 @@ def match_shard(
         k5, targets = item
         files = catalog.partition_files(year, k5)
         log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
-        return [t for info in files for t in match_file(catalog, info, targets, radius_arcsec, columns)]
+        return [
+            t for info in files for t in match_file(catalog, info, targets, radius_arcsec, columns)
+        ]
 
     with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
         pieces = [t for part in pool.map(one_partition, groups) for t in part]

@@ -53,8 +53,14 @@ def epoch_figure(lc: pd.DataFrame, title: str, ncols: int = 4, gap_days: float =
         sel = lc[ep == i]
         for band, label, colour in BANDS:
             ax.errorbar(
-                sel["mjd"], sel[f"{band}flux"], yerr=sel[f"{band}sigflux"], fmt=".",
-                ms=4, lw=0.8, color=colour, label=label,
+                sel["mjd"],
+                sel[f"{band}flux"],
+                yerr=sel[f"{band}sigflux"],
+                fmt=".",
+                ms=4,
+                lw=0.8,
+                color=colour,
+                label=label,
             )
         ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f})", fontsize=9)
         ax.tick_params(labelsize=7)

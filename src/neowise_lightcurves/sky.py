@@ -41,7 +41,9 @@ def arcsec_to_chord(arcsec: float | np.ndarray) -> float | np.ndarray:
 
 def separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
     """Great-circle distance in arcsec between positions in degrees (element-wise)."""
-    return chord_to_arcsec(np.linalg.norm(unit_vectors(ra1, dec1) - unit_vectors(ra2, dec2), axis=1))
+    return chord_to_arcsec(
+        np.linalg.norm(unit_vectors(ra1, dec1) - unit_vectors(ra2, dec2), axis=1)
+    )
 
 
 def partition_of(ra: np.ndarray, dec: np.ndarray, order: int = PARTITION_ORDER) -> np.ndarray:

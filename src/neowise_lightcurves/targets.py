@@ -69,7 +69,7 @@ def read_table(path: str) -> pd.DataFrame:
 
 
 def table_to_frame(table) -> pd.DataFrame:
-    """An astropy Table as a DataFrame: masked values as nulls, bytes decoded, N-d columns dropped."""
+    """An astropy Table as a DataFrame: masked as null, bytes decoded, N-d columns dropped."""
     multidim = [name for name in table.colnames if len(table[name].shape) > 1]
     if multidim:
         log.warning("dropping multidimensional target columns: %s", ", ".join(multidim))

@@ -9,7 +9,6 @@ from neowise_lightcurves import columns as nl_columns
 from neowise_lightcurves import cuts as nl_cuts
 from neowise_lightcurves import manifest as nl_manifest
 
-
 validate(config, "../schemas/config.schema.yaml")
 
 OUTDIR = config["outdir"].rstrip("/")
@@ -48,6 +47,11 @@ wildcard_constraints:
 
 def demo_year_dataset(year):
     return f"{CATALOG_ROOT}/{nl_catalog.year_dataset(year)}"
+
+
+def demo_catalog_root(year_dataset_path, year):
+    """The catalogue root that holds a year's dataset folder."""
+    return year_dataset_path[: -len(nl_catalog.year_dataset(year)) - 1]
 
 
 def match_catalog_input(wildcards):

@@ -4,27 +4,29 @@
 rule demo_targets:
     output:
         f"{OUTDIR}/demo/targets.ecsv",
-    params:
-        seed=config["demo"]["seed"],
-        field_sources=config["demo"]["field_sources"],
     log:
         f"{LOGDIR}/demo_targets.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    params:
+        seed=config["demo"]["seed"],
+        field_sources=config["demo"]["field_sources"],
     script:
         "../../scripts/demo_targets.py"
 
 
 rule demo_year:
     output:
-        directory(f"{OUTDIR}/demo/catalog/{{year}}/neowiser-healpix_k5-{{year}}.parquet"),
-    params:
-        root=f"{OUTDIR}/demo/catalog",
-        seed=config["demo"]["seed"],
-        field_sources=config["demo"]["field_sources"],
+        directory(
+            f"{OUTDIR}/demo/catalog/{{year}}/neowiser-healpix_k5-{{year}}.parquet"
+        ),
     log:
         f"{LOGDIR}/demo_year/{{year}}.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    params:
+        root=lambda w, output: demo_catalog_root(output[0], w.year),
+        seed=config["demo"]["seed"],
+        field_sources=config["demo"]["field_sources"],
     script:
         "../../scripts/demo_year.py"

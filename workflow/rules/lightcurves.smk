@@ -9,13 +9,13 @@ rule lightcurves:
     output:
         lightcurves=f"{OUTDIR}/lightcurves.parquet",
         summary=f"{OUTDIR}/summary.parquet",
-    params:
-        cuts=config["match"].get("cuts", ""),
-    resources:
-        mem_mb=4000,
     log:
         f"{LOGDIR}/lightcurves.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        cuts=config["match"].get("cuts", ""),
     script:
         "../../scripts/lightcurves.py"

@@ -8,14 +8,14 @@ checkpoint manifest:
     output:
         partitions=f"{OUTDIR}/manifest/partitions.parquet",
         shards=f"{OUTDIR}/manifest/shards.tsv",
+    log:
+        f"{LOGDIR}/manifest.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
     params:
         radius_arcsec=config["match"]["radius_arcsec"],
         shard_order=config["match"]["shard_order"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
-    log:
-        f"{LOGDIR}/manifest.log",
-    conda:
-        "../../envs/neowise-lightcurves.yaml"
     script:
         "../../scripts/manifest.py"

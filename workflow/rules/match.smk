@@ -11,19 +11,19 @@ rule match:
         catalog=match_catalog_input,
     output:
         f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
+    log:
+        f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    threads: config["match"].get("threads", 2)
+    resources:
+        mem_mb=1500,
+        runtime=60,
     params:
         root=CATALOG_ROOT,
         s3=config["catalog"].get("s3", {}),
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
-    threads: config["match"].get("threads", 2)
-    resources:
-        mem_mb=1500,
-        runtime=60,
-    log:
-        f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
-    conda:
-        "../../envs/neowise-lightcurves.yaml"
     script:
         "../../scripts/match.py"

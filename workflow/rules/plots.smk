@@ -12,11 +12,11 @@ rule plots:
             caption="../report/lightcurve.rst",
             category="Light curves",
         ),
-    params:
-        top_n=config.get("plots", {}).get("top_n", 20),
     log:
         f"{LOGDIR}/plots.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    params:
+        top_n=config.get("plots", {}).get("top_n", 20),
     script:
         "../../scripts/plots.py"

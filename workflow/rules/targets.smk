@@ -6,11 +6,11 @@ rule targets:
         targets_input,
     output:
         f"{OUTDIR}/targets.parquet",
-    params:
-        targets=config["targets"],
     log:
         f"{LOGDIR}/targets.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    params:
+        targets=config["targets"],
     script:
         "../../scripts/targets.py"
