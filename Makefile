@@ -1,0 +1,27 @@
+# Two commands set everything up on a fresh machine (Python >= 3.11 with venv and pip):
+#   make demo   installs into .venv and runs the workflow on the built-in demo sky
+#   make test   installs into .venv (with the test tools) and runs the tests
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: install demo test report clean
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES)
+
+report: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES) --report report.html
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf results report.html .snakemake

@@ -1,0 +1,33 @@
+import pytest
+
+from neowise_lightcurves import catalog
+
+
+def test_year_names_and_paths():
+    assert catalog.year_name(3) == "year3"
+    assert catalog.year_name("addendum") == "addendum"
+    with pytest.raises(ValueError, match="no NEOWISE year 12"):
+        catalog.year_name(12)
+    assert (
+        catalog.partition_path("year1", 8277)
+        == "year1/neowiser-healpix_k5-year1.parquet/healpix_k0=8/healpix_k5=8277"
+    )
+
+
+def test_listing_local_root(tiny_catalog):
+    cat = catalog.open_catalog(str(tiny_catalog))
+    assert cat.year_exists("year1") and not cat.year_exists("year9")
+    ds = tiny_catalog / "year1" / "neowiser-healpix_k5-year1.parquet"
+    two = [p.parent for p in ds.glob("*/*/part1.snappy.parquet")][0]
+    k5 = int(two.name.split("=")[1])
+    names = [i.base_name for i in cat.partition_files("year1", k5)]
+    assert names == ["part0.snappy.parquet", "part1.snappy.parquet"]
+    assert cat.partition_files("year1", 5000) == []  # no such partition: empty, not an error
+
+
+def test_relative_root_and_uri(tiny_catalog, monkeypatch):
+    monkeypatch.chdir(tiny_catalog.parent)
+    cat = catalog.open_catalog(tiny_catalog.name)
+    assert cat.year_exists("year2")
+    cat = catalog.open_catalog(f"file://{tiny_catalog}")
+    assert cat.year_exists("year2")

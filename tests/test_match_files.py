@@ -1,0 +1,72 @@
+"""match_shard over real Parquet files equals brute force over the whole demo catalogue."""
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+import pytest
+from conftest import brute_force_pairs
+
+from neowise_lightcurves import catalog, columns, demo, manifest, matching
+
+
+@pytest.mark.parametrize("radius", [1.0, 6.0])
+def test_match_shard_equals_brute_force(tiny_catalog, radius):
+    targets = demo.build_sky(seed=1, field_sources=5).targets
+    rows = manifest.target_partitions(targets, radius, 5)
+    cat = catalog.open_catalog(str(tiny_catalog))
+    cols = columns.cached_columns()
+    got = pd.concat(
+        [
+            matching.match_shard(cat, "year1", g, radius, cols, threads=2).to_pandas()
+            for _, g in rows.groupby("shard")
+        ]
+    )
+    # reference: every row of the year's dataset (read through pyarrow's dataset API)
+    ds = pads.dataset(
+        tiny_catalog / "year1" / "neowiser-healpix_k5-year1.parquet",
+        format="parquet",
+        partitioning="hive",
+        exclude_invalid_files=True,
+    )
+    everything = ds.to_table(columns=["ra", "dec", "cntr"]).to_pandas()
+    pairs = brute_force_pairs(
+        targets["ra"], targets["dec"], everything["ra"], everything["dec"], radius
+    )
+    want = {(targets["target_id"].iloc[t], int(everything["cntr"].iloc[d])) for t, d in pairs}
+    have = set(zip(got["target_id"], got["cntr"].astype(int), strict=True))
+    assert have == want
+    assert len(have) == len(got)
+    assert (got["year"] == "year1").all()
+    if radius == 1.0:
+        assert "EMPTY" not in set(got["target_id"])
+    dup = got[got["target_id"].isin(["DUP-1", "DUP-2"])].groupby("target_id")["cntr"].apply(set)
+    assert dup["DUP-1"] == dup["DUP-2"] and len(dup["DUP-1"]) > 10
+
+
+def test_missing_year_and_missing_column(tiny_catalog, tmp_path):
+    targets = pd.DataFrame({"target_id": ["x"], "ra": [150.1], "dec": [2.2]})
+    rows = manifest.target_partitions(targets, 1.0, 5)
+    cat = catalog.open_catalog(str(tiny_catalog))
+    with pytest.raises(matching.CatalogFileError, match="no dataset for year7"):
+        matching.match_shard(cat, "year7", rows, 1.0, columns.cached_columns())
+    # an empty partition this year: empty result with the full schema
+    far = manifest.target_partitions(
+        pd.DataFrame({"target_id": ["y"], "ra": [200.0], "dec": [-60.0]}), 1.0, 5
+    )
+    out = matching.match_shard(cat, "year1", far, 1.0, columns.cached_columns())
+    assert out.num_rows == 0 and "w1flux" in out.schema.names
+    # a file whose schema lacks a needed column fails with its path
+    import pyarrow.parquet as pq
+
+    src = next((tiny_catalog / "year1").glob("*/healpix_k0=2/healpix_k5=*/part0.snappy.parquet"))
+    k5 = int(src.parent.name.split("=")[1])
+    dest = tmp_path / src.relative_to(tiny_catalog)
+    dest.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(src).drop_columns(["w2flux"]), dest)
+    ra, dec = pq.read_table(src, columns=["ra", "dec"]).slice(0, 1).to_pandas().iloc[0]
+    rows = pd.DataFrame({"target_id": ["z"], "ra": [ra], "dec": [dec], "k5": [k5], "shard": ["s"]})
+    with pytest.raises(matching.CatalogFileError, match=r"lacks needed column\(s\): w2flux"):
+        matching.match_shard(
+            catalog.open_catalog(str(tmp_path)), "year1", rows, 1.0, columns.cached_columns()
+        )
+    assert np.isfinite(ra)

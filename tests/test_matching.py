@@ -1,0 +1,125 @@
+"""Exactness of the cone matcher against brute-force angular distances on skies built to break
+naive code: poles, the RA seam, partition edges and corners, close pairs, duplicates."""
+
+import astropy.units as u
+import hpgeom
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from conftest import brute_force_pairs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neowise_lightcurves import matching
+
+
+def scatter(ra, dec, n, max_arcsec, rng):
+    """``n`` points around each position at every position angle, up to ``max_arcsec`` away."""
+    c = SkyCoord(np.repeat(ra, n) * u.deg, np.repeat(dec, n) * u.deg)
+    pa = rng.uniform(0, 360, c.size) * u.deg
+    sep = rng.uniform(0, max_arcsec, c.size) * u.arcsec
+    d = c.directional_offset_by(pa, sep)
+    return d.ra.wrap_at(360 * u.deg).deg, d.dec.deg
+
+
+def check(t_ra, t_dec, ra, dec, radius):
+    ti, di, dist = matching.match_positions(
+        np.asarray(t_ra), np.asarray(t_dec), np.asarray(ra), np.asarray(dec), radius
+    )
+    got = set(zip(ti.tolist(), di.tolist(), strict=True))
+    want = brute_force_pairs(t_ra, t_dec, ra, dec, radius)
+    assert got == want, f"missing {sorted(want - got)[:5]}, extra {sorted(got - want)[:5]}"
+    assert len(got) == len(ti), "a pair was reported twice"
+    ref = SkyCoord(np.asarray(t_ra)[ti] * u.deg, np.asarray(t_dec)[ti] * u.deg).separation(
+        SkyCoord(np.asarray(ra)[di] * u.deg, np.asarray(dec)[di] * u.deg)
+    )
+    np.testing.assert_allclose(dist, ref.arcsec, atol=1e-8)
+    return got
+
+
+corner_ra, corner_dec = hpgeom.boundaries(32, 4913, step=2)
+
+SKIES = {
+    "north pole": ([0.0, 180.0, 77.0], [89.99990, 89.99985, 90.0]),
+    "south pole": ([0.0, 271.0], [-89.99995, -90.0]),
+    "ra seam": ([359.99995, 0.00003, 0.0], [10.0, 10.0, -45.0]),
+    "k5 corners and edges": (list(corner_ra), list(corner_dec)),
+    "close pair": ([150.0, 150.0 + 0.5 / 3600], [2.0, 2.0]),
+    "duplicates": ([33.0, 33.0, 33.0], [-5.0, -5.0, -5.0]),
+}
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 10.0])
+@pytest.mark.parametrize("name", sorted(SKIES))
+def test_exact_on_hard_skies(name, radius):
+    rng = np.random.default_rng(abs(hash((name, radius))) % 2**32)
+    t_ra, t_dec = SKIES[name]
+    ra, dec = scatter(t_ra, t_dec, 400, 2.5 * radius, rng)
+    got = check(t_ra, t_dec, ra, dec, radius)
+    assert got, "the sky should produce matches"
+    # every target at the same position gets the same detections
+    if name == "duplicates":
+        per = [{d for t, d in got if t == i} for i in range(3)]
+        assert per[0] == per[1] == per[2]
+
+
+def test_pole_recovers_detections_at_every_ra():
+    """The notebook's box (RA +/- 100 r in degrees of RA) misses most of a polar cone; we don't."""
+    rng = np.random.default_rng(0)
+    ra, dec = scatter([0.0], [89.9999], 2000, 1.0, rng)
+    assert np.ptp(ra) > 300  # detections at nearly every RA
+    ti, di, _ = matching.match_positions(np.array([0.0]), np.array([89.9999]), ra, dec, 1.0)
+    assert len(di) == 2000
+
+
+def test_no_targets_or_no_detections():
+    ti, di, dist = matching.match_positions(np.zeros(0), np.zeros(0), np.ones(3), np.ones(3), 1)
+    assert len(ti) == len(di) == len(dist) == 0
+    ti, di, dist = matching.match_positions(np.ones(2), np.ones(2), np.zeros(0), np.zeros(0), 1)
+    assert len(ti) == 0
+    # detections, none near
+    ti, _, _ = matching.match_positions(
+        np.array([10.0]), np.array([10.0]), np.array([11.0]), np.array([10.0]), 1
+    )
+    assert len(ti) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ra=st.floats(0, 360, exclude_max=True),
+    dec=st.floats(-90, 90),
+    radius=st.floats(0.1, 30),
+    n_targets=st.integers(1, 4),
+    seed=st.integers(0, 2**31),
+)
+def test_property_exact_anywhere(ra, dec, radius, n_targets, seed):
+    rng = np.random.default_rng(seed)
+    t_ra, t_dec = scatter([ra], [dec], n_targets, 2 * radius, rng)
+    d_ra, d_dec = scatter(t_ra, t_dec, 60, 2 * radius, rng)
+    check(t_ra, t_dec, d_ra, d_dec, radius)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ra=st.floats(0, 360, exclude_max=True),
+    dec=st.floats(-90, 90),
+    radius=st.floats(0.1, 30),
+    pa=st.floats(0, 360),
+    frac=st.floats(0, 1),
+)
+def test_row_group_pruning_never_drops_a_point_of_the_cone(ra, dec, radius, pa, frac):
+    """A row group whose statistics box holds a point of the cone is never skipped."""
+    c = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        pa * u.deg, frac * radius * u.arcsec
+    )
+    pra, pdec = c.ra.wrap_at(360 * u.deg).deg, c.dec.deg
+    bounds = matching.cone_bounds(np.array([ra]), np.array([dec]), radius)
+    assert matching.may_overlap(bounds, pra, pra, pdec, pdec)
+
+
+def test_row_group_pruning_skips_far_boxes():
+    bounds = matching.cone_bounds(np.array([10.0]), np.array([20.0]), 1.0)
+    assert not matching.may_overlap(bounds, 11.0, 12.0, 19.0, 21.0)
+    assert not matching.may_overlap(bounds, 9.0, 11.0, 25.0, 26.0)
+    seam = matching.cone_bounds(np.array([359.99999]), np.array([0.0]), 1.0)
+    assert matching.may_overlap(seam, 0.0, 0.001, -0.01, 0.01)

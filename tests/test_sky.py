@@ -1,0 +1,54 @@
+import astropy.units as u
+import hpgeom
+import numpy as np
+from astropy.coordinates import SkyCoord
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neowise_lightcurves import sky
+
+
+def test_separation_matches_astropy_everywhere():
+    rng = np.random.default_rng(3)
+    ra1 = rng.uniform(0, 360, 500)
+    dec1 = np.degrees(np.arcsin(rng.uniform(-1, 1, 500)))
+    ra2 = (ra1 + rng.normal(0, 0.01, 500)) % 360
+    dec2 = np.clip(dec1 + rng.normal(0, 0.01, 500), -90, 90)
+    ours = sky.separation_arcsec(ra1, dec1, ra2, dec2)
+    ref = SkyCoord(ra1 * u.deg, dec1 * u.deg).separation(SkyCoord(ra2 * u.deg, dec2 * u.deg))
+    np.testing.assert_allclose(ours, ref.arcsec, rtol=1e-9, atol=1e-9)
+
+
+def test_separation_across_the_seam_and_at_the_pole():
+    np.testing.assert_allclose(sky.separation_arcsec(359.9999, 0, 0.0001, 0), 0.72, atol=1e-9)
+    np.testing.assert_allclose(sky.separation_arcsec(0, 90, 180, 90), 0, atol=1e-9)
+    np.testing.assert_allclose(sky.separation_arcsec(0, 89.9999, 180, 89.9999), 0.72, rtol=1e-6)
+
+
+def test_chord_round_trip():
+    arcsec = np.array([0.1, 1, 10, 30, 3600])
+    np.testing.assert_allclose(sky.chord_to_arcsec(sky.arcsec_to_chord(arcsec)), arcsec, rtol=1e-12)
+
+
+def test_parent_pixel_is_nested_parent():
+    k5 = np.arange(12288)
+    np.testing.assert_array_equal(sky.parent_pixel(k5, 5, 0), sky.k0_of(k5))
+    ra, dec = hpgeom.pixel_to_angle(32, k5)
+    np.testing.assert_array_equal(sky.parent_pixel(k5, 5, 2), sky.partition_of(ra, dec, order=2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ra=st.floats(0, 360, exclude_max=True),
+    dec=st.floats(-90, 90),
+    radius=st.floats(0.1, 30),
+    pa=st.floats(0, 360),
+    frac=st.floats(0, 1),
+)
+def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac):
+    """A point anywhere inside the cone lies in one of the cone's partitions."""
+    c = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        pa * u.deg, frac * radius * u.arcsec
+    )
+    (pixels,) = sky.cone_partitions([ra], [dec], radius)
+    assert sky.partition_of(c.ra.deg, c.dec.deg) in pixels

@@ -1,0 +1,29 @@
+"""ruff, snakefmt and `snakemake --lint` are clean."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from workflow_helpers import REPO
+
+BIN = Path(sys.executable).parent  # the test tools are installed beside this Python
+
+
+def run(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+
+
+def test_ruff():
+    proc = run(str(BIN / "ruff"), "check", ".")
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_snakefmt():
+    proc = run(str(BIN / "snakefmt"), "--check", ".")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_snakemake_lint():
+    proc = run(sys.executable, "-m", "snakemake", "--lint")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in out, out

@@ -1,0 +1,188 @@
+"""The workflow end to end on a tiny demo sky, and the incremental cases, each checked by
+counting the jobs that ran."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+import pytest
+from conftest import brute_force_pairs
+from workflow_helpers import TINY, deep_update, dry_run_counts, snakemake
+
+from neowise_lightcurves import demo, manifest
+
+pytestmark = pytest.mark.workflow
+
+
+def demo_targets_csv(path, extra=None):
+    t = demo.build_sky(seed=1, field_sources=5).targets[["target_id", "ra", "dec", "kind"]]
+    if extra is not None:
+        t = pd.concat([t, pd.DataFrame(extra)], ignore_index=True)
+    t.to_csv(path, index=False)
+    return t
+
+
+def shard_digests(workdir):
+    return {
+        s.shard: s.digest for s in manifest.read_shards(workdir / "results/manifest/shards.tsv")
+    }
+
+
+def test_demo_source_end_to_end_and_report(tmp_path):
+    """`targets.source: demo`, the README's demo, on one year: outputs, figures, report."""
+    ran, _ = snakemake(tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}))
+    assert ran["demo_targets"] == 1 and ran["demo_year"] == 1 and ran["plots"] == 1
+    res = tmp_path / "results"
+    lc = pd.read_parquet(res / "lightcurves.parquet")
+    summary = pd.read_parquet(res / "summary.parquet")
+    for col in (
+        "target_id",
+        "cntr",
+        "source_id",
+        "mjd",
+        "ra",
+        "dec",
+        "dist_arcsec",
+        "year",
+        "w1flux",
+        "w1sigflux",
+        "w2flux",
+        "w2sigflux",
+        "w1mpro",
+        "w1sigmpro",
+        "w2mpro",
+        "w2sigmpro",
+        "cc_flags",
+    ):
+        assert col in lc.columns
+    assert (lc["cc_flags"] == "0000").all()  # the default cuts
+    assert len(summary) == len(demo.build_sky(1, 5).targets)
+    assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
+    assert len(list((res / "plots").glob("*.png"))) == 3
+    _, proc = snakemake(
+        tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}), "--report", "report.html"
+    )
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "Light curves" in html and ".png" in html
+
+
+def test_exact_and_incremental(tmp_path):
+    csv = tmp_path / "targets.csv"
+    targets = demo_targets_csv(csv)
+    cfg = deep_update(
+        TINY, {"targets": {"source": "file", "path": str(csv)}, "match": {"cuts": ""}}
+    )
+
+    # first run: everything
+    ran, _ = snakemake(tmp_path, cfg)
+    shards = shard_digests(tmp_path)
+    assert ran["match"] == 2 * len(shards) and ran["manifest"] == 1 and ran["lightcurves"] == 1
+
+    # exact: the light curves equal brute force over every row of the demo catalogue
+    lc = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    for year in ("year1", "year2"):
+        rows = (
+            pads.dataset(
+                tmp_path / f"results/demo/catalog/{year}/neowiser-healpix_k5-{year}.parquet",
+                format="parquet",
+                partitioning="hive",
+                exclude_invalid_files=True,
+            )
+            .to_table(columns=["ra", "dec", "cntr"])
+            .to_pandas()
+        )
+        pairs = brute_force_pairs(targets["ra"], targets["dec"], rows["ra"], rows["dec"], 1.0)
+        want = {(targets["target_id"][t], int(rows["cntr"][d])) for t, d in pairs}
+        got = lc[lc["year"] == year]
+        assert set(zip(got["target_id"], got["cntr"].astype(int), strict=True)) == want
+        assert len(got) == len(want)
+    assert lc.groupby("target_id")["mjd"].apply(lambda s: s.is_monotonic_increasing).all()
+    assert list(lc["target_id"]) == sorted(lc["target_id"])
+
+    # nothing changed: nothing runs
+    t0 = time.perf_counter()
+    ran, proc = snakemake(tmp_path, cfg)
+    assert sum(ran.values()) == 0, ran
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    print(f"no-op rerun: {time.perf_counter() - t0:.1f} s")
+
+    # a year added: only that year's match jobs
+    cfg3 = deep_update(cfg, {"catalog": {"years": [1, 2, 3]}})
+    ran, _ = snakemake(tmp_path, cfg3)
+    assert ran["match"] == len(shards) and ran["demo_year"] == 1 and ran["targets"] == 0
+    assert len(list((tmp_path / "results/cache/r1/year3").glob("*.parquet"))) == len(shards)
+
+    # the radius changed: match jobs again; changing it back reuses the earlier cache
+    ran, _ = snakemake(tmp_path, deep_update(cfg3, {"match": {"radius_arcsec": 4.0}}))
+    assert ran["match"] == 3 * len(shard_digests(tmp_path))
+    lc4 = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    assert len(lc4) > len(lc) and lc4["dist_arcsec"].max() > 1.0
+    ran, _ = snakemake(tmp_path, cfg3)
+    assert ran["match"] == 0 and ran["lightcurves"] == 1
+
+    # the cuts changed: no match job (no catalogue file read); merge and plots again
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")}
+    ran, _ = snakemake(
+        tmp_path, deep_update(cfg3, {"match": {"cuts": "cc_flags == '0000' and qi_fact >= 1"}})
+    )
+    assert ran["match"] == 0 and ran["lightcurves"] == 1 and ran["plots"] == 1
+    assert before == {
+        p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")
+    }
+    cut = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    assert (cut["qi_fact"] >= 1).all() and (cut["cc_flags"] == "0000").all() and 0 < len(cut)
+
+    # one target added: only the shards whose target set changed
+    old = shard_digests(tmp_path)
+    demo_targets_csv(csv, {"target_id": ["NEW"], "ra": [45.3], "dec": [-30.2], "kind": ["new"]})
+    ran, _ = snakemake(tmp_path, cfg3)
+    new = shard_digests(tmp_path)
+    changed = {s for s in new if old.get(s) != new[s]}
+    assert len(changed) == 1 and ran["match"] == 3 * len(changed) and ran["manifest"] == 1
+
+    # one target moved: only the shards it left and entered
+    old = new
+    moved = pd.read_csv(csv)
+    moved.loc[moved["target_id"] == "STAR-A01", ["ra", "dec"]] = [45.2, -29.9]
+    moved.to_csv(csv, index=False)
+    ran, _ = snakemake(tmp_path, cfg3)
+    new = shard_digests(tmp_path)
+    changed = {s for s in new if old.get(s) != new[s]}
+    assert 1 <= len(changed) <= 2 and ran["match"] == 3 * len(changed)
+    assert len(changed) < len(new)
+    summary = pd.read_parquet(tmp_path / "results/summary.parquet").set_index("target_id")
+    assert summary.loc["STAR-A01", "ra"] == pytest.approx(45.2)
+
+
+def test_notebook_scale_dry_run(tmp_path):
+    """1,830 targets over the whole sky, 11 years, IRSA's bucket: the plan stays under 2,500
+    jobs and a dry run takes seconds. Nothing is read from the bucket."""
+    rng = np.random.default_rng(1830)
+    n = 1830
+    pd.DataFrame(
+        {
+            "uid": np.arange(1, n + 1),
+            "RAJ2000": rng.uniform(0, 360, n),
+            "DEJ2000": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+        }
+    ).to_csv(tmp_path / "cvs.csv", index=False)
+    cfg = {
+        "targets": {"source": "file", "path": "cvs.csv"},
+        "catalog": {
+            "root": "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5",
+            "years": list(range(1, 12)),
+        },
+    }
+    snakemake(tmp_path, cfg, "--until", "manifest")
+    t0 = time.perf_counter()
+    _, proc = snakemake(tmp_path, cfg, "-n")
+    elapsed = time.perf_counter() - t0
+    counts = dry_run_counts(proc.stdout + proc.stderr)
+    shards = len(shard_digests(tmp_path))
+    assert counts["match"] == 11 * shards
+    assert counts["match"] < 2500
+    print(f"notebook scale: {counts['match']} match jobs, dry run {elapsed:.1f} s")
+    assert elapsed < 60

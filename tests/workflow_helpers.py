@@ -1,0 +1,68 @@
+"""Running the workflow from tests: in a temporary working folder, counting the jobs that ran."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+_JOB = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$", re.MULTILINE)
+_STATS = re.compile(r"^(\w+)\s+(\d+)$", re.MULTILINE)
+
+#: A tiny demo: 5 field stars per region, two years.
+TINY = {
+    "demo": {"seed": 1, "field_sources": 5},
+    "catalog": {"root": "demo", "years": [1, 2]},
+    "match": {"threads": 1},
+    "plots": {"top_n": 3},
+}
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = (
+            deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
+    return out
+
+
+def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
+    """Run Snakemake on the project's Snakefile in ``workdir`` with ``config`` over the defaults.
+
+    Returns (jobs that ran, by rule; the completed process).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "test-config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "-d",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        str(cfg),
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+    output = proc.stdout + proc.stderr
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{output[-6000:]}")
+    return Counter(_JOB.findall(output)), proc
+
+
+def dry_run_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, as {rule: count}."""
+    table = output.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {k: int(v) for k, v in _STATS.findall(table)}
