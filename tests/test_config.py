@@ -47,3 +47,23 @@ def test_bad_values_are_named(path, value, named):
     with pytest.raises(WorkflowError) as err:
         validate(with_change(path, value), SCHEMA)
     assert named in str(err.value)
+
+
+def test_command_line_strings_are_read_as_the_schema_wants():
+    """`--config match={radius_arcsec: 2}` reaches us as strings (YAML BaseLoader)."""
+    from neowise_lightcurves.config import coerce_cli_strings
+
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    cli = {
+        "match": {"radius_arcsec": "2.5", "cuts": "1", "shard_order": "3"},
+        "catalog": {"years": ["1", "2", "addendum"]},
+        "plots": {"top_n": "all"},
+        "targets": {"path": "null", "id_column": "42"},  # strings are valid here: kept
+    }
+    out = coerce_cli_strings(cli, schema)
+    assert out["match"] == {"radius_arcsec": 2.5, "cuts": "1", "shard_order": 3}
+    assert out["catalog"]["years"] == [1, 2, "addendum"]
+    assert out["plots"]["top_n"] == "all"
+    assert out["targets"] == {"path": "null", "id_column": "42"}
+    bad = coerce_cli_strings({"match": {"radius_arcsec": "x"}}, schema)
+    assert bad["match"]["radius_arcsec"] == "x"  # left for validation to name

@@ -1,15 +1,20 @@
 # Configuration checks, constants and input functions shared by the rules.
 # Parsing stays cheap (every cluster job re-parses): no table loads, no catalogue listings here.
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from neowise_lightcurves import catalog as nl_catalog
+from neowise_lightcurves import config as nl_config
 from neowise_lightcurves import columns as nl_columns
 from neowise_lightcurves import cuts as nl_cuts
 from neowise_lightcurves import manifest as nl_manifest
 
-validate(config, "../schemas/config.schema.yaml")
+CONFIG_SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+with open(CONFIG_SCHEMA) as fh:
+    config.update(nl_config.coerce_cli_strings(dict(config), yaml.safe_load(fh)))
+validate(config, CONFIG_SCHEMA)
 
 OUTDIR = config["outdir"].rstrip("/")
 LOGDIR = f"{OUTDIR}/logs"
