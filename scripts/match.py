@@ -20,6 +20,7 @@ cat = catalog.open_catalog(
     region=s3.get("region", catalog.IRSA_REGION),
     endpoint_override=s3.get("endpoint_override"),
     scheme=s3.get("scheme"),
+    retries=s3.get("retries", 6),
 )
 table = matching.match_shard(
     cat, w.year, rows, p.radius_arcsec, tuple(p.columns), snakemake.threads

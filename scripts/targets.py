@@ -20,6 +20,7 @@ table = targets.normalize(
     ra_column=cfg.get("ra_column"),
     dec_column=cfg.get("dec_column"),
     duplicate_ids=cfg.get("duplicate_ids", "reject"),
+    sexagesimal=cfg.get("sexagesimal", False),
 )
 atomic.write_frame(table, snakemake.output[0])
 log.info("%d targets -> %s", len(table), snakemake.output[0])

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# Without credentials the AWS SDK would ask the instance-metadata address, which is off this
+# machine; every S3 test talks to a server on loopback.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def brute_force_pairs(target_ra, target_dec, ra, dec, radius_arcsec):

@@ -80,3 +80,20 @@ def test_unreadable_and_unknown_files(tmp_path):
         targets.read_table(str(tmp_path / "t.txt"))
     with pytest.raises(TargetError, match="does not exist"):
         targets.read_table(str(tmp_path / "nope.csv"))
+
+
+def test_sexagesimal_on_request():
+    f = pd.DataFrame(
+        {"id": ["a", "b"], "ra": ["12:00:00", "00h30m00s"], "dec": ["-01:30:00", "+45d00m00s"]}
+    )
+    out = targets.normalize(f, sexagesimal=True)
+    np.testing.assert_allclose(out["ra"], [180.0, 7.5])
+    np.testing.assert_allclose(out["dec"], [-1.5, 45.0])
+    with pytest.raises(TargetError, match="non-numeric"):
+        targets.normalize(f)
+    bad = f.assign(dec=["-01:30:00", "north"])
+    with pytest.raises(TargetError, match="column 'dec' at row 2: cannot read 'north'"):
+        targets.normalize(bad, sexagesimal=True)
+    out_of_range = f.assign(ra=["25:00:00", "01:00:00"])
+    with pytest.raises(TargetError, match="row 1: cannot read '25:00:00'.*range"):
+        targets.normalize(out_of_range, sexagesimal=True)

@@ -24,6 +24,38 @@ if TYPE_CHECKING:  # pyarrow is imported where it is used: the Snakefile imports
 IRSA_ROOT = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 IRSA_REGION = "us-west-2"
 
+
+class CatalogError(RuntimeError):
+    """The catalogue cannot be listed or read; the message names the path and the reason."""
+
+
+def explain(err: BaseException) -> str:
+    """A short reason for a storage error (AWS SDK messages are long), then the original."""
+    text = str(err)
+    hints = (
+        (
+            ("ACCESS_DENIED", "AccessDenied", "403"),
+            "access denied (403): not readable with "
+            "these credentials (catalog.s3.anonymous: true for IRSA's public bucket)",
+        ),
+        (("NoSuchBucket", "NoSuchKey", "RESOURCE_NOT_FOUND", "404"), "not found (404)"),
+        (
+            (
+                "NETWORK_CONNECTION",
+                "Could not connect",
+                "Couldn't connect",
+                "resolve host",
+                "curlCode",
+            ),
+            "no network connection to the storage",
+        ),
+    )
+    for needles, hint in hints:
+        if any(n in text for n in needles):
+            return f"{hint} [{text}]"
+    return text
+
+
 #: Survey years the catalogue has.
 YEARS = tuple(f"year{i}" for i in range(1, 12)) + ("addendum",)
 
@@ -63,7 +95,13 @@ class Catalog:
         """Whether the year's dataset folder exists."""
         import pyarrow.fs as pafs
 
-        info = self.filesystem.get_file_info(self.path(year_dataset(year)))
+        path = self.path(year_dataset(year))
+        try:
+            info = self.filesystem.get_file_info(path)
+        except OSError as err:
+            raise CatalogError(
+                f"cannot look up {path} under {self.root!r}: {explain(err)}"
+            ) from err
         return info.type == pafs.FileType.Directory
 
     def partition_files(self, year: str, k5: int) -> list[pyarrow.fs.FileInfo]:
@@ -74,8 +112,11 @@ class Catalog:
         """
         import pyarrow.fs as pafs
 
-        selector = pafs.FileSelector(self.path(partition_path(year, k5)), allow_not_found=True)
-        infos = self.filesystem.get_file_info(selector)
+        path = self.path(partition_path(year, k5))
+        try:
+            infos = self.filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+        except OSError as err:
+            raise CatalogError(f"cannot list {path} under {self.root!r}: {explain(err)}") from err
         return sorted(
             (
                 i
@@ -95,6 +136,7 @@ def open_catalog(
     region: str = IRSA_REGION,
     endpoint_override: str | None = None,
     scheme: str | None = None,
+    retries: int = 6,
     workdir: str | None = None,
 ) -> Catalog:
     """Open a catalogue root.
@@ -108,6 +150,9 @@ def open_catalog(
     anonymous : bool
         Read S3 without credentials (IRSA's bucket is public). With ``False`` the usual AWS
         environment (``AWS_ACCESS_KEY_ID``, profiles, ...) is used.
+    retries : int
+        S3 attempts per request, with the AWS SDK's exponential backoff, on throttling, 5xx
+        answers and network errors.
     workdir : str, optional
         Folder that a relative local ``root`` is relative to (default: the current folder).
     """
@@ -120,7 +165,7 @@ def open_catalog(
         if scheme:
             kwargs["scheme"] = scheme
         fs = pafs.S3FileSystem(
-            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=10), **kwargs
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=retries), **kwargs
         )
         return Catalog(fs, root[len("s3://") :].rstrip("/"), root)
     if "://" in root:

@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from . import columns as cols
 from . import sky
-from .catalog import Catalog
+from .catalog import Catalog, CatalogError, explain
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 _CHORD_SLACK = 1e-9
 #: Slack, in degrees, on row-group pruning by statistics (guards float rounding only).
 _PRUNE_SLACK_DEG = 1e-9
-
-
-class CatalogFileError(RuntimeError):
-    """A catalogue file that cannot be used; the message names its path and the reason."""
 
 
 def match_positions(
@@ -158,10 +154,10 @@ def match_file(
         pf = pq.ParquetFile(catalog.filesystem.open_input_file(info.path))
         schema = pf.schema_arrow
     except Exception as err:
-        raise CatalogFileError(f"cannot read catalogue file {info.path}: {err}") from err
+        raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
     missing = [c for c in columns if schema.get_field_index(c) < 0]
     if missing:
-        raise CatalogFileError(
+        raise CatalogError(
             f"catalogue file {info.path} lacks needed column(s): {', '.join(missing)}"
         )
     ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
@@ -189,10 +185,10 @@ def match_file(
             rows = rows.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
             tid = pa.array(targets["target_id"].to_numpy(dtype=object)[ti], pa.string())
             out.append(rows.add_column(0, "target_id", tid))
-    except CatalogFileError:
+    except CatalogError:
         raise
     except Exception as err:
-        raise CatalogFileError(f"cannot read catalogue file {info.path}: {err}") from err
+        raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
     return out
 
 
@@ -228,7 +224,7 @@ def match_shard(
         file this year contributes nothing.
     """
     if not catalog.year_exists(year):
-        raise CatalogFileError(
+        raise CatalogError(
             f"no dataset for {year} under {catalog.root!r} "
             f"(looked for {catalog.path(year)}/...); check catalog.root and catalog.years"
         )

@@ -122,6 +122,29 @@ def _rows(mask: np.ndarray) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {listed}{more}"
 
 
+def _sexagesimal(frame: pd.DataFrame, name: str, unit: str) -> np.ndarray:
+    """Parse ``"12:34:56.7"``-style strings (``unit``: ``"hourangle"`` or ``"deg"``) to degrees."""
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    raw = frame[name]
+    if raw.isna().any():
+        raise TargetError(f"column {name!r} is empty or NaN at {_rows(raw.isna().to_numpy())}")
+    text = raw.astype(str).str.strip().to_numpy()
+    try:
+        return Angle(text, unit=getattr(u, unit)).deg.astype(np.float64)
+    except Exception:
+        for i, value in enumerate(text):
+            try:
+                Angle(value, unit=getattr(u, unit))
+            except Exception as err:
+                raise TargetError(
+                    f"column {name!r} at row {i + 1}: cannot read {value!r} as a "
+                    f"sexagesimal angle in {unit} ({err})"
+                ) from None
+        raise
+
+
 def _coordinate(frame: pd.DataFrame, name: str) -> np.ndarray:
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
     original_null = frame[name].isna().to_numpy()
@@ -144,6 +167,7 @@ def normalize(
     ra_column: str | None = None,
     dec_column: str | None = None,
     duplicate_ids: str = "reject",
+    sexagesimal: bool = False,
 ) -> pd.DataFrame:
     """Validate a targets table and return ``target_id``, ``ra``, ``dec`` + its other columns.
 
@@ -155,6 +179,9 @@ def normalize(
         Column names; by default the first of :data:`DEFAULT_ID_COLUMNS` (etc.) present.
     duplicate_ids : {"reject", "suffix"}
         What to do with repeated ids: fail, or make them unique as ``id``, ``id_2``, ``id_3``...
+    sexagesimal : bool
+        Read RA as hours (``"12:34:56.7"``, ``"12h34m56.7s"``) and Dec as degrees
+        (``"-01:02:03"``) where the columns hold strings.
 
     Raises
     ------
@@ -166,8 +193,10 @@ def normalize(
     idc = _pick(frame, id_column, DEFAULT_ID_COLUMNS, "id")
     rac = _pick(frame, ra_column, DEFAULT_RA_COLUMNS, "ra")
     decc = _pick(frame, dec_column, DEFAULT_DEC_COLUMNS, "dec")
-    ra = _coordinate(frame, rac)
-    dec = _coordinate(frame, decc)
+    textual = sexagesimal and not pd.api.types.is_numeric_dtype(frame[rac])
+    ra = _sexagesimal(frame, rac, "hourangle") if textual else _coordinate(frame, rac)
+    textual = sexagesimal and not pd.api.types.is_numeric_dtype(frame[decc])
+    dec = _sexagesimal(frame, decc, "deg") if textual else _coordinate(frame, decc)
     bad = (ra < 0) | (ra >= 360)
     if bad.any():
         raise TargetError(f"column {rac!r} is outside [0, 360) degrees at {_rows(bad)}")

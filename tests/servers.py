@@ -1,0 +1,227 @@
+"""Real servers on loopback for the tests: moto's S3 server, a fault-injecting HTTP proxy in
+front of it, and a small TAP server answering pyvo's sync queries with astropy VOTables."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+BUCKET = "nasa-irsa-wise"
+PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoServer:
+    """``moto_server`` in a subprocess on a free loopback port."""
+
+    def __init__(self):
+        self.port = free_port()
+        exe = Path(sys.executable).parent / "moto_server"
+        self.proc = subprocess.Popen(
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1)
+                break
+            except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.2)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.endpoint}",
+            region_name="us-west-2",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def upload_tree(
+        self, root: Path, bucket: str = BUCKET, prefix: str = PREFIX, public: bool = True
+    ) -> int:
+        """Upload every file under ``root`` to ``bucket/prefix/...``; returns the file count."""
+        s3 = self.client()
+        acl = {"ACL": "public-read"} if public else {}
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}, **acl
+        )
+        n = 0
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            key = f"{prefix}/{path.relative_to(root).as_posix()}"
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), **acl)
+            n += 1
+        return n
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class _Server:
+    def __init__(self, handler):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FaultyProxy(_Server):
+    """Forwards HTTP to ``upstream``, but answers 503 SlowDown to every request that arrives
+    within ``fail_seconds`` of the first one."""
+
+    def __init__(self, upstream: str, fail_seconds: float = 1.5):
+        proxy = self
+        self.upstream = upstream
+        self.fail_seconds = fail_seconds
+        self.first = None
+        self.failed = 0
+        self.forwarded = 0
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy.lock:
+                    now = time.monotonic()
+                    proxy.first = proxy.first or now
+                    failing = now - proxy.first < proxy.fail_seconds
+                    if failing:
+                        proxy.failed += 1
+                    else:
+                        proxy.forwarded += 1
+                if failing:
+                    msg = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(msg)
+                    return
+                conn = http.client.HTTPConnection(*proxy.upstream.split(":"), timeout=30)
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in (
+                        "transfer-encoding",
+                        "connection",
+                        "content-length",
+                        "server",
+                        "date",
+                    ):
+                        self.send_header(k, v)
+                self.send_header(
+                    "Content-Length",
+                    str(len(data))
+                    if self.command != "HEAD"
+                    else resp.getheader("Content-Length", "0"),
+                )
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _handle
+
+        super().__init__(Handler)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+class TapServer(_Server):
+    """A TAP service at ``/tap``: ``POST /tap/sync`` answers ADQL ``SELECT ... FROM "table"``
+    with the VOTable of ``tables[table]`` (all columns; MAXREC honoured), or an error VOTable."""
+
+    def __init__(self, tables: dict):
+        tap = self
+        self.tables = tables
+        self.queries: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                q = {k: v[0] for k, v in form.items()}
+                tap.queries.append(q)
+                if self.path.rstrip("/") != "/tap/sync":
+                    self.send_error(404)
+                    return
+                body = tap.answer(q)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-votable+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/tap"
+
+    def answer(self, q: dict) -> bytes:
+        from astropy.io.votable import from_table
+
+        query = q.get("QUERY", "")
+        table = next((t for name, t in self.tables.items() if f'FROM "{name}"' in query), None)
+        if table is None:
+            msg = f"Unknown table in query: {query}"
+            return (
+                '<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">'
+                f'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">{msg}</INFO>'
+                "</RESOURCE></VOTABLE>"
+            ).encode()
+        if "MAXREC" in q:
+            table = table[: int(q["MAXREC"])]
+        buf = io.BytesIO()
+        from_table(table).to_xml(buf)
+        return buf.getvalue()

@@ -1,0 +1,108 @@
+"""The catalogue read from S3: a real S3 server (moto) on loopback holds the demo sky in IRSA's
+bucket layout; the workflow's output equals the local run's, also when the server answers 503
+for a while; access errors name the path."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from servers import BUCKET, PREFIX, FaultyProxy, MotoServer
+from workflow_helpers import TINY, deep_update, snakemake
+
+from neowise_lightcurves import catalog, columns, demo, manifest, matching
+
+pytestmark = pytest.mark.workflow
+
+IRSA_LIKE = f"s3://{BUCKET}/{PREFIX}"
+
+
+@pytest.fixture(scope="module")
+def s3(tiny_catalog):
+    server = MotoServer()
+    n = server.upload_tree(tiny_catalog)
+    server.upload_tree(tiny_catalog, bucket="private-copy", public=False)
+    assert n > 20
+    yield server
+    server.stop()
+
+
+def s3_config(endpoint, **kw):
+    return {
+        "root": IRSA_LIKE,
+        "years": [1, 2],
+        "s3": {"endpoint_override": endpoint, "scheme": "http", **kw},
+    }
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory, tiny_catalog):
+    wd = tmp_path_factory.mktemp("local")
+    demo.build_sky(1, 5).targets.to_csv(wd / "targets.csv", index=False)
+    cfg = deep_update(
+        TINY,
+        {
+            "targets": {"source": "file", "path": "targets.csv"},
+            "catalog": {"root": str(tiny_catalog)},
+        },
+    )
+    snakemake(wd, cfg)
+    return cfg, pd.read_parquet(wd / "results/lightcurves.parquet")
+
+
+def test_workflow_on_s3_equals_local(tmp_path, s3, local_run):
+    cfg, local = local_run
+    demo.build_sky(1, 5).targets.to_csv(tmp_path / "targets.csv", index=False)
+    ran, _ = snakemake(tmp_path, deep_update(cfg, {"catalog": s3_config(s3.endpoint)}))
+    assert ran["match"] > 0
+    remote = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    assert len(remote) > 100
+    pd.testing.assert_frame_equal(remote, local)
+
+
+def test_workflow_survives_503s(tmp_path, s3, local_run):
+    cfg, local = local_run
+    proxy = FaultyProxy(s3.endpoint, fail_seconds=1.5)
+    try:
+        demo.build_sky(1, 5).targets.to_csv(tmp_path / "targets.csv", index=False)
+        snakemake(tmp_path, deep_update(cfg, {"catalog": s3_config(proxy.endpoint)}))
+    finally:
+        proxy.stop()
+    assert proxy.failed > 0 and proxy.forwarded > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results/lightcurves.parquet"), local)
+
+
+def rows_for(ra, dec):
+    t = pd.DataFrame({"target_id": ["x"], "ra": [ra], "dec": [dec]})
+    return manifest.target_partitions(t, 1.0, 5)
+
+
+def test_credentials_and_access_errors(s3, monkeypatch):
+    cols = columns.cached_columns()
+    rows = rows_for(150.1, 2.2)
+    # a private bucket: anonymous reads are denied, with the path named
+    private = catalog.open_catalog(
+        f"s3://private-copy/{PREFIX}", endpoint_override=s3.endpoint, scheme="http"
+    )
+    with pytest.raises(catalog.CatalogError, match=r"access denied \(403\).*private-copy"):
+        matching.match_shard(private, "year1", rows, 1.0, cols)
+    # ... and work with the usual AWS environment's credentials
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    signed = catalog.open_catalog(
+        f"s3://private-copy/{PREFIX}", anonymous=False, endpoint_override=s3.endpoint, scheme="http"
+    )
+    assert matching.match_shard(signed, "year1", rows, 1.0, cols).num_rows > 10
+
+
+def test_missing_bucket_and_no_network():
+    from servers import free_port
+
+    cols = columns.cached_columns()
+    nowhere = catalog.open_catalog(
+        f"s3://{BUCKET}/{PREFIX}",
+        endpoint_override=f"127.0.0.1:{free_port()}",
+        scheme="http",
+        retries=2,
+    )
+    with pytest.raises(catalog.CatalogError, match=r"no network connection.*year1"):
+        matching.match_shard(nowhere, "year1", rows_for(150.1, 2.2), 1.0, cols)
