@@ -28,6 +28,7 @@ include: "workflow/rules/manifest.smk"
 include: "workflow/rules/match.smk"
 include: "workflow/rules/lightcurves.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/plan.smk"
 
 
 rule all:

@@ -129,7 +129,7 @@ class FaultyProxy(_Server):
                     else:
                         proxy.forwarded += 1
                 if failing:
-                    msg = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    msg = b"<Error><Code>SlowDown</Code><Message>Slow down</Message></Error>"
                     self.send_response(503)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(msg)))

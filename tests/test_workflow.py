@@ -186,3 +186,31 @@ def test_notebook_scale_dry_run(tmp_path):
     assert counts["match"] < 2500
     print(f"notebook scale: {counts['match']} match jobs, dry run {elapsed:.1f} s")
     assert elapsed < 60
+
+
+def test_plan_before_paying(tmp_path):
+    """`snakemake plan` tells targets, partitions, jobs per year and bytes, reading no data."""
+    cfg = deep_update(TINY, {"catalog": {"years": [1, 2]}})
+    ran, proc = snakemake(tmp_path, cfg, "plan")
+    assert ran["match"] == 0 and ran["plan"] == 1
+    text = (tmp_path / "results/plan.txt").read_text()
+    shards = shard_digests(tmp_path)
+    assert f"match jobs:              {2 * len(shards)} ({len(shards)} per year x 2 years)" in text
+    assert f"targets:                 {len(demo.build_sky(1, 5).targets)}" in text
+    touched = {
+        k
+        for s in manifest.read_shards(tmp_path / "results/manifest/shards.tsv")
+        for k in s.partitions
+    }
+    for y in ("year1", "year2"):
+        files = [
+            p
+            for p in (tmp_path / "results/demo/catalog" / y).rglob("part*.parquet")
+            if int(p.parent.name.split("=")[1]) in touched
+        ]
+        line = text.split(y, 1)[1].splitlines()[0].split()
+        assert line == [
+            str(len(touched)),
+            str(len(files)),
+            f"{sum(p.stat().st_size for p in files):,}",
+        ]

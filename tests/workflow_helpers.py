@@ -51,9 +51,9 @@ def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
         str(workdir),
         "--cores",
         "2",
-        "--configfile",
-        str(cfg),
         *args,
+        "--configfile",  # last: it takes every argument after it as a file
+        str(cfg),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     output = proc.stdout + proc.stderr

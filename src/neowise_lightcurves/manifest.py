@@ -143,3 +143,34 @@ def read_shards(path: str | os.PathLike) -> list[Shard]:
             )
             for r in csv.DictReader(fh, delimiter="\t")
         ]
+
+
+def plan_text(
+    items: list[Shard],
+    n_targets: int,
+    years: list[str],
+    shard_order: int,
+    file_sizes: dict[str, tuple[int, int, int]] | None = None,
+) -> str:
+    """What a run will do, before it does it: targets, partitions, jobs per year and, where the
+    catalogue is local, ``file_sizes[year] = (partitions with files, files, bytes)``."""
+    partitions = {p for s in items for p in s.partitions}
+    lines = [
+        f"targets:                 {n_targets}",
+        f"order-5 partitions:      {len(partitions)}",
+        f"shards (order {shard_order}):        {len(items)}",
+        f"match jobs:              {len(items) * len(years)} "
+        f"({len(items)} per year x {len(years)} years)",
+    ]
+    if file_sizes is not None:
+        lines.append("")
+        lines.append(f"{'year':<10} {'partitions':>10} {'files':>7} {'bytes':>14}")
+        total = 0
+        for year in years:
+            with_files, n_files, size = file_sizes[year]
+            total += size
+            lines.append(f"{year:<10} {with_files:>10} {n_files:>7} {size:>14,}")
+        lines.append(f"{'total':<10} {'':>10} {'':>7} {total:>14,}")
+        lines.append("(bytes: the partitions' whole files; a run reads only the columns and")
+        lines.append(" row groups it needs)")
+    return "\n".join(lines) + "\n"

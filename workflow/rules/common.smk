@@ -64,6 +64,11 @@ def match_catalog_input(wildcards):
     return [demo_year_dataset(wildcards.year)] if DEMO_CATALOG else []
 
 
+def plan_catalog_input(wildcards):
+    """Every configured demo year, so that the plan can count their bytes."""
+    return [demo_year_dataset(y) for y in YEARS] if DEMO_CATALOG else []
+
+
 def match_outputs(wildcards):
     """Cache files of every (year, shard) of the manifest (evaluated after the checkpoint)."""
     shards = nl_manifest.read_shards(checkpoints.manifest.get().output.shards)
