@@ -31,3 +31,17 @@ def test_relative_root_and_uri(tiny_catalog, monkeypatch):
     assert cat.year_exists("year2")
     cat = catalog.open_catalog(f"file://{tiny_catalog}")
     assert cat.year_exists("year2")
+
+
+def test_counting_filesystem_counts_what_is_read(tiny_catalog):
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    counter = catalog.ReadCounter()
+    fs = catalog.counting_filesystem(pafs.LocalFileSystem(), counter)
+    path = next(tiny_catalog.glob("year1/*/*/*/part0.snappy.parquet"))
+    pq.read_table(str(path), filesystem=fs, columns=["ra"])
+    ra_only = counter.bytes
+    assert counter.files == 1 and 0 < ra_only < path.stat().st_size
+    pq.read_table(str(path), filesystem=fs)
+    assert counter.bytes - ra_only >= 0.9 * path.stat().st_size

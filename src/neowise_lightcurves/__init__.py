@@ -8,10 +8,13 @@ catalog      where a catalogue year lives and how its partition files are listed
 targets      reading and validating target tables (demo, file, VizieR)
 manifest     which partitions and shards each target touches; cache keys of match jobs
 matching     exact cone matching of targets against catalogue partitions
-lightcurves  merging matches into light curves, quality cuts, per-target summary
+cuts         quality cuts: checking them and applying them
+lightcurves  merging matches into light curves, per-target summary
 plots        epoch figures
 demo         a deterministic synthetic sky in IRSA's exact layout
 atomic       writing outputs under a temporary name, then renaming
+config       reading the workflow's configuration
+logs         each job's log file
 """
 
 from importlib.metadata import PackageNotFoundError, version
