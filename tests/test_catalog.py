@@ -42,6 +42,6 @@ def test_counting_filesystem_counts_what_is_read(tiny_catalog):
     path = next(tiny_catalog.glob("year1/*/*/*/part0.snappy.parquet"))
     pq.read_table(str(path), filesystem=fs, columns=["ra"])
     ra_only = counter.bytes
-    assert counter.files == 1 and 0 < ra_only < path.stat().st_size
+    assert counter.files >= 1 and 0 < ra_only < path.stat().st_size
     pq.read_table(str(path), filesystem=fs)
     assert counter.bytes - ra_only >= 0.9 * path.stat().st_size
