@@ -181,7 +181,13 @@ def match_file(
             )
             if len(ti) == 0:
                 continue
-            rows = pf.read_row_group(g, columns=list(columns)).take(pa.array(di))
+            take = pa.array(di)
+            others = [c for c in columns if c not in ("ra", "dec")]
+            rows = pf.read_row_group(g, columns=others).take(take)
+            for name in ("ra", "dec"):  # already read: not again
+                if name in columns:
+                    rows = rows.append_column(name, pos[name].take(take))
+            rows = rows.select(list(columns))
             rows = rows.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
             tid = pa.array(targets["target_id"].to_numpy(dtype=object)[ti], pa.string())
             out.append(rows.add_column(0, "target_id", tid))

@@ -1,0 +1,460 @@
+"""The read path against IRSA's notebook method and the floor, on a realistic-density sky.
+
+    python benchmarks/read_path.py generate --sky /tmp/nlc-dense            # ~4 min, ~3 GB
+    python benchmarks/read_path.py inflate-metadata --sky /tmp/nlc-dense    # real-size _metadata
+    python benchmarks/read_path.py run --sky /tmp/nlc-dense --workdir /tmp/nlc-rp
+
+``generate`` writes a sky in IRSA's layout (all 143 columns, 2 years) with ``--partitions``
+adjacent order-5 partitions of ``--rows`` rows a year each (~1.5 M, as on the real bucket),
+made of sources seen ~24 times a year with 0.2" scatter; rows are ordered by a spatial index
+and written in row groups of ``--row-group-size`` rows (the real files' row order and row-group
+size are unknown). ``run`` measures, for 1, 100 and 10,000 targets (placed on sources) at 1"
+and 10":
+
+1. ours: ``snakemake --cores 2`` end to end, Snakemake's own overhead included;
+2. baseline: the notebook's method, faithfully: a pyarrow dataset over each year's
+   ``_metadata``, its box (target RA/Dec +/- 100 x radius) + ``cc_flags`` filter, astropy
+   ``search_around_sky``, a multiprocessing pool of 2;
+3. floor: reading the columns our output holds from the same partitions, no filtering.
+
+Wall time, peak RSS and bytes read from storage (counted through a wrapping pyarrow
+filesystem, :func:`neowise_lightcurves.catalog.counting_filesystem`) go into a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+YEARS = (1, 2)
+
+
+# ------------------------------------------------------------------------------ generate
+def partitions_of(n: int) -> list[int]:
+    """``n`` adjacent order-5 partitions near (150, 2): the children of order-4 pixels."""
+    import hpgeom
+
+    first = int(hpgeom.angle_to_pixel(16, 150.0, 2.0)) * 4
+    return [first + i for i in range(n)]
+
+
+def sources_in(pixel: int, n: int, rng) -> pd.DataFrame:
+    """``n`` sources uniform on the sphere inside one order-5 pixel."""
+    import hpgeom
+
+    bra, bdec = hpgeom.boundaries(32, pixel, step=8)
+    ra, dec = [], []
+    while sum(len(r) for r in ra) < n:
+        r = rng.uniform(bra.min(), bra.max(), 4 * n)
+        d = np.degrees(np.arcsin(rng.uniform(*np.sin(np.radians([bdec.min(), bdec.max()])), 4 * n)))
+        keep = hpgeom.angle_to_pixel(32, r, d) == pixel
+        ra.append(r[keep])
+        dec.append(d[keep])
+    ra, dec = np.concatenate(ra)[:n], np.concatenate(dec)[:n]
+    w1 = 9 + 8 * rng.random(n) ** 0.5
+    return pd.DataFrame(
+        {
+            "ra": ra,
+            "dec": dec,
+            "w1": w1,
+            "w2": w1 - 0.3,
+            "kind": "constant",
+            "region": "dense",
+            "n_exposures": 12,
+            "phase": 40.0,
+            "index": np.arange(n),
+        }
+    )
+
+
+def generate(sky: Path, n_partitions: int, rows: int, row_group_size: int, seed: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from neowise_lightcurves import columns, demo
+
+    schema = columns.file_schema()
+    pixels = partitions_of(n_partitions)
+    rng = np.random.default_rng(seed)
+    n_sources = int(rows / (24 * 0.94))
+    srcs = {p: sources_in(p, n_sources, rng) for p in pixels}
+    pd.concat(srcs.values(), keys=pixels, names=["k5", "i"]).reset_index(level=0)[
+        ["k5", "ra", "dec"]
+    ].to_parquet(sky / "sources.parquet")
+    for year in YEARS:
+        ds = sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet"
+        collector = []
+        for pixel in pixels:
+            t0 = time.perf_counter()
+            table = demo.year_table(
+                demo.DemoSky(srcs[pixel], pd.DataFrame()), f"year{year}", seed + pixel
+            )
+            keep = pa.compute.equal(table["healpix_k5"], pixel)  # scatter may cross the edge
+            table = table.filter(keep).drop_columns(["healpix_k5"])
+            cntr = (year * 100_000 + pixel) * 10_000_000 + np.arange(table.num_rows)
+            table = table.set_column(table.schema.get_field_index("cntr"), "cntr", pa.array(cntr))
+            leaf = ds / f"healpix_k0={pixel // 1024}" / f"healpix_k5={pixel}"
+            leaf.mkdir(parents=True, exist_ok=True)
+            md = []
+            pq.write_table(
+                table.cast(schema),
+                leaf / "part0.snappy.parquet",
+                row_group_size=row_group_size,
+                compression="snappy",
+                metadata_collector=md,
+            )
+            md[0].set_file_path(
+                f"healpix_k0={pixel // 1024}/healpix_k5={pixel}/part0.snappy.parquet"
+            )
+            collector.extend(md)
+            size = (leaf / "part0.snappy.parquet").stat().st_size
+            print(
+                f"year{year} k5={pixel}: {table.num_rows:,} rows, {size / 1e6:.0f} MB, "
+                f"{time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
+        pq.write_metadata(schema, ds / "_common_metadata")
+        pq.write_metadata(schema, ds / "_metadata", metadata_collector=collector)
+
+
+def inflate_metadata(sky: Path, n_files: int) -> None:
+    """Rewrite each year's ``_metadata`` to list ``n_files`` files, as the real one lists all
+    12,288 partitions (gigabytes: "about 30 s and ~4 GB RAM to load per year"). The partitions
+    that are not on this sky repeat the statistics of one that is, under their own path; a
+    reader that filters on ``healpix_k5`` never opens them."""
+    import pyarrow.parquet as pq
+
+    for year in YEARS:
+        ds = sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet"
+        real = sorted(ds.glob("healpix_k0=*/healpix_k5=*/part*.parquet"))
+        have = {int(p.parent.name.split("=")[1]) for p in real}
+        base = pq.read_metadata(real[0])
+        base.set_file_path(str(real[0].relative_to(ds)))
+        for path in real[1:]:
+            md = pq.read_metadata(path)
+            md.set_file_path(str(path.relative_to(ds)))
+            base.append_row_groups(md)
+        template = pq.read_metadata(real[0])
+        for pixel in (p for p in range(12 * 4**5) if p not in have):
+            if base.num_row_groups // template.num_row_groups >= n_files:
+                break
+            template.set_file_path(
+                f"healpix_k0={pixel // 1024}/healpix_k5={pixel}/part0.snappy.parquet"
+            )
+            base.append_row_groups(template)
+        base.write_metadata_file(str(ds / "_metadata"))
+        size = (ds / "_metadata").stat().st_size
+        print(
+            f"year{year}: _metadata lists {base.num_row_groups:,} row groups, {size / 1e9:.2f} GB"
+        )
+
+
+def write_targets(sky: Path, n: int, path: Path, seed: int = 7) -> None:
+    """``n`` targets on real sources, taken from the partitions in turn."""
+    src = pd.read_parquet(sky / "sources.parquet").sample(frac=1, random_state=seed)
+    turn = src.groupby("k5").cumcount().to_numpy()
+    pick = src.iloc[np.argsort(turn, kind="stable")[:n]]
+    pd.DataFrame(
+        {
+            "uid": np.arange(1, len(pick) + 1),
+            "RAJ2000": pick["ra"].to_numpy(),
+            "DEJ2000": pick["dec"].to_numpy(),
+        }
+    ).to_csv(path, index=False)
+
+
+# ------------------------------------------------------------------------------ baseline
+_neowise_ds = _columns = _radius = _counter = None
+
+
+def _init_worker(neowise_ds, columns, radius, counter):
+    global _neowise_ds, _columns, _radius, _counter
+    _neowise_ds, _columns, _radius, _counter = neowise_ds, columns, radius, counter
+
+
+def _construct_dataset_filters(*, targets_group, radius, scale_factor=100):
+    import pyarrow.compute
+
+    pixel, locations_df = targets_group
+    filters = pyarrow.compute.field("healpix_k5") == pixel
+    buffer_dist = scale_factor * radius.to_value("deg")
+    for coord, target_coord in zip(["ra", "dec"], ["RAJ2000", "DEJ2000"], strict=True):
+        coord_fld = pyarrow.compute.field(coord)
+        filters = filters & (coord_fld > locations_df[target_coord].min() - buffer_dist)
+        filters = filters & (coord_fld < locations_df[target_coord].max() + buffer_dist)
+    return filters & pyarrow.compute.equal(pyarrow.compute.field("cc_flags"), "0000")
+
+
+def _cone_search(*, targets_group, pixel_tbl, radius):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    _, targets_df = targets_group
+    pixel_skycoords = SkyCoord(ra=pixel_tbl["ra"] * u.deg, dec=pixel_tbl["dec"] * u.deg)
+    targets_skycoords = SkyCoord(targets_df["RAJ2000"], targets_df["DEJ2000"], unit=u.deg)
+    targets_ilocs, pixel_ilocs, _, _ = pixel_skycoords.search_around_sky(targets_skycoords, radius)
+    match_df = pixel_tbl.take(pixel_ilocs).to_pandas()
+    match_df["targets_ilocs"] = targets_ilocs
+    return match_df.set_index("targets_ilocs").join(targets_df.reset_index().uid)
+
+
+def _load_lightcurves_one_partition(targets_group):
+    before = _counter.bytes
+    filters = _construct_dataset_filters(targets_group=targets_group, radius=_radius)
+    pixel_tbl = _neowise_ds.to_table(columns=_columns, filter=filters)
+    out = _cone_search(targets_group=targets_group, pixel_tbl=pixel_tbl, radius=_radius)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return out, _counter.bytes - before, rss
+
+
+def baseline(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
+    """IRSA's notebook, section by section (paths local; reads counted)."""
+    import multiprocessing
+
+    import astropy.units as u
+    import hpgeom
+    import pyarrow.dataset
+    import pyarrow.fs
+
+    from neowise_lightcurves.catalog import ReadCounter, counting_filesystem
+
+    t0 = time.perf_counter()
+    counter = ReadCounter()
+    fs = counting_filesystem(pyarrow.fs.LocalFileSystem(), counter)
+    radius = radius_arcsec * u.arcsec
+    metadata_path = lambda yr: f"{sky}/year{yr}/neowiser-healpix_k5-year{yr}.parquet/_metadata"  # noqa: E731
+    year_datasets = [
+        pyarrow.dataset.parquet_dataset(metadata_path(yr), filesystem=fs, partitioning="hive")
+        for yr in YEARS
+    ]
+    neowise_ds = pyarrow.dataset.dataset(year_datasets)
+    metadata_bytes = counter.bytes
+    cvs_df = pd.read_csv(targets_csv)
+    cvs_df["healpix_k5"] = [
+        hpgeom.query_circle(
+            a=cv.RAJ2000,
+            b=cv.DEJ2000,
+            radius=radius.to_value("deg"),
+            nside=hpgeom.order_to_nside(order=5),
+            nest=True,
+            inclusive=True,
+        )
+        for cv in cvs_df.itertuples()
+    ]
+    targets_df = cvs_df.explode("healpix_k5", ignore_index=True)
+    groups = targets_df.groupby("healpix_k5")
+    columns = ["cntr", "ra", "dec", "mjd", "w1flux", "w2flux"]
+    lightcurves, read, rss = (
+        [],
+        metadata_bytes,
+        [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss],
+    )
+    with multiprocessing.Pool(
+        2, initializer=_init_worker, initargs=(neowise_ds, columns, radius, counter)
+    ) as pool:
+        for df, nbytes, worker_rss in pool.imap_unordered(
+            _load_lightcurves_one_partition, groups, chunksize=1
+        ):
+            lightcurves.append(df)
+            read += nbytes
+            rss.append(worker_rss)
+    result = pd.concat(lightcurves).sort_values("mjd").reset_index(drop=True)
+    return {
+        "wall": time.perf_counter() - t0,
+        "bytes": read,
+        "rows": len(result),
+        "peak_mb": max(rss) / 1024,
+    }
+
+
+# ------------------------------------------------------------------------------ floor
+def floor(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
+    """Read the columns our output holds from every partition the targets touch; no filter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.fs
+    import pyarrow.parquet as pq
+
+    from neowise_lightcurves import catalog, columns
+    from neowise_lightcurves import sky as nl_sky
+    from neowise_lightcurves.catalog import ReadCounter, counting_filesystem
+
+    t0 = time.perf_counter()
+    counter = ReadCounter()
+    fs = counting_filesystem(pyarrow.fs.LocalFileSystem(), counter)
+    t = pd.read_csv(targets_csv)
+    parts = sorted(
+        {
+            int(k)
+            for p in nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], radius_arcsec)
+            for k in p
+        }
+    )
+    cat = catalog.Catalog(pyarrow.fs.LocalFileSystem(), str(sky), str(sky))
+    files = [f.path for y in YEARS for k in parts for f in cat.partition_files(f"year{y}", k)]
+    cols = list(columns.cached_columns())
+
+    def read(path):
+        return (
+            pq.ParquetFile(fs.open_input_file(path)).read(columns=cols, use_threads=False).num_rows
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        rows = sum(pool.map(read, files))
+    return {
+        "wall": time.perf_counter() - t0,
+        "bytes": counter.bytes,
+        "rows": rows,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+# ------------------------------------------------------------------------------ ours
+def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> dict:
+    import shutil
+
+    import yaml
+
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    io = workdir / "io"
+    cfg = {
+        "targets": {"source": "file", "path": str(targets_csv)},
+        "catalog": {"root": str(sky), "years": list(YEARS)},
+        "match": {"radius_arcsec": radius_arcsec, "cuts": "cc_flags == '0000'", "threads": 2},
+        "plots": {"top_n": 1},
+    }
+    (workdir / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    env = dict(os.environ, NEOWISE_LC_COUNT_BYTES=str(io))
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--cores",
+        "2",
+        "--configfile",
+        str(workdir / "bench.yaml"),
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(proc.stderr[-4000:])
+    jobs = [json.loads(p.read_text()) for p in io.glob("*.json")]
+    rows = len(pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"]))
+    return {
+        "wall": wall,
+        "bytes": sum(j["bytes"] for j in jobs),
+        "rows": rows,
+        "peak_mb": max(j["max_rss_kb"] for j in jobs) / 1024,
+        "all_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def in_subprocess(method: str, sky: Path, targets_csv: Path, radius: float) -> dict:
+    """Run baseline or floor in a fresh Python, so that each one's peak memory is its own."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            method,
+            "--sky",
+            str(sky),
+            "--targets",
+            str(targets_csv),
+            "--radius",
+            str(radius),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(sky: Path, workdir: Path, counts: list[int], radii: list[float]) -> None:
+    from neowise_lightcurves import sky as nl_sky
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    n_parts = pd.read_parquet(sky / "sources.parquet", columns=["k5"])["k5"].nunique()
+    lines = [
+        "| targets | radius | method | wall (s) | peak RSS (MB) | bytes read (MB) | "
+        "bytes/partition-year (MB) | rows |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in counts:
+        targets_csv = workdir / f"targets-{n}.csv"
+        write_targets(sky, n, targets_csv)
+        t = pd.read_csv(targets_csv)
+        touched = len(
+            {int(k) for p in nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], 1.0) for k in p}
+        )
+        for radius in radii:
+            results = {
+                "ours": ours(sky, targets_csv, radius, workdir / f"ours-{n}-{radius:g}"),
+                "baseline": in_subprocess("baseline", sky, targets_csv, radius),
+                "floor": in_subprocess("floor", sky, targets_csv, radius),
+            }
+            for method, r in results.items():
+                per = r["bytes"] / 1e6 / (max(touched, 1) * len(YEARS))
+                lines.append(
+                    f'| {n:,} | {radius:g}" | {method} | {r["wall"]:.1f} | {r["peak_mb"]:.0f} | '
+                    f"{r['bytes'] / 1e6:.0f} | {per:.1f} | {r['rows']:,} |"
+                )
+                print(lines[-1], flush=True)
+    print(f"\n{n_parts} partitions on the sky\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--sky", type=Path, required=True)
+    g.add_argument("--partitions", type=int, default=4)
+    g.add_argument("--rows", type=int, default=1_500_000)
+    g.add_argument("--row-group-size", type=int, default=100_000)
+    g.add_argument("--seed", type=int, default=5)
+    m = sub.add_parser("inflate-metadata")
+    m.add_argument("--sky", type=Path, required=True)
+    m.add_argument("--files", type=int, default=12 * 4**5)
+    r = sub.add_parser("run")
+    r.add_argument("--sky", type=Path, required=True)
+    r.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-read-path"))
+    r.add_argument("--targets", type=int, nargs="+", default=[1, 100, 10_000])
+    r.add_argument("--radii", type=float, nargs="+", default=[1.0, 10.0])
+    for name in ("baseline", "floor"):
+        m = sub.add_parser(name)
+        m.add_argument("--sky", type=Path, required=True)
+        m.add_argument("--targets", type=Path, required=True)
+        m.add_argument("--radius", type=float, required=True)
+    args = ap.parse_args()
+    if args.cmd == "generate":
+        args.sky.mkdir(parents=True, exist_ok=True)
+        generate(args.sky, args.partitions, args.rows, args.row_group_size, args.seed)
+    elif args.cmd == "inflate-metadata":
+        inflate_metadata(args.sky, args.files)
+    elif args.cmd == "run":
+        run(args.sky, args.workdir, args.targets, args.radii)
+    else:
+        fn = baseline if args.cmd == "baseline" else floor
+        print(json.dumps(fn(args.sky, args.targets, args.radius)))
+
+
+if __name__ == "__main__":
+    main()
