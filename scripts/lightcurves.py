@@ -1,23 +1,27 @@
-"""Rule lightcurves: merge the cached matches, apply the cuts, summarise each target."""
+"""Rule lightcurves: merge the cached matches, apply the cuts, bin the visits, summarise."""
 
 import pandas as pd
 
-from neowise_lightcurves import atomic, lightcurves, logs
+from neowise_lightcurves import atomic, binning, cuts, lightcurves, logs, summary, target_files
 
 log = logs.to_file(snakemake.log[0])
+p = snakemake.params
 targets = pd.read_parquet(snakemake.input.targets)
 matches = lightcurves.read_matches(snakemake.input.matches)
 matches = matches[matches["target_id"].isin(targets["target_id"])]
 before = matches.drop_duplicates(["target_id", "cntr"]).groupby("target_id").size()
-lc = lightcurves.build_lightcurves(matches, targets, snakemake.params.cuts)
-summary = lightcurves.summarize(lc, targets, n_before_cuts=before)
-meta = {"cuts": snakemake.params.cuts}
+lc = lightcurves.build_lightcurves(matches, targets, p.cuts)
+binned = binning.bin_visits(lc, p.binning["gap_days"], p.binning["sigma"], p.binning["iterations"])
+table = summary.summarize(lc, targets, binned, n_before_cuts=before)
+meta = target_files.provenance(p.root, p.years, p.radius_arcsec, p.cuts, cuts.expression(p.cuts))
 atomic.write_frame(lc, snakemake.output.lightcurves, metadata=meta)
-atomic.write_frame(summary, snakemake.output.summary, metadata=meta)
+atomic.write_frame(binned, snakemake.output.binned, metadata=meta)
+atomic.write_frame(table, snakemake.output.summary, metadata=meta)
 log.info(
-    "%d detections of %d/%d targets after cuts %r",
+    "%d detections in %d epochs of %d/%d targets after cuts %r",
     len(lc),
-    (summary["n_detections"] > 0).sum(),
-    len(summary),
-    snakemake.params.cuts,
+    len(binned),
+    (table["n_detections"] > 0).sum(),
+    len(table),
+    p.cuts,
 )

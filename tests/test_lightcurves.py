@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neowise_lightcurves import cuts, lightcurves, plots
+from neowise_lightcurves import binning, cuts, lightcurves, plots, summary
 
 
 def matches():
@@ -50,7 +50,9 @@ def test_cuts_with_string_methods_and_empty_cut():
 def test_summary_has_every_target():
     m = matches()
     lc = lightcurves.build_lightcurves(m, TARGETS, "")
-    s = lightcurves.summarize(lc, TARGETS, n_before_cuts=m.groupby("target_id").size())
+    s = summary.summarize(
+        lc, TARGETS, binning.bin_visits(lc), n_before_cuts=m.groupby("target_id").size()
+    )
     assert s["target_id"].tolist() == ["a", "b", "c"]
     a, b, c = (s.iloc[i] for i in range(3))
     assert a.n_detections == 3 and a.n_epochs == 2  # 56690, 56700 | 56900
@@ -76,10 +78,28 @@ def test_cut_columns_named_and_unknown_rejected():
 
 def test_plot_selection_and_files(tmp_path):
     lc = lightcurves.build_lightcurves(matches(), TARGETS, "")
-    s = lightcurves.summarize(lc, TARGETS)
+    b = binning.bin_visits(lc)
+    s = summary.summarize(lc, TARGETS, b)
     assert plots.select_targets(s, 1) == ["a"]
     assert plots.select_targets(s, "all") == ["a", "b"]
-    written = plots.plot_targets(lc, s, tmp_path, "all")
+    written = plots.plot_targets(lc, s, tmp_path, "all", b)
     assert [p.name for p in written] == ["a.png", "b.png"]
     assert all(p.stat().st_size > 5000 for p in written)
     assert plots.safe_filename("V* AM Her/1") != plots.safe_filename("V* AM Her_1")
+    plots.overview_figures(s, tmp_path / "v.png", tmp_path / "s.png")
+    assert (tmp_path / "v.png").stat().st_size > 5000 and (tmp_path / "s.png").stat().st_size > 5000
+
+
+def test_cut_presets():
+    assert cuts.expression("notebook") == "cc_flags == '0000'"
+    assert set(cuts.cut_columns("timewise")) == {
+        "nb",
+        "na",
+        "cc_flags",
+        "qi_fact",
+        "saa_sep",
+        "moon_masked",
+    }
+    m = matches().assign(nb=1, na=0, saa_sep=10.0, moon_masked="00")
+    kept = cuts.apply_cuts(m, "timewise")
+    assert set(kept["cntr"]) == {3, 5, 6, 9}

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 import pytest
 from conftest import brute_force_pairs
 from workflow_helpers import TINY, deep_update, dry_run_counts, snakemake
@@ -62,11 +63,20 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     assert len(summary) == len(demo.build_sky(1, 5).targets)
     assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
     assert len(list((res / "plots").glob("*.png"))) == 3
+    # binned epochs, per-target files and provenance
+    binned = pd.read_parquet(res / "binned.parquet")
+    assert set(binned["target_id"]) == set(lc["target_id"])
+    with_data = summary[summary["n_detections"] > 0]
+    assert len(list((res / "per_target").glob("*.raw.parquet"))) == len(with_data)
+    meta = pq.read_schema(res / "lightcurves.parquet").metadata
+    assert meta[b"cuts"] == b"cc_flags == '0000'" and meta[b"years"] == b"year2"
+    assert meta[b"radius_arcsec"] == b"1.0" and meta[b"catalog_root"] == b"demo"
+    assert (res / "overview/sky.png").stat().st_size > 5000
     _, proc = snakemake(
         tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}), "--report", "report.html"
     )
     html = (tmp_path / "report.html").read_text(errors="replace")
-    assert "Light curves" in html and ".png" in html
+    assert "Light curves" in html and "Overview" in html and ".png" in html
 
 
 def test_exact_and_incremental(tmp_path):

@@ -15,6 +15,23 @@ from . import columns as cols
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Named cuts: IRSA's notebook's, and timewise's defaults.
+PRESETS = {
+    "notebook": "cc_flags == '0000'",
+    "timewise": (
+        "nb < 2 and na < 1 and cc_flags.str.startswith('00') and qi_fact >= 1 "
+        "and saa_sep >= 5 and moon_masked.str.startswith('00')"
+    ),
+    "none": "",
+}
+
+
+def expression(cuts: str) -> str:
+    """The query a cuts setting stands for: a preset's (``notebook``, ``timewise``, ``none``)
+    or the setting itself."""
+    return PRESETS.get(cuts.strip(), cuts) if cuts else ""
+
+
 #: Names allowed in cuts besides catalogue columns.
 _CUT_EXTRA_NAMES = {"target_id", "dist_arcsec", "year"}
 
@@ -31,6 +48,7 @@ def cut_columns(cuts: str) -> tuple[str, ...]:
     CutsError
         The expression does not parse, or names something that is no catalogue column.
     """
+    cuts = expression(cuts)
     if not cuts or not cuts.strip():
         return ()
     try:
@@ -58,6 +76,7 @@ def apply_cuts(frame: pd.DataFrame, cuts: str) -> pd.DataFrame:
     """Rows of ``frame`` that pass ``cuts`` (pandas query syntax; ``""`` keeps all)."""
     import pandas as pd
 
+    cuts = expression(cuts)
     if not cuts or not cuts.strip():
         return frame
     try:

@@ -32,8 +32,44 @@ def select_targets(summary: pd.DataFrame, top_n: int | str) -> list[str]:
     return ranked["target_id"].astype(str).tolist()
 
 
-def epoch_figure(lc: pd.DataFrame, title: str, ncols: int = 4, gap_days: float = EPOCH_GAP_DAYS):
-    """A figure with one panel per epoch of one target's light curve (sorted by ``mjd``)."""
+def _binned_points(ax, binned: pd.DataFrame, band: str, colour: str) -> None:
+    ok = binned[~binned[f"{band}_upper_limit"]]
+    ax.errorbar(
+        ok[f"{band}_mjd"],
+        ok[f"{band}_flux"],
+        yerr=ok[f"{band}_flux_err"],
+        fmt="o",
+        ms=6,
+        mfc="white",
+        mec=colour,
+        ecolor=colour,
+        lw=1.4,
+        zorder=5,
+    )
+    lim = binned[binned[f"{band}_upper_limit"] & binned[f"{band}_flux_err"].notna()]
+    ax.plot(
+        lim["mjd"],
+        np.fmax(lim[f"{band}_flux"].fillna(0), 0) + 2 * lim[f"{band}_flux_err"],
+        "v",
+        ms=7,
+        mfc="white",
+        mec=colour,
+        zorder=5,
+    )
+
+
+def epoch_figure(
+    lc: pd.DataFrame,
+    title: str,
+    binned: pd.DataFrame | None = None,
+    ncols: int = 4,
+    gap_days: float = EPOCH_GAP_DAYS,
+):
+    """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
+
+    Single exposures are dots with error bars, binned epochs open circles (open triangles:
+    2-sigma upper limits), W1 blue and W2 red, raw flux in DN.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,12 +80,11 @@ def epoch_figure(lc: pd.DataFrame, title: str, ncols: int = 4, gap_days: float =
     n = int(ep.max()) + 1 if len(ep) else 1
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, sharey=True, figsize=(3.2 * ncols, 2.6 * nrows + 0.6), squeeze=False
-    )
-    axes = axes.ravel()
-    for i in range(n):
-        ax = axes[i]
+    fig = plt.figure(figsize=(3.2 * max(ncols, 3), 2.6 * (nrows + 1) + 0.6))
+    grid = fig.add_gridspec(nrows + 1, ncols)
+    top = fig.add_subplot(grid[0, :])
+    axes = [fig.add_subplot(grid[1 + i // ncols, i % ncols]) for i in range(n)]
+    for i, ax in enumerate(axes):
         sel = lc[ep == i]
         for band, label, colour in BANDS:
             ax.errorbar(
@@ -60,14 +95,23 @@ def epoch_figure(lc: pd.DataFrame, title: str, ncols: int = 4, gap_days: float =
                 ms=4,
                 lw=0.8,
                 color=colour,
+                alpha=0.7,
                 label=label,
             )
+            if binned is not None:
+                _binned_points(ax, binned[binned["epoch"] == i], band, colour)
         ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f})", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    axes[0].legend(fontsize=7)
+    for band, label, colour in BANDS:
+        top.plot(lc["mjd"], lc[f"{band}flux"], ".", ms=2, color=colour, alpha=0.4, label=label)
+        if binned is not None:
+            _binned_points(top, binned, band, colour)
+    top.set_title(
+        "whole baseline (open circles: binned epochs; triangles: upper limits)", fontsize=9
+    )
+    top.legend(fontsize=7, loc="best")
+    top.tick_params(labelsize=7)
     fig.supxlabel("MJD")
     fig.supylabel("raw flux (DN)")
     fig.suptitle(title)
@@ -76,7 +120,11 @@ def epoch_figure(lc: pd.DataFrame, title: str, ncols: int = 4, gap_days: float =
 
 
 def plot_targets(
-    lightcurves: pd.DataFrame, summary: pd.DataFrame, folder: str | Path, top_n: int | str = 20
+    lightcurves: pd.DataFrame,
+    summary: pd.DataFrame,
+    folder: str | Path,
+    top_n: int | str = 20,
+    binned: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``{folder}/{target}.png`` for the :func:`select_targets`; returns the paths."""
     import matplotlib.pyplot as plt
@@ -87,12 +135,64 @@ def plot_targets(
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     groups = dict(tuple(lightcurves.groupby("target_id", sort=False)))
+    bgroups = dict(tuple(binned.groupby("target_id", sort=False))) if binned is not None else {}
     for tid in select_targets(summary, top_n):
         lc = groups[tid]
-        fig = epoch_figure(lc, f"NEOWISE light curve of {tid}  ({len(lc)} detections)")
+        title = f"NEOWISE light curve of {tid}  ({len(lc)} detections)"
+        fig = epoch_figure(lc, title, bgroups.get(tid))
         path = folder / f"{safe_filename(tid)}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=90)
         plt.close(fig)
         written.append(path)
     return written
+
+
+def overview_figures(summary: pd.DataFrame, variability_path, sky_path) -> None:
+    """Variability against brightness (reduced chi-square of binned W1 against median W1), and
+    a sky map of the targets coloured by their number of detections."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .atomic import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ok = summary[summary["w1_chi2_red"].notna()]
+    sc = ax.scatter(
+        ok["w1_mag_median"], ok["w1_chi2_red"], c=ok["w1_amplitude_mag"], s=18, cmap="viridis"
+    )
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("median binned W1 (Vega mag)")
+    ax.set_ylabel("W1 reduced chi-square about the mean")
+    fig.colorbar(sc, ax=ax, label="W1 amplitude (mag)")
+    ax.set_title(f"variability of {len(ok)} targets with >= 2 binned epochs")
+    fig.tight_layout()
+    with atomic_path(variability_path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+
+    fig = plt.figure(figsize=(8, 4.6))
+    ax = fig.add_subplot(projection="mollweide")
+    lon = -np.radians(((summary["ra"].to_numpy() + 180) % 360) - 180)  # east to the left
+    lat = np.radians(summary["dec"].to_numpy())
+    n = summary["n_detections"].to_numpy()
+    sc = ax.scatter(lon, lat, c=np.log10(n + 1), s=14, cmap="plasma")
+    none = n == 0
+    ax.scatter(
+        lon[none], lat[none], s=30, facecolors="none", edgecolors="k", lw=0.8, label="no detections"
+    )
+    ax.set_xticklabels(
+        [f"{v}°" for v in (150, 120, 90, 60, 30, 0, 330, 300, 270, 240, 210)], fontsize=7
+    )
+    ax.grid(True, lw=0.3)
+    fig.colorbar(sc, ax=ax, label="log10(detections + 1)", shrink=0.7)
+    if none.any():
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"{len(summary)} targets (RA, Dec; ICRS)")
+    fig.tight_layout()
+    with atomic_path(sky_path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)

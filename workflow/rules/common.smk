@@ -89,8 +89,14 @@ def targets_input(wildcards):
 
 
 def final_outputs():
-    return [
+    outputs = [
         f"{OUTDIR}/lightcurves.parquet",
+        f"{OUTDIR}/binned.parquet",
         f"{OUTDIR}/summary.parquet",
         f"{OUTDIR}/plots",
+        f"{OUTDIR}/overview/variability.png",
+        f"{OUTDIR}/overview/sky.png",
     ]
+    if config["outputs"]["per_target_formats"]:
+        outputs.append(f"{OUTDIR}/per_target")
+    return outputs

@@ -1,5 +1,6 @@
 # Merge the cached matches of every year and shard into light curves, applying the cuts here
-# (so that changing them never re-reads the catalogue), and summarise each target.
+# (so that changing them never re-reads the catalogue), bin the visits and summarise each
+# target; optionally one file per target.
 
 
 rule lightcurves:
@@ -8,6 +9,7 @@ rule lightcurves:
         matches=match_outputs,
     output:
         lightcurves=f"{OUTDIR}/lightcurves.parquet",
+        binned=f"{OUTDIR}/binned.parquet",
         summary=f"{OUTDIR}/summary.parquet",
     log:
         f"{LOGDIR}/lightcurves.log",
@@ -16,6 +18,26 @@ rule lightcurves:
     resources:
         mem_mb=4000,
     params:
-        cuts=config["match"].get("cuts", ""),
+        cuts=config["match"]["cuts"],
+        binning=config["binning"],
+        root=config["catalog"]["root"],
+        years=YEARS,
+        radius_arcsec=config["match"]["radius_arcsec"],
     script:
         "../../scripts/lightcurves.py"
+
+
+rule target_files:
+    input:
+        lightcurves=f"{OUTDIR}/lightcurves.parquet",
+        binned=f"{OUTDIR}/binned.parquet",
+    output:
+        directory(f"{OUTDIR}/per_target"),
+    log:
+        f"{LOGDIR}/target_files.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    params:
+        formats=config["outputs"]["per_target_formats"],
+    script:
+        "../../scripts/target_files.py"

@@ -1,9 +1,10 @@
-# Epoch figures for the targets with most detections, registered in the Snakemake report.
+# Epoch figures for the targets with most detections, and overview figures, all in the report.
 
 
 rule plots:
     input:
         lightcurves=f"{OUTDIR}/lightcurves.parquet",
+        binned=f"{OUTDIR}/binned.parquet",
         summary=f"{OUTDIR}/summary.parquet",
     output:
         report(
@@ -17,6 +18,28 @@ rule plots:
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
-        top_n=config.get("plots", {}).get("top_n", 20),
+        top_n=config["plots"]["top_n"],
     script:
         "../../scripts/plots.py"
+
+
+rule overview:
+    input:
+        summary=f"{OUTDIR}/summary.parquet",
+    output:
+        variability=report(
+            f"{OUTDIR}/overview/variability.png",
+            caption="../report/variability.rst",
+            category="Overview",
+        ),
+        sky=report(
+            f"{OUTDIR}/overview/sky.png",
+            caption="../report/sky.rst",
+            category="Overview",
+        ),
+    log:
+        f"{LOGDIR}/overview.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    script:
+        "../../scripts/overview.py"

@@ -1,0 +1,78 @@
+"""The per-target summary: one row per target, those without detections included."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .binning import BANDS, variability
+
+COLUMNS = (
+    "target_id",
+    "ra",
+    "dec",
+    "n_detections",
+    "n_detections_before_cuts",
+    "n_epochs",
+    "n_years",
+    "mjd_first",
+    "mjd_last",
+    "time_span_days",
+    "w1flux_median",
+    "w2flux_median",
+    "w1_mag_median",
+    "w2_mag_median",
+    "w1_w2",
+    "w1_chi2_red",
+    "w1_scatter",
+    "w1_amplitude_mag",
+    "w2_chi2_red",
+    "w2_scatter",
+    "w2_amplitude_mag",
+)
+
+
+def summarize(
+    lightcurves: pd.DataFrame,
+    targets: pd.DataFrame,
+    binned: pd.DataFrame,
+    n_before_cuts: pd.Series | None = None,
+) -> pd.DataFrame:
+    """One row per target of ``targets``, in its order.
+
+    ``n_detections`` counts detections after the cuts, ``n_detections_before_cuts`` before;
+    ``n_epochs`` the visits (split at gaps > 30 d); ``mjd_first``, ``mjd_last``,
+    ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (DN);
+    ``w1_mag_median``, ``w2_mag_median`` of the binned epochs that are not upper limits and
+    their difference ``w1_w2``; per band the variability statistics of
+    :func:`neowise_lightcurves.binning.variability`. A target without detections has zero
+    counts and empty (NaN) statistics.
+    """
+    g = lightcurves.groupby("target_id", sort=False)
+    per = pd.DataFrame(
+        {
+            "n_detections": g.size(),
+            "n_years": g["year"].nunique(),
+            "mjd_first": g["mjd"].min(),
+            "mjd_last": g["mjd"].max(),
+            "w1flux_median": g["w1flux"].median(),
+            "w2flux_median": g["w2flux"].median(),
+        }
+    )
+    per["time_span_days"] = per["mjd_last"] - per["mjd_first"]
+    bg = binned.groupby("target_id", sort=False)
+    per["n_epochs"] = bg.size()
+    for b in BANDS:
+        mags = binned[f"{b}_mag"].where(~binned[f"{b}_upper_limit"])
+        per[f"{b}_mag_median"] = mags.groupby(binned["target_id"]).median()
+    per["w1_w2"] = per["w1_mag_median"] - per["w2_mag_median"]
+    per = per.join(variability(binned))
+    out = targets[["target_id", "ra", "dec"]].merge(
+        per, left_on="target_id", right_index=True, how="left"
+    )
+    for name in ("n_detections", "n_epochs", "n_years"):
+        out[name] = out[name].fillna(0).astype("int64")
+    before = n_before_cuts if n_before_cuts is not None else per["n_detections"]
+    out["n_detections_before_cuts"] = (
+        before.reindex(out["target_id"]).fillna(0).astype("int64").to_numpy()
+    )
+    return out[list(COLUMNS)].reset_index(drop=True)
