@@ -387,7 +387,9 @@ def in_subprocess(method: str, sky: Path, targets_csv: Path, radius: float) -> d
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(sky: Path, workdir: Path, counts: list[int], radii: list[float]) -> None:
+def run(
+    sky: Path, workdir: Path, counts: list[int], radii: list[float], methods: list[str]
+) -> None:
     from neowise_lightcurves import sky as nl_sky
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -405,11 +407,12 @@ def run(sky: Path, workdir: Path, counts: list[int], radii: list[float]) -> None
             {int(k) for p in nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], 1.0) for k in p}
         )
         for radius in radii:
-            results = {
-                "ours": ours(sky, targets_csv, radius, workdir / f"ours-{n}-{radius:g}"),
-                "baseline": in_subprocess("baseline", sky, targets_csv, radius),
-                "floor": in_subprocess("floor", sky, targets_csv, radius),
-            }
+            results = {}
+            if "ours" in methods:
+                results["ours"] = ours(sky, targets_csv, radius, workdir / f"ours-{n}-{radius:g}")
+            for method in ("baseline", "floor"):
+                if method in methods:
+                    results[method] = in_subprocess(method, sky, targets_csv, radius)
             for method, r in results.items():
                 per = r["bytes"] / 1e6 / (max(touched, 1) * len(YEARS))
                 lines.append(
@@ -438,6 +441,12 @@ def main() -> None:
     r.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-read-path"))
     r.add_argument("--targets", type=int, nargs="+", default=[1, 100, 10_000])
     r.add_argument("--radii", type=float, nargs="+", default=[1.0, 10.0])
+    r.add_argument(
+        "--methods",
+        nargs="+",
+        default=["ours", "baseline", "floor"],
+        choices=["ours", "baseline", "floor"],
+    )
     for name in ("baseline", "floor"):
         m = sub.add_parser(name)
         m.add_argument("--sky", type=Path, required=True)
@@ -450,7 +459,7 @@ def main() -> None:
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)
     elif args.cmd == "run":
-        run(args.sky, args.workdir, args.targets, args.radii)
+        run(args.sky, args.workdir, args.targets, args.radii, args.methods)
     else:
         fn = baseline if args.cmd == "baseline" else floor
         print(json.dumps(fn(args.sky, args.targets, args.radius)))
