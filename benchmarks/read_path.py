@@ -332,7 +332,7 @@ def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> d
     cfg = {
         "targets": {"source": "file", "path": str(targets_csv)},
         "catalog": {"root": str(sky), "years": list(YEARS)},
-        "match": {"radius_arcsec": radius_arcsec, "cuts": "cc_flags == '0000'", "threads": 2},
+        "match": {"radius_arcsec": radius_arcsec, "cuts": "cc_flags == '0000'"},
         "plots": {"top_n": 1},
         "outputs": {"per_target_formats": []},  # the other methods write no per-target files
     }

@@ -23,7 +23,7 @@ cat = catalog.open_catalog(
     retries=s3.get("retries", 6),
 )
 table = matching.match_shard(
-    cat, w.year, rows, p.radius_arcsec, tuple(p.columns), snakemake.threads
+    cat, w.year, rows, p.radius_arcsec, tuple(p.columns), p.concurrent_reads
 )
 atomic.write_parquet(table, snakemake.output[0])
 log.info(

@@ -221,7 +221,7 @@ def match_shard(
     columns : tuple of str
         Catalogue columns to keep (see :func:`neowise_lightcurves.columns.cached_columns`).
     threads : int
-        Partitions read at once (hides storage latency).
+        Partitions read at once, in threads (hides storage latency; pyarrow releases the GIL).
 
     Returns
     -------

@@ -16,7 +16,7 @@ rule lightcurves:
     conda:
         "../../envs/neowise-lightcurves.yaml"
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,  # more on a retry
     params:
         cuts=config["match"]["cuts"],
         binning=config["binning"],

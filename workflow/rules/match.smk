@@ -15,15 +15,16 @@ rule match:
         f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
-    threads: config["match"].get("threads", 2)
+    threads: config["match"]["threads"]
     resources:
-        mem_mb=1500,
-        runtime=60,
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,  # more on a retry
+        runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
     params:
         root=CATALOG_ROOT,
         s3=config["catalog"].get("s3", {}),
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
+        concurrent_reads=config["match"]["concurrent_reads"],
     script:
         "../../scripts/match.py"
