@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
 
 # Without credentials the AWS SDK would ask the instance-metadata address, which is off this
 # machine; every S3 test talks to a server on loopback.
@@ -36,3 +40,43 @@ def tiny_catalog(tmp_path_factory):
     for year in ("year1", "year2"):
         demo.write_year(root, year, seed=1, field_sources=5)
     return root
+
+
+def _cluster_up() -> bool:
+    try:
+        out = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and any(s in out.stdout for s in ("idle", "mixed", "allocated"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_slurm(request, tmp_path_factory):
+    """A real one-node SLURM on localhost for the `slurm` tests, up for the whole session.
+
+    Started first when any selected test is marked `slurm`, because Snakemake's SLURM plugin
+    asks `scontrol` at start-up wherever the SLURM commands are installed, which takes ~9 s per
+    Snakemake run when no controller answers. An already running cluster is used as it is and
+    left running; one this fixture starts (tools/local-slurm, as root) is stopped at the end.
+    """
+    wanted = any(item.get_closest_marker("slurm") for item in request.session.items)
+    if not wanted:
+        yield None
+        return
+    if _cluster_up():
+        yield "running"
+        return
+    if os.geteuid() != 0:
+        yield None  # the slurm tests skip themselves
+        return
+    env = dict(os.environ, LOCAL_SLURM_BASE=str(tmp_path_factory.mktemp("slurm")))
+    start = subprocess.run(
+        [str(TOOLS / "local-slurm"), "start"], capture_output=True, text=True, env=env, timeout=900
+    )
+    if start.returncode != 0:
+        subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)
+        pytest.exit(f"local SLURM did not start:\n{start.stdout}\n{start.stderr}", returncode=1)
+    yield "started"
+    subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)

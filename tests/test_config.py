@@ -41,6 +41,23 @@ def test_defaults_validate():
         (("plots", "top_n"), -1, "top_n"),
         (("outdir",), "", "outdir"),
         (("extra",), 1, "extra"),
+        (("match", "radius_arcsec"), -2.5, "radius_arcsec"),
+        (("match", "radius_arcsec"), 1e6, "radius_arcsec"),
+        (("match", "threads"), 0, "threads"),
+        (("match", "cuts"), 5, "cuts"),
+        (("match", "extra_columns"), "w1snr", "extra_columns"),
+        (("catalog", "years"), [0], "years"),
+        (("catalog", "years"), [1, 1], "years"),
+        (("catalog", "years"), "all", "years"),
+        (("catalog", "root"), "", "root"),
+        (("catalog", "s3", "scheme"), "ftp", "scheme"),
+        (("catalog", "s3", "anonymous"), "yes please", "anonymous"),
+        (("targets", "duplicate_ids"), "merge", "duplicate_ids"),
+        (("targets", "vizier", "tap_url"), "tapvizier.cds", "tap_url"),
+        (("targets", "vizier", "row_limit"), 0, "row_limit"),
+        (("binning", "sigma"), 0, "sigma"),
+        (("outputs", "per_target_formats"), ["hdf5"], "per_target_formats"),
+        (("demo", "field_sources"), -1, "field_sources"),
     ],
 )
 def test_bad_values_are_named(path, value, named):
@@ -67,3 +84,28 @@ def test_command_line_strings_are_read_as_the_schema_wants():
     assert out["targets"] == {"path": "null", "id_column": "42"}
     bad = coerce_cli_strings({"match": {"radius_arcsec": "x"}}, schema)
     assert bad["match"]["radius_arcsec"] == "x"  # left for validation to name
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"targets": {"source": "file", "path": "nowhere.csv"}},
+            "targets.path 'nowhere.csv' is not a readable file",
+        ),
+        ({"targets": {"source": "file"}}, "targets.source is 'file' but targets.path is not set"),
+        ({"match": {"cuts": "w9flux > 3"}}, "names unknown column(s): w9flux"),
+        ({"match": {"cuts": "cc_flags =="}}, "is not a valid pandas query"),
+        ({"match": {"extra_columns": ["w3flux"]}}, "unknown catalogue column(s): w3flux"),
+        ({"catalog": {"years": [1, 12]}}, "years"),
+        ({"match": {"radius_arcsec": 0}}, "radius_arcsec"),
+    ],
+)
+def test_workflow_refuses_bad_configs_before_running(tmp_path, change, message):
+    """The same through Snakemake itself: nothing runs, the message names the problem."""
+    from workflow_helpers import snakemake
+
+    ran, proc = snakemake(tmp_path, change, "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and sum(ran.values()) == 0
+    assert message in out, out[-2000:]

@@ -1,14 +1,13 @@
 """The demo through the SLURM profile on a real one-node SLURM cluster on localhost.
 
-Needs root (tools/local-slurm installs Debian's slurm packages and starts the daemons); skipped
-otherwise, and with `pytest -m "not slurm"`.
+The cluster comes from the session fixture ``local_slurm`` (tests/conftest.py): needs root
+(tools/local-slurm installs Debian's slurm packages and starts the daemons); skipped otherwise,
+and left out with `pytest -m "not slurm"`.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 
 import pandas as pd
 import pytest
@@ -16,40 +15,10 @@ from workflow_helpers import REPO, TINY, deep_update, snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
-TOOL = REPO / "tools" / "local-slurm"
 
-
-def cluster_up() -> bool:
-    try:
-        out = subprocess.run(
-            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return out.returncode == 0 and any(s in out.stdout for s in ("idle", "mixed", "allocated"))
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A running SLURM: one already up is used as it is; otherwise tools/local-slurm starts
-    one, and stops exactly what it started afterwards."""
-    if cluster_up():
-        yield None
-        return
-    if os.geteuid() != 0:
+def test_demo_through_the_slurm_profile_equals_local(tmp_path, local_slurm):
+    if local_slurm is None:
         pytest.skip("needs root to start a local SLURM (tools/local-slurm)")
-    env = dict(os.environ, LOCAL_SLURM_BASE=str(tmp_path_factory.mktemp("slurm")))
-    start = subprocess.run(
-        [str(TOOL), "start"], capture_output=True, text=True, env=env, timeout=900
-    )
-    if start.returncode != 0:
-        subprocess.run([str(TOOL), "stop"], env=env, timeout=120)
-        raise AssertionError(f"local SLURM did not start:\n{start.stdout}\n{start.stderr}")
-    yield env
-    subprocess.run([str(TOOL), "stop"], env=env, timeout=120)
-
-
-def test_demo_through_the_slurm_profile_equals_local(tmp_path, cluster):
     cfg = deep_update(TINY, {"catalog": {"years": [1]}})
     snakemake(tmp_path / "local", cfg)
     ran, proc = snakemake(

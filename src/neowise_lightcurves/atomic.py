@@ -14,6 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _remove_stale(path: Path) -> None:
+    """Remove what an earlier, killed writer of ``path`` left: ``.tmp-{name}-*`` beside it.
+    (One job writes one output, so nothing else is writing these.)"""
+    for stale in path.parent.glob(f".tmp-{path.name}-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``.
@@ -24,6 +34,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     fd, tmp = tempfile.mkstemp(
         prefix=f".tmp-{path.name}-",
         suffix=suffix if suffix is not None else path.suffix,
@@ -44,6 +55,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
     try:
         yield tmp

@@ -1,6 +1,8 @@
 # Configuration checks, constants and input functions shared by the rules.
 # Parsing stays cheap (every cluster job re-parses): no table loads, no catalogue listings here.
 
+import os
+
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -24,8 +26,15 @@ CATALOG_ROOT = f"{OUTDIR}/demo/catalog" if DEMO_CATALOG else config["catalog"]["
 YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
 RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
 
-if config["targets"]["source"] == "file" and not config["targets"].get("path"):
-    raise WorkflowError("config: targets.source is 'file' but targets.path is not set")
+if config["targets"]["source"] == "file":
+    _path = config["targets"].get("path")
+    if not _path:
+        raise WorkflowError("config: targets.source is 'file' but targets.path is not set")
+    if not os.path.isfile(_path) or not os.access(_path, os.R_OK):
+        raise WorkflowError(
+            f"config: targets.path {_path!r} is not a readable file "
+            f"(working folder: {os.getcwd()})"
+        )
 try:
     CUT_COLUMNS = nl_cuts.cut_columns(config["match"].get("cuts", ""))
     CACHED_COLUMNS = nl_columns.cached_columns(
