@@ -29,7 +29,9 @@ RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
 if config["targets"]["source"] == "file":
     _path = config["targets"].get("path")
     if not _path:
-        raise WorkflowError("config: targets.source is 'file' but targets.path is not set")
+        raise WorkflowError(
+            "config: targets.source is 'file' but targets.path is not set"
+        )
     if not os.path.isfile(_path) or not os.access(_path, os.R_OK):
         raise WorkflowError(
             f"config: targets.path {_path!r} is not a readable file "
