@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from workflow_helpers import SNAKEFILE, TINY, deep_update, snakemake
+from workflow_helpers import TINY, command, deep_update, snakemake
 
 from neowise_lightcurves import atomic, catalog, columns, demo, manifest, matching, targets
 
@@ -79,23 +79,7 @@ TRIGGERS = {
 @pytest.mark.workflow
 @pytest.mark.parametrize("point", sorted(TRIGGERS))
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, reference, point):
-    cfg = tmp_path / "test-config.yaml"
-    import yaml
-
-    cfg.write_text(yaml.safe_dump(ONE_YEAR))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(SNAKEFILE),
-        "-d",
-        str(tmp_path),
-        "--cores",
-        "2",
-        "--configfile",
-        str(cfg),
-    ]
+    cmd = command(tmp_path, ONE_YEAR)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

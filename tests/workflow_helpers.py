@@ -33,15 +33,13 @@ def deep_update(base: dict, extra: dict) -> dict:
     return out
 
 
-def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
-    """Run Snakemake on the project's Snakefile in ``workdir`` with ``config`` over the defaults.
-
-    Returns (jobs that ran, by rule; the completed process).
-    """
+def command(workdir: Path, config: dict, *args: str) -> list[str]:
+    """The Snakemake command line for the project's Snakefile in ``workdir``, with ``config``
+    (written to ``workdir/test-config.yaml``) over the defaults."""
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = workdir / "test-config.yaml"
     cfg.write_text(yaml.safe_dump(config))
-    cmd = [
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -55,7 +53,13 @@ def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
         "--configfile",  # last: it takes every argument after it as a file
         str(cfg),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+
+
+def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
+    """Run Snakemake (see :func:`command`); returns (jobs that ran, by rule; the process)."""
+    proc = subprocess.run(
+        command(workdir, config, *args), capture_output=True, text=True, cwd=workdir
+    )
     output = proc.stdout + proc.stderr
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{output[-6000:]}")
