@@ -30,14 +30,12 @@ import pyarrow.parquet as pq
 from . import columns as cols
 from . import sky
 from .atomic import atomic_directory, atomic_path
+from .binning import ZERO_POINT
 from .catalog import year_dataset, year_name
 
 #: MJD at which each survey year starts (IRSA's scan ranges; ``addendum`` after year 11).
 YEAR_START = {f"year{i}": 56639.0 + 365.25 * (i - 1) for i in range(1, 12)}
 YEAR_START["addendum"] = 60291.0 + 190.0
-
-#: Magnitude zero points (Vega): mag = ZP - 2.5 log10(flux / DN).
-ZERO_POINT = {"w1": 20.752, "w2": 19.596}
 
 ORBIT_DAYS = 94.3 / 1440.0  # WISE orbit: one exposure of a position per orbit during a visit
 HALF_YEAR = 182.6
