@@ -8,7 +8,7 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 targets = pd.read_parquet(snakemake.input.targets)
 matches = lightcurves.read_matches(snakemake.input.matches)
-matches = matches[matches["target_id"].isin(targets["target_id"])]
+# build_lightcurves keeps only the targets' matches; summarize counts only the targets
 before = matches.drop_duplicates(["target_id", "cntr"]).groupby("target_id").size()
 lc = lightcurves.build_lightcurves(matches, targets, p.cuts)
 binned = binning.bin_visits(lc, p.binning["gap_days"], p.binning["sigma"], p.binning["iterations"])
