@@ -31,6 +31,18 @@ def brute_force_pairs(target_ra, target_dec, ra, dec, radius_arcsec):
     return pairs
 
 
+def point_in_cone(ra, dec, radius_arcsec, pa, frac):
+    """The position ``frac`` x radius from (ra, dec) at position angle ``pa`` (deg), RA in
+    [0, 360): a point of the cone, for property tests."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    c = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+        pa * u.deg, frac * radius_arcsec * u.arcsec
+    )
+    return c.ra.wrap_at(360 * u.deg).deg, c.dec.deg
+
+
 @pytest.fixture(scope="session")
 def tiny_catalog(tmp_path_factory):
     """The demo sky with 5 field stars per region, years 1 and 2, in IRSA's layout."""

@@ -6,7 +6,7 @@ import hpgeom
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from conftest import brute_force_pairs
+from conftest import brute_force_pairs, point_in_cone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,10 +109,7 @@ def test_property_exact_anywhere(ra, dec, radius, n_targets, seed):
 )
 def test_row_group_pruning_never_drops_a_point_of_the_cone(ra, dec, radius, pa, frac):
     """A row group whose statistics box holds a point of the cone is never skipped."""
-    c = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
-        pa * u.deg, frac * radius * u.arcsec
-    )
-    pra, pdec = c.ra.wrap_at(360 * u.deg).deg, c.dec.deg
+    pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
     bounds = matching.cone_bounds(np.array([ra]), np.array([dec]), radius)
     assert matching.may_overlap(bounds, pra, pra, pdec, pdec)
 

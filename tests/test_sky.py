@@ -2,6 +2,7 @@ import astropy.units as u
 import hpgeom
 import numpy as np
 from astropy.coordinates import SkyCoord
+from conftest import point_in_cone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,8 +48,6 @@ def test_parent_pixel_is_nested_parent():
 )
 def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac):
     """A point anywhere inside the cone lies in one of the cone's partitions."""
-    c = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
-        pa * u.deg, frac * radius * u.arcsec
-    )
+    pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
     (pixels,) = sky.cone_partitions([ra], [dec], radius)
-    assert sky.partition_of(c.ra.deg, c.dec.deg) in pixels
+    assert sky.partition_of(pra, pdec) in pixels
