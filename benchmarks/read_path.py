@@ -323,7 +323,7 @@ def floor(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
 def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> dict:
     import shutil
 
-    import yaml
+    from workflow_costs import snakemake as run_workflow  # benchmarks/ is on sys.path
 
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -336,26 +336,8 @@ def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> d
         "plots": {"top_n": 1},
         "outputs": {"per_target_formats": []},  # the other methods write no per-target files
     }
-    (workdir / "bench.yaml").write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, NEOWISE_LC_COUNT_BYTES=str(io))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--cores",
-        "2",
-        "--configfile",
-        str(workdir / "bench.yaml"),
-    ]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        sys.exit(proc.stderr[-4000:])
+    wall, _ = run_workflow(workdir, cfg, env=env)
     jobs = [json.loads(p.read_text()) for p in io.glob("*.json")]
     rows = len(pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"]))
     return {

@@ -25,7 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 IRSA = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 
 
-def snakemake(workdir: Path, config: dict, *args: str) -> tuple[float, str]:
+def snakemake(
+    workdir: Path, config: dict, *args: str, env: dict | None = None
+) -> tuple[float, str]:
+    """Run the workflow in ``workdir`` with ``config``; returns (wall seconds, output).
+    Exits with the output's tail if Snakemake fails."""
     cfg = workdir / "bench-config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     cmd = [
@@ -43,7 +47,7 @@ def snakemake(workdir: Path, config: dict, *args: str) -> tuple[float, str]:
         *args,
     ]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t0
     if proc.returncode:
         sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
