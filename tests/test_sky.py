@@ -51,3 +51,38 @@ def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac)
     pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
     (pixels,) = sky.cone_partitions([ra], [dec], radius)
     assert sky.partition_of(pra, pdec) in pixels
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ra=st.floats(0, 360, exclude_max=True),
+    dec=st.floats(-90, 90),
+    radius=st.floats(0.1, 30),
+    pa=st.floats(0, 360),
+    frac=st.floats(0, 1),
+)
+def test_cone_cover_holds_every_point_of_the_cone(ra, dec, radius, pa, frac):
+    """The fine-pixel pre-filter of the matcher never drops a point inside the cone."""
+    pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
+    order = sky.cover_order(radius)
+    pixels = sky.cone_cover([ra], [dec], radius, order)
+    assert sky.in_pixels(np.array([pra]), np.array([pdec]), pixels, order).all()
+
+
+def test_cover_order_pixels_are_twice_the_radius():
+    for radius in (0.1, 1.0, 10.0, 30.0):
+        order = sky.cover_order(radius)
+        size = hpgeom.nside_to_resolution(hpgeom.order_to_nside(order), units="arcseconds")
+        finer = hpgeom.nside_to_resolution(hpgeom.order_to_nside(order + 1), units="arcseconds")
+        assert size >= 2 * radius and (finer < 2 * radius or order == sky.COVER_ORDERS[1])
+    assert sky.cover_order(1.0) == 16 and sky.cover_order(10.0) == 13
+
+
+def test_in_pixels_edge_cases():
+    assert not sky.in_pixels(np.array([1.0]), np.array([1.0]), np.zeros(0, np.int64), 10).any()
+    assert len(sky.in_pixels(np.zeros(0), np.zeros(0), np.array([1]), 10)) == 0
+    pix = sky.partition_of(np.array([10.0, 200.0]), np.array([5.0, -60.0]), order=12)
+    got = sky.in_pixels(
+        np.array([10.0, 200.0, 100.0]), np.array([5.0, -60.0, 0.0]), np.sort(pix), 12
+    )
+    assert got.tolist() == [True, True, False]

@@ -31,6 +31,61 @@ log = logging.getLogger(__name__)
 _CHORD_SLACK = 1e-9
 #: Slack, in degrees, on row-group pruning by statistics (guards float rounding only).
 _PRUNE_SLACK_DEG = 1e-9
+#: Relative (and arcsec) slack on the pixel cover of the cones; the exact test comes after.
+_COVER_SLACK = 1e-6
+
+
+class Cones:
+    """Targets' cones, set up once to be matched against many batches of detections.
+
+    Detections are first kept only if they fall in a HEALPix pixel (at
+    :func:`~neowise_lightcurves.sky.cover_order`) that touches a cone; only those are turned into
+    unit vectors and searched in a k-d tree of the targets, and every pair the tree finds is
+    tested on its exact great-circle distance.
+
+    Parameters
+    ----------
+    ra, dec : array_like
+        Target positions in degrees.
+    radius_arcsec : float
+        Cone radius in arcsec.
+    """
+
+    def __init__(self, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float):
+        self.ra = np.asarray(ra, dtype=np.float64)
+        self.dec = np.asarray(dec, dtype=np.float64)
+        self.radius_arcsec = float(radius_arcsec)
+        self.size = len(self.ra)
+        self.order = sky.cover_order(self.radius_arcsec)
+        # the cover is a superset already; the margin only guards float rounding at pixel edges
+        margin = self.radius_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
+        self.pixels = sky.cone_cover(self.ra, self.dec, margin, self.order)
+        self.vectors = sky.unit_vectors(self.ra, self.dec) if self.size else np.zeros((0, 3))
+        self.tree = cKDTree(self.vectors) if self.size else None
+        self.chord = float(sky.arcsec_to_chord(self.radius_arcsec)) * (1.0 + _CHORD_SLACK)
+
+    def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        ra = np.asarray(ra, dtype=np.float64)
+        dec = np.asarray(dec, dtype=np.float64)
+        if self.size == 0 or len(ra) == 0:
+            return empty
+        # 1) detections in a pixel that touches a cone (a superset of the matches)
+        candidates = np.flatnonzero(sky.in_pixels(ra, dec, self.pixels, self.order))
+        if len(candidates) == 0:
+            return empty
+        dvec = sky.unit_vectors(ra[candidates], dec[candidates])
+        # 2) every pair within the chord (several targets may share a detection)
+        pairs = self.tree.sparse_distance_matrix(cKDTree(dvec), self.chord, output_type="ndarray")
+        ti = pairs["i"].astype(np.int64)
+        ci = pairs["j"].astype(np.int64)
+        # 3) exact great-circle distance, and the radius test on it
+        dist = sky.chord_to_arcsec(np.linalg.norm(self.vectors[ti] - dvec[ci], axis=1))
+        keep = dist <= self.radius_arcsec
+        ti, di, dist = ti[keep], candidates[ci[keep]], dist[keep]
+        order = np.lexsort((di, ti))
+        return ti[order], di[order], dist[order]
 
 
 def match_positions(
@@ -58,28 +113,7 @@ def match_positions(
     distance_arcsec : numpy.ndarray of float64
         Great-circle distance of each pair in arcsec.
     """
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-    if len(target_ra) == 0 or len(ra) == 0:
-        return empty
-    tvec = sky.unit_vectors(target_ra, target_dec)
-    dvec = sky.unit_vectors(ra, dec)
-    chord = float(sky.arcsec_to_chord(radius_arcsec)) * (1.0 + _CHORD_SLACK)
-    tree = cKDTree(tvec)
-    # 1) which detections lie near any target at all (vectorised, one nearest-neighbour query)
-    nearest, _ = tree.query(dvec, k=1, distance_upper_bound=chord)
-    candidates = np.flatnonzero(np.isfinite(nearest))
-    if len(candidates) == 0:
-        return empty
-    # 2) every pair among the candidates (several targets may share a detection)
-    pairs = tree.sparse_distance_matrix(cKDTree(dvec[candidates]), chord, output_type="ndarray")
-    ti = pairs["i"].astype(np.int64)
-    di = candidates[pairs["j"]].astype(np.int64)
-    # 3) exact great-circle distance, and the radius test on it
-    dist = sky.chord_to_arcsec(np.linalg.norm(tvec[ti] - dvec[di], axis=1))
-    keep = dist <= radius_arcsec
-    ti, di, dist = ti[keep], di[keep], dist[keep]
-    order = np.lexsort((di, ti))
-    return ti[order], di[order], dist[order]
+    return Cones(target_ra, target_dec, radius_arcsec).match(ra, dec)
 
 
 def cone_bounds(
@@ -144,11 +178,13 @@ def match_file(
     targets: pd.DataFrame,
     radius_arcsec: float,
     columns: tuple[str, ...],
+    cones: Cones | None = None,
 ) -> list[pa.Table]:
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
-    Returns a list of tables (one per row group with matches) holding ``target_id``,
-    ``dist_arcsec`` and ``columns``.
+    ``cones``, the targets' :class:`Cones` when already set up (one partition may have several
+    files), saves setting them up again. Returns a list of tables (one per row group with
+    matches) holding ``target_id``, ``dist_arcsec`` and ``columns``.
     """
     try:
         pf = pq.ParquetFile(catalog.filesystem.open_input_file(info.path))
@@ -162,6 +198,8 @@ def match_file(
         )
     ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
     bounds = cone_bounds(targets["ra"], targets["dec"], radius_arcsec)
+    if cones is None:
+        cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     out = []
     try:
         for g in range(pf.metadata.num_row_groups):
@@ -172,12 +210,9 @@ def match_file(
             if ra_mm and dec_mm and not may_overlap(bounds, *ra_mm, *dec_mm):
                 continue
             pos = pf.read_row_group(g, columns=["ra", "dec"])
-            ti, di, dist = match_positions(
-                targets["ra"].to_numpy(),
-                targets["dec"].to_numpy(),
+            ti, di, dist = cones.match(
                 pos["ra"].to_numpy(zero_copy_only=False),
                 pos["dec"].to_numpy(zero_copy_only=False),
-                radius_arcsec,
             )
             if len(ti) == 0:
                 continue
@@ -240,8 +275,13 @@ def match_shard(
         k5, targets = item
         files = catalog.partition_files(year, k5)
         log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
+        if not files:
+            return []
+        cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
         return [
-            t for info in files for t in match_file(catalog, info, targets, radius_arcsec, columns)
+            t
+            for info in files
+            for t in match_file(catalog, info, targets, radius_arcsec, columns, cones)
         ]
 
     with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:

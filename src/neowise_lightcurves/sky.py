@@ -76,6 +76,44 @@ def cone_partitions(
     ]
 
 
+#: Range of orders :func:`cover_order` chooses from (order 20: pixels of ~0.2").
+COVER_ORDERS = (8, 20)
+
+
+def cover_order(radius_arcsec: float) -> int:
+    """The finest HEALPix order whose pixels are at least twice ``radius_arcsec`` across.
+
+    A cone then touches a handful of pixels, and those pixels hold few detections beyond the
+    cone's own: the right grain for :func:`cone_cover`.
+    """
+    lo, hi = COVER_ORDERS
+    orders = np.arange(lo, hi + 1)
+    size = hpgeom.nside_to_resolution(hpgeom.order_to_nside(orders), units="arcseconds")
+    fits = orders[size >= 2.0 * float(radius_arcsec)]
+    return int(fits.max()) if len(fits) else lo
+
+
+def cone_cover(ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, order: int) -> np.ndarray:
+    """Sorted, unique NESTED pixels at ``order`` that touch any of the cones.
+
+    A superset (hpgeom's inclusive query): every point within ``radius_arcsec`` of a centre
+    lies in one of the returned pixels.
+    """
+    pixels = cone_partitions(ra, dec, radius_arcsec, order=order)
+    if not pixels:
+        return np.zeros(0, np.int64)
+    return np.unique(np.concatenate(pixels))
+
+
+def in_pixels(ra: np.ndarray, dec: np.ndarray, pixels: np.ndarray, order: int) -> np.ndarray:
+    """Boolean mask: which positions (degrees) lie in the sorted NESTED ``pixels`` at ``order``."""
+    if len(pixels) == 0 or len(ra) == 0:
+        return np.zeros(len(ra), bool)
+    pix = partition_of(ra, dec, order=order)
+    at = np.minimum(np.searchsorted(pixels, pix), len(pixels) - 1)
+    return pixels[at] == pix
+
+
 def parent_pixel(pixel: np.ndarray, order: int, parent_order: int) -> np.ndarray:
     """NESTED parent at ``parent_order`` (<= ``order``) of pixels at ``order``."""
     if parent_order > order:
