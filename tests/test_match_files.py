@@ -70,3 +70,54 @@ def test_missing_year_and_missing_column(tiny_catalog, tmp_path):
             catalog.open_catalog(str(tmp_path)), "year1", rows, 1.0, columns.cached_columns()
         )
     assert np.isfinite(ra)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 100, 10**9])
+def test_match_file_batches_on_unclustered_row_groups(tiny_catalog, tmp_path, batch_rows):
+    """Rows in random order and small row groups (no pruning possible), read in batches of
+    one, a few, or all row groups: the matched rows and every column of them are exact."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    src = max((tiny_catalog / "year1").rglob("part*.parquet"), key=lambda p: p.stat().st_size)
+    table = pq.read_table(src)
+    assert table.num_rows > 300
+    rng = np.random.default_rng(3)
+    table = table.take(rng.permutation(table.num_rows))
+    leaf = tmp_path / "leaf"
+    leaf.mkdir()
+    pq.write_table(table, leaf / "part0.snappy.parquet", row_group_size=table.num_rows // 12)
+    assert pq.ParquetFile(leaf / "part0.snappy.parquet").metadata.num_row_groups > 5
+    # targets on a few rows scattered through the file, one of them twice
+    picks = rng.choice(table.num_rows, 6, replace=False)
+    ra, dec = table["ra"].to_numpy()[picks], table["dec"].to_numpy()[picks]
+    targets = pd.DataFrame(
+        {
+            "target_id": [f"t{i}" for i in range(6)] + ["t0-again"],
+            "ra": np.append(ra, ra[0]),
+            "dec": np.append(dec, dec[0]),
+        }
+    )
+    cat = catalog.Catalog(pafs.LocalFileSystem(), str(tmp_path), str(tmp_path))
+    info = pafs.LocalFileSystem().get_file_info(str(leaf / "part0.snappy.parquet"))
+    cols = columns.cached_columns()
+    got = pa_concat(
+        matching.match_file(cat, info, targets, 5.0, cols, batch_rows=batch_rows)
+    ).to_pandas()
+    pairs = brute_force_pairs(targets["ra"], targets["dec"], table["ra"], table["dec"], 5.0)
+    want = table.take(sorted({d for _, d in pairs})).to_pandas().set_index("cntr")
+    assert len(got) == len(pairs)
+    assert {(targets["target_id"][t], int(table["cntr"][d].as_py())) for t, d in pairs} == set(
+        zip(got["target_id"], got["cntr"], strict=True)
+    )
+    # every column of a matched row is that row's own value
+    mine = got.drop_duplicates("cntr").set_index("cntr")[list(cols[1:])]
+    pd.testing.assert_frame_equal(
+        mine.sort_index(), want[list(cols[1:])].sort_index(), check_dtype=False
+    )
+
+
+def pa_concat(tables):
+    import pyarrow as pa
+
+    return pa.concat_tables(tables)
