@@ -33,8 +33,8 @@ _CHORD_SLACK = 1e-9
 _PRUNE_SLACK_DEG = 1e-9
 #: Relative (and arcsec) slack on the pixel cover of the cones; the exact test comes after.
 _COVER_SLACK = 1e-6
-#: Most rows :func:`match_file` decodes in one read (~100 MB of the cached columns).
-BATCH_ROWS = 1_000_000
+#: Most rows :func:`match_file` decodes in one read (~50 MB of the cached columns).
+BATCH_ROWS = 500_000
 
 
 class Cones:
