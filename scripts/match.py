@@ -1,10 +1,12 @@
 """Rule match: exact cone matches of one shard's targets in one year's partitions."""
 
 import pandas as pd
+import pyarrow as pa
 
 from neowise_lightcurves import atomic, catalog, logs, manifest, matching
 
 log = logs.to_file(snakemake.log[0])
+pa.set_cpu_count(max(1, snakemake.threads))  # decode on the job's own cores, not all of them
 p, w = snakemake.params, snakemake.wildcards
 rows = pd.read_parquet(snakemake.input.partitions, filters=[("shard", "==", w.shard)])
 digest = manifest.shard_digest(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
