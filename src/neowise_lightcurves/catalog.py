@@ -226,8 +226,10 @@ def _count_from_environment(catalog: Catalog) -> Catalog:
     import atexit
     import json
     import resource
+    import time
 
     counter = ReadCounter()
+    opened = time.time()
 
     def report():
         os.makedirs(folder, exist_ok=True)
@@ -238,6 +240,8 @@ def _count_from_environment(catalog: Catalog) -> Catalog:
                     "files": counter.files,
                     "reads": counter.reads,
                     "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                    "opened": opened,  # epoch seconds: catalogue opened (after imports)
+                    "ended": time.time(),
                 },
                 fh,
             )
