@@ -3,6 +3,7 @@
     python benchmarks/read_path.py generate --sky /tmp/nlc-dense            # ~4 min, ~3 GB
     python benchmarks/read_path.py inflate-metadata --sky /tmp/nlc-dense    # real-size _metadata
     python benchmarks/read_path.py run --sky /tmp/nlc-dense --workdir /tmp/nlc-rp
+    python benchmarks/read_path.py metadata-cost --sky /tmp/nlc-dense      # vs IRSA's 30 s, 4 GB
 
 ``generate`` writes a sky in IRSA's layout (all 143 columns, 2 years) with ``--partitions``
 adjacent order-5 partitions of ``--rows`` rows a year each (~1.5 M, as on the real bucket),
@@ -157,6 +158,24 @@ def inflate_metadata(sky: Path, n_files: int) -> None:
         print(
             f"year{year}: _metadata lists {base.num_row_groups:,} row groups, {size / 1e9:.2f} GB"
         )
+
+
+def metadata_cost(sky: Path, year: int) -> dict:
+    """What opening one year's ``_metadata`` as a pyarrow dataset costs (the notebook's first
+    step), to compare with IRSA's figure for the real one: "about 30 s and ~4 GB RAM"."""
+    import pyarrow.dataset
+
+    path = sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet" / "_metadata"
+    t0 = time.perf_counter()
+    ds = pyarrow.dataset.parquet_dataset(str(path), partitioning="hive")
+    files = len(ds.files)
+    return {
+        "year": year,
+        "metadata_gb": path.stat().st_size / 1e9,
+        "files": files,
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+    }
 
 
 def write_targets(sky: Path, n: int, path: Path, seed: int = 7) -> None:
@@ -438,6 +457,9 @@ def main() -> None:
         default=["ours", "baseline", "floor"],
         choices=["ours", "baseline", "floor"],
     )
+    c = sub.add_parser("metadata-cost")
+    c.add_argument("--sky", type=Path, required=True)
+    c.add_argument("--year", type=int, default=1)
     for name in ("baseline", "floor"):
         m = sub.add_parser(name)
         m.add_argument("--sky", type=Path, required=True)
@@ -449,6 +471,8 @@ def main() -> None:
         generate(args.sky, args.partitions, args.rows, args.row_group_size, args.seed)
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)
+    elif args.cmd == "metadata-cost":
+        print(json.dumps(metadata_cost(args.sky, args.year)))
     elif args.cmd == "run":
         run(args.sky, args.workdir, args.targets, args.radii, args.methods)
     else:
