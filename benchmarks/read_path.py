@@ -4,6 +4,7 @@
     python benchmarks/read_path.py inflate-metadata --sky /tmp/nlc-dense    # real-size _metadata
     python benchmarks/read_path.py run --sky /tmp/nlc-dense --workdir /tmp/nlc-rp
     python benchmarks/read_path.py metadata-cost --sky /tmp/nlc-dense      # vs IRSA's 30 s, 4 GB
+    python benchmarks/read_path.py match-scale --sky /tmp/nlc-dense        # 100,000 targets
 
 ``generate`` writes a sky in IRSA's layout (all 143 columns, 2 years) with ``--partitions``
 adjacent order-5 partitions of ``--rows`` rows a year each (~1.5 M, as on the real bucket),
@@ -176,6 +177,56 @@ def metadata_cost(sky: Path, year: int) -> dict:
         "seconds": time.perf_counter() - t0,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
+
+
+def match_scale(sky: Path, n_targets: int, radius_arcsec: float) -> dict:
+    """Match ``n_targets`` against one partition-year (~1.5 M rows) with the package's
+    :func:`~neowise_lightcurves.matching.match_file`: does matching scale to 100,000 targets
+    in one partition? Targets are random positions in the partition, half of them on sources."""
+    import hpgeom
+    import pyarrow.fs
+
+    from neowise_lightcurves import catalog, columns, matching
+
+    src = pd.read_parquet(sky / "sources.parquet")
+    k5 = int(src["k5"].iloc[0])
+    src = src[src["k5"] == k5]
+    rng = np.random.default_rng(11)
+    on = src.sample(n_targets // 2, replace=n_targets // 2 > len(src), random_state=1)
+    bra, bdec = hpgeom.boundaries(32, k5, step=8)
+    ra = rng.uniform(bra.min(), bra.max(), 4 * n_targets)
+    dec = rng.uniform(bdec.min(), bdec.max(), 4 * n_targets)
+    inside = hpgeom.angle_to_pixel(32, ra, dec) == k5
+    ra, dec = ra[inside][: n_targets - len(on)], dec[inside][: n_targets - len(on)]
+    targets = pd.DataFrame(
+        {
+            "target_id": [f"t{i}" for i in range(n_targets)],
+            "ra": np.concatenate([on["ra"].to_numpy(), ra]),
+            "dec": np.concatenate([on["dec"].to_numpy(), dec]),
+        }
+    )
+    cat = catalog.Catalog(pyarrow.fs.LocalFileSystem(), str(sky), str(sky))
+    (info,) = cat.partition_files("year1", k5)
+    t0 = time.perf_counter()
+    cones = matching.Cones(targets["ra"], targets["dec"], radius_arcsec)
+    t1 = time.perf_counter()
+    out = matching.match_file(cat, info, targets, radius_arcsec, columns.cached_columns(), cones)
+    t2 = time.perf_counter()
+    return {
+        "targets": n_targets,
+        "radius_arcsec": radius_arcsec,
+        "rows_in_partition": pq_rows(info.path),
+        "matches": sum(t.num_rows for t in out),
+        "cones_s": t1 - t0,
+        "match_file_s": t2 - t1,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def pq_rows(path: str) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def write_targets(sky: Path, n: int, path: Path, seed: int = 7) -> None:
@@ -457,6 +508,10 @@ def main() -> None:
         default=["ours", "baseline", "floor"],
         choices=["ours", "baseline", "floor"],
     )
+    sc = sub.add_parser("match-scale")
+    sc.add_argument("--sky", type=Path, required=True)
+    sc.add_argument("--targets", type=int, default=100_000)
+    sc.add_argument("--radius", type=float, default=1.0)
     c = sub.add_parser("metadata-cost")
     c.add_argument("--sky", type=Path, required=True)
     c.add_argument("--year", type=int, default=1)
@@ -471,6 +526,8 @@ def main() -> None:
         generate(args.sky, args.partitions, args.rows, args.row_group_size, args.seed)
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)
+    elif args.cmd == "match-scale":
+        print(json.dumps(match_scale(args.sky, args.targets, args.radius)))
     elif args.cmd == "metadata-cost":
         print(json.dumps(metadata_cost(args.sky, args.year)))
     elif args.cmd == "run":
