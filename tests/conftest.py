@@ -43,6 +43,23 @@ def point_in_cone(ra, dec, radius_arcsec, pa, frac):
     return c.ra.wrap_at(360 * u.deg).deg, c.dec.deg
 
 
+def for_points_in_cones(test):
+    """Hypothesis over ``test(ra, dec, radius, pa, frac)``: cones anywhere on the sky, radius
+    0.1"-30", and a point of each (:func:`point_in_cone` with ``pa``, ``frac``)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    return settings(max_examples=200, deadline=None)(
+        given(
+            ra=st.floats(0, 360, exclude_max=True),
+            dec=st.floats(-90, 90),
+            radius=st.floats(0.1, 30),
+            pa=st.floats(0, 360),
+            frac=st.floats(0, 1),
+        )(test)
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_catalog(tmp_path_factory):
     """The demo sky with 5 field stars per region, years 1 and 2, in IRSA's layout."""

@@ -6,7 +6,7 @@ import hpgeom
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from conftest import brute_force_pairs, point_in_cone
+from conftest import brute_force_pairs, for_points_in_cones, point_in_cone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,14 +99,7 @@ def test_property_exact_anywhere(ra, dec, radius, n_targets, seed):
     check(t_ra, t_dec, d_ra, d_dec, radius)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    ra=st.floats(0, 360, exclude_max=True),
-    dec=st.floats(-90, 90),
-    radius=st.floats(0.1, 30),
-    pa=st.floats(0, 360),
-    frac=st.floats(0, 1),
-)
+@for_points_in_cones
 def test_row_group_pruning_never_drops_a_point_of_the_cone(ra, dec, radius, pa, frac):
     """A row group whose statistics box holds a point of the cone is never skipped."""
     pra, pdec = point_in_cone(ra, dec, radius, pa, frac)

@@ -2,9 +2,7 @@ import astropy.units as u
 import hpgeom
 import numpy as np
 from astropy.coordinates import SkyCoord
-from conftest import point_in_cone
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from conftest import for_points_in_cones, point_in_cone
 
 from neowise_lightcurves import sky
 
@@ -38,14 +36,7 @@ def test_parent_pixel_is_nested_parent():
     np.testing.assert_array_equal(sky.parent_pixel(k5, 5, 2), sky.partition_of(ra, dec, order=2))
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    ra=st.floats(0, 360, exclude_max=True),
-    dec=st.floats(-90, 90),
-    radius=st.floats(0.1, 30),
-    pa=st.floats(0, 360),
-    frac=st.floats(0, 1),
-)
+@for_points_in_cones
 def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac):
     """A point anywhere inside the cone lies in one of the cone's partitions."""
     pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
@@ -53,14 +44,7 @@ def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac)
     assert sky.partition_of(pra, pdec) in pixels
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    ra=st.floats(0, 360, exclude_max=True),
-    dec=st.floats(-90, 90),
-    radius=st.floats(0.1, 30),
-    pa=st.floats(0, 360),
-    frac=st.floats(0, 1),
-)
+@for_points_in_cones
 def test_cone_cover_holds_every_point_of_the_cone(ra, dec, radius, pa, frac):
     """The fine-pixel pre-filter of the matcher never drops a point inside the cone."""
     pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
