@@ -49,7 +49,7 @@ SKIES = {
 }
 
 
-@pytest.mark.parametrize("radius", [0.5, 1.0, 10.0])
+@pytest.mark.parametrize("radius", [0.5, 1.0, 10.0, 600.0])
 @pytest.mark.parametrize("name", sorted(SKIES))
 def test_exact_on_hard_skies(name, radius):
     rng = np.random.default_rng(abs(hash((name, radius))) % 2**32)
