@@ -72,6 +72,16 @@ def test_pole_recovers_detections_at_every_ra():
     assert len(di) == 2000
 
 
+def test_detections_without_a_position_never_match():
+    """A null ra or dec (NaN once read) is no position: never a match, never an error."""
+    ra = np.array([10.0, np.nan, 10.0, 10.0 + 0.2 / 3600])
+    dec = np.array([20.0, 20.0, np.nan, 20.0])
+    # the second target sits in the HEALPix pixel that hpgeom gives (nan, 20)
+    t_ra, t_dec = np.array([10.0, 315.00068665]), np.array([20.0, 0.0])
+    ti, di, _ = matching.match_positions(t_ra, t_dec, ra, dec, 1.0)
+    assert di.tolist() == [0, 3] and ti.tolist() == [0, 0]
+
+
 def test_no_targets_or_no_detections():
     ti, di, dist = matching.match_positions(np.zeros(0), np.zeros(0), np.ones(3), np.ones(3), 1)
     assert len(ti) == len(di) == len(dist) == 0

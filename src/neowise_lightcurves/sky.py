@@ -106,12 +106,18 @@ def cone_cover(ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, order: int
 
 
 def in_pixels(ra: np.ndarray, dec: np.ndarray, pixels: np.ndarray, order: int) -> np.ndarray:
-    """Boolean mask: which positions (degrees) lie in the sorted NESTED ``pixels`` at ``order``."""
+    """Boolean mask: which positions (degrees) lie in the sorted NESTED ``pixels`` at ``order``.
+
+    Positions with a NaN coordinate lie in no pixel.
+    """
+    ra = np.asarray(ra, dtype=np.float64)
+    dec = np.asarray(dec, dtype=np.float64)
     if len(pixels) == 0 or len(ra) == 0:
         return np.zeros(len(ra), bool)
-    pix = partition_of(ra, dec, order=order)
+    finite = np.isfinite(ra) & np.isfinite(dec)
+    pix = partition_of(np.where(finite, ra, 0.0), np.where(finite, dec, 0.0), order=order)
     at = np.minimum(np.searchsorted(pixels, pix), len(pixels) - 1)
-    return pixels[at] == pix
+    return (pixels[at] == pix) & finite
 
 
 def parent_pixel(pixel: np.ndarray, order: int, parent_order: int) -> np.ndarray:
