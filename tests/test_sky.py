@@ -53,13 +53,13 @@ def test_cone_cover_holds_every_point_of_the_cone(ra, dec, radius, pa, frac):
     assert sky.in_pixels(np.array([pra]), np.array([pdec]), pixels, order).all()
 
 
-def test_cover_order_pixels_are_twice_the_radius():
+def test_cover_order_pixels_are_as_wide_as_the_radius():
     for radius in (0.1, 1.0, 10.0, 30.0):
         order = sky.cover_order(radius)
         size = hpgeom.nside_to_resolution(hpgeom.order_to_nside(order), units="arcseconds")
         finer = hpgeom.nside_to_resolution(hpgeom.order_to_nside(order + 1), units="arcseconds")
-        assert size >= 2 * radius and (finer < 2 * radius or order == sky.COVER_ORDERS[1])
-    assert sky.cover_order(1.0) == 16 and sky.cover_order(10.0) == 13
+        assert size >= radius and (finer < radius or order == sky.COVER_ORDERS[1])
+    assert sky.cover_order(1.0) == 17 and sky.cover_order(10.0) == 14
 
 
 def test_in_pixels_edge_cases():

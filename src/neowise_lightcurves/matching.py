@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy.spatial import cKDTree
 
 from . import columns as cols
 from . import sky
@@ -27,8 +26,6 @@ from .catalog import Catalog, CatalogError, explain
 
 log = logging.getLogger(__name__)
 
-#: Relative slack on the chord radius of the tree search; the exact test comes after.
-_CHORD_SLACK = 1e-9
 #: Slack, in degrees, on row-group pruning by statistics (guards float rounding only).
 _PRUNE_SLACK_DEG = 1e-9
 #: Relative (and arcsec) slack on the pixel cover of the cones; the exact test comes after.
@@ -40,10 +37,13 @@ BATCH_ROWS = 500_000
 class Cones:
     """Targets' cones, set up once to be matched against many batches of detections.
 
-    Detections are first kept only if they fall in a HEALPix pixel (at
-    :func:`~neowise_lightcurves.sky.cover_order`) that touches a cone; only those are turned into
-    unit vectors and searched in a k-d tree of the targets, and every pair the tree finds is
-    tested on its exact great-circle distance.
+    Each cone is covered by the HEALPix pixels that touch it (hpgeom's inclusive query, at
+    :func:`~neowise_lightcurves.sky.cover_order`: pixels about two radii across, so a cone
+    touches a handful). A detection can only match the targets whose cover holds its pixel, so
+    the candidate pairs come from one ``searchsorted`` of the detections' pixels into the
+    sorted (pixel, target) list; every candidate pair is then tested on its exact great-circle
+    distance. No loop over detections or targets, and no pair is missed: the cover of a cone
+    holds every point of it.
 
     Parameters
     ----------
@@ -61,10 +61,15 @@ class Cones:
         self.order = sky.cover_order(self.radius_arcsec)
         # the cover is a superset already; the margin only guards float rounding at pixel edges
         margin = self.radius_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
-        self.pixels = sky.cone_cover(self.ra, self.dec, margin, self.order)
+        covers = sky.cone_partitions(self.ra, self.dec, margin, order=self.order)
+        pixels = np.concatenate(covers) if covers else np.zeros(0, np.int64)
+        owners = np.repeat(np.arange(self.size), [len(c) for c in covers])
+        by_pixel = np.argsort(pixels, kind="stable")
+        #: (pixel, target) pairs of every cone's cover, sorted by pixel
+        self.cover_pixels = pixels[by_pixel].astype(np.int64)
+        self.cover_targets = owners[by_pixel].astype(np.int64)
+        self.pixels = np.unique(self.cover_pixels)
         self.vectors = sky.unit_vectors(self.ra, self.dec) if self.size else np.zeros((0, 3))
-        self.tree = cKDTree(self.vectors) if self.size else None
-        self.chord = float(sky.arcsec_to_chord(self.radius_arcsec)) * (1.0 + _CHORD_SLACK)
 
     def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
@@ -73,16 +78,19 @@ class Cones:
         dec = np.asarray(dec, dtype=np.float64)
         if self.size == 0 or len(ra) == 0:
             return empty
-        # 1) detections in a pixel that touches a cone (a superset of the matches)
+        # 1) detections in a pixel of some cover (NaN positions lie in none)
         candidates = np.flatnonzero(sky.in_pixels(ra, dec, self.pixels, self.order))
         if len(candidates) == 0:
             return empty
-        dvec = sky.unit_vectors(ra[candidates], dec[candidates])
-        # 2) every pair within the chord (several targets may share a detection)
-        pairs = self.tree.sparse_distance_matrix(cKDTree(dvec), self.chord, output_type="ndarray")
-        ti = pairs["i"].astype(np.int64)
-        ci = pairs["j"].astype(np.int64)
+        pix = sky.partition_of(ra[candidates], dec[candidates], order=self.order)
+        # 2) every (target, candidate) pair whose cover holds the candidate's pixel
+        lo = np.searchsorted(self.cover_pixels, pix, side="left")
+        n = np.searchsorted(self.cover_pixels, pix, side="right") - lo
+        ci = np.repeat(np.arange(len(candidates)), n)
+        first = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        ti = self.cover_targets[first + np.arange(len(ci))]
         # 3) exact great-circle distance, and the radius test on it
+        dvec = sky.unit_vectors(ra[candidates], dec[candidates])
         dist = sky.chord_to_arcsec(np.linalg.norm(self.vectors[ti] - dvec[ci], axis=1))
         keep = dist <= self.radius_arcsec
         ti, di, dist = ti[keep], candidates[ci[keep]], dist[keep]

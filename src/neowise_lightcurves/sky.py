@@ -81,15 +81,16 @@ COVER_ORDERS = (8, 20)
 
 
 def cover_order(radius_arcsec: float) -> int:
-    """The finest HEALPix order whose pixels are at least twice ``radius_arcsec`` across.
+    """The finest HEALPix order whose pixels are at least ``radius_arcsec`` across.
 
-    A cone then touches a handful of pixels, and those pixels hold few detections beyond the
-    cone's own: the right grain for :func:`cone_cover`.
+    A cone then touches about ten pixels, and those pixels hold a few times the cone's own
+    detections: the right grain for :func:`cone_cover` (finer orders make the cover slower to
+    compute than the detections it saves; measured with ``benchmarks/read_path.py``).
     """
     lo, hi = COVER_ORDERS
     orders = np.arange(lo, hi + 1)
     size = hpgeom.nside_to_resolution(hpgeom.order_to_nside(orders), units="arcseconds")
-    fits = orders[size >= 2.0 * float(radius_arcsec)]
+    fits = orders[size >= float(radius_arcsec)]
     return int(fits.max()) if len(fits) else lo
 
 
