@@ -1,8 +1,9 @@
 """Exact cone matching of targets against catalogue partitions.
 
 Every detection whose great-circle distance to a target is within the radius is matched, and
-nothing else: distances are computed between unit vectors, so the poles, the RA 0/360 seam and
-partition edges need no special case. Targets closer together than the radius each get their
+nothing else: candidate pairs come from HEALPix pixels that cover the cones, and distances are
+computed between unit vectors, so the poles, the RA 0/360 seam and partition edges need no
+special case. Targets closer together than the radius each get their
 own matches, and so do two ids at the same position.
 
 Reading a partition file costs what the answer needs: row groups whose ``ra``/``dec`` statistics
