@@ -4,7 +4,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from conftest import for_points_in_cones, point_in_cone
 
-from neowise_lightcurves import sky
+from neowise_lightcurves import matching, sky
 
 
 def test_separation_matches_astropy_everywhere():
@@ -46,11 +46,11 @@ def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac)
 
 @for_points_in_cones
 def test_cone_cover_holds_every_point_of_the_cone(ra, dec, radius, pa, frac):
-    """The fine-pixel pre-filter of the matcher never drops a point inside the cone."""
+    """The matcher's pixel cover of a cone holds every point inside the cone."""
     pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
-    order = sky.cover_order(radius)
-    pixels = sky.cone_cover([ra], [dec], radius, order)
-    assert sky.in_pixels(np.array([pra]), np.array([pdec]), pixels, order).all()
+    cones = matching.Cones([ra], [dec], radius)
+    assert cones.order == sky.cover_order(radius)
+    assert sky.in_pixels(np.array([pra]), np.array([pdec]), cones.pixels, cones.order).all()
 
 
 def test_cover_order_pixels_are_as_wide_as_the_radius():

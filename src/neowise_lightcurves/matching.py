@@ -39,8 +39,8 @@ class Cones:
     """Targets' cones, set up once to be matched against many batches of detections.
 
     Each cone is covered by the HEALPix pixels that touch it (hpgeom's inclusive query, at
-    :func:`~neowise_lightcurves.sky.cover_order`: pixels about two radii across, so a cone
-    touches a handful). A detection can only match the targets whose cover holds its pixel, so
+    :func:`~neowise_lightcurves.sky.cover_order`: pixels about one radius across, so a cone
+    touches about ten). A detection can only match the targets whose cover holds its pixel, so
     the candidate pairs come from one ``searchsorted`` of the detections' pixels into the
     sorted (pixel, target) list; every candidate pair is then tested on its exact great-circle
     distance. No loop over detections or targets, and no pair is missed: the cover of a cone
@@ -55,22 +55,25 @@ class Cones:
     """
 
     def __init__(self, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float):
-        self.ra = np.asarray(ra, dtype=np.float64)
-        self.dec = np.asarray(dec, dtype=np.float64)
+        ra = np.asarray(ra, dtype=np.float64)
+        dec = np.asarray(dec, dtype=np.float64)
         self.radius_arcsec = float(radius_arcsec)
-        self.size = len(self.ra)
+        self.size = len(ra)
+        #: row-group pruning boxes (:func:`cone_bounds`)
+        self.bounds = cone_bounds(ra, dec, self.radius_arcsec)
         self.order = sky.cover_order(self.radius_arcsec)
         # the cover is a superset already; the margin only guards float rounding at pixel edges
         margin = self.radius_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
-        covers = sky.cone_partitions(self.ra, self.dec, margin, order=self.order)
+        covers = sky.cone_partitions(ra, dec, margin, order=self.order)
         pixels = np.concatenate(covers) if covers else np.zeros(0, np.int64)
         owners = np.repeat(np.arange(self.size), [len(c) for c in covers])
         by_pixel = np.argsort(pixels, kind="stable")
         #: (pixel, target) pairs of every cone's cover, sorted by pixel
         self.cover_pixels = pixels[by_pixel].astype(np.int64)
         self.cover_targets = owners[by_pixel].astype(np.int64)
+        #: the pixels of any cover, sorted and unique
         self.pixels = np.unique(self.cover_pixels)
-        self.vectors = sky.unit_vectors(self.ra, self.dec) if self.size else np.zeros((0, 3))
+        self.vectors = sky.unit_vectors(ra, dec) if self.size else np.zeros((0, 3))
 
     def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
@@ -171,6 +174,17 @@ def _minmax(rg: pq.RowGroupMetaData, index: int) -> tuple[float, float] | None:
     return lo, hi
 
 
+def _may_hold_a_match(rg: pq.RowGroupMetaData, ra_i: int, dec_i: int, bounds) -> bool:
+    """Whether a row group must be read: it has rows, and its ``ra``/``dec`` statistics are
+    missing or overlap a cone (:func:`may_overlap`)."""
+    if rg.num_rows == 0:
+        return False
+    ra_mm, dec_mm = _minmax(rg, ra_i), _minmax(rg, dec_i)
+    if ra_mm is None or dec_mm is None:
+        return True
+    return may_overlap(bounds, *ra_mm, *dec_mm)
+
+
 def output_schema(columns: tuple[str, ...]) -> pa.Schema:
     """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``."""
     file_schema = cols.file_schema()
@@ -230,18 +244,16 @@ def match_file(
             f"catalogue file {info.path} lacks needed column(s): {', '.join(missing)}"
         )
     ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
-    bounds = cone_bounds(targets["ra"], targets["dec"], radius_arcsec)
     if cones is None:
         cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     others = [c for c in columns if c not in ("ra", "dec")]
     target_ids = targets["target_id"].to_numpy(dtype=object)
     meta = pf.metadata
-    keep = []
-    for g in range(meta.num_row_groups):
-        rg = meta.row_group(g)
-        ra_mm, dec_mm = _minmax(rg, ra_i), _minmax(rg, dec_i)
-        if rg.num_rows > 0 and not (ra_mm and dec_mm and not may_overlap(bounds, *ra_mm, *dec_mm)):
-            keep.append(g)
+    keep = [
+        g
+        for g in range(meta.num_row_groups)
+        if _may_hold_a_match(meta.row_group(g), ra_i, dec_i, cones.bounds)
+    ]
     sizes = [meta.row_group(g).num_rows for g in keep]
     out = []
     try:

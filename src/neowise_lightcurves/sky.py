@@ -84,26 +84,14 @@ def cover_order(radius_arcsec: float) -> int:
     """The finest HEALPix order whose pixels are at least ``radius_arcsec`` across.
 
     A cone then touches about ten pixels, and those pixels hold a few times the cone's own
-    detections: the right grain for :func:`cone_cover` (finer orders make the cover slower to
-    compute than the detections it saves; measured with ``benchmarks/read_path.py``).
+    detections: the right grain for the matcher's cone covers (finer orders make the cover
+    slower to compute than the detections it saves; measured with ``benchmarks/read_path.py``).
     """
     lo, hi = COVER_ORDERS
     orders = np.arange(lo, hi + 1)
     size = hpgeom.nside_to_resolution(hpgeom.order_to_nside(orders), units="arcseconds")
     fits = orders[size >= float(radius_arcsec)]
     return int(fits.max()) if len(fits) else lo
-
-
-def cone_cover(ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, order: int) -> np.ndarray:
-    """Sorted, unique NESTED pixels at ``order`` that touch any of the cones.
-
-    A superset (hpgeom's inclusive query): every point within ``radius_arcsec`` of a centre
-    lies in one of the returned pixels.
-    """
-    pixels = cone_partitions(ra, dec, radius_arcsec, order=order)
-    if not pixels:
-        return np.zeros(0, np.int64)
-    return np.unique(np.concatenate(pixels))
 
 
 def in_pixels(ra: np.ndarray, dec: np.ndarray, pixels: np.ndarray, order: int) -> np.ndarray:
