@@ -185,6 +185,7 @@ def match_scale(sky: Path, n_targets: int, radius_arcsec: float) -> dict:
     in one partition? Targets are random positions in the partition, half of them on sources."""
     import hpgeom
     import pyarrow.fs
+    import pyarrow.parquet as pq
 
     from neowise_lightcurves import catalog, columns, matching
 
@@ -215,18 +216,12 @@ def match_scale(sky: Path, n_targets: int, radius_arcsec: float) -> dict:
     return {
         "targets": n_targets,
         "radius_arcsec": radius_arcsec,
-        "rows_in_partition": pq_rows(info.path),
+        "rows_in_partition": pq.ParquetFile(info.path).metadata.num_rows,
         "matches": sum(t.num_rows for t in out),
         "cones_s": t1 - t0,
         "match_file_s": t2 - t1,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-
-
-def pq_rows(path: str) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).metadata.num_rows
 
 
 def write_targets(sky: Path, n: int, path: Path, seed: int = 7) -> None:
