@@ -44,6 +44,50 @@ def test_cone_partitions_hold_every_point_of_the_cone(ra, dec, radius, pa, frac)
     assert sky.partition_of(pra, pdec) in pixels
 
 
+def _circle(ra, dec, radius_arcsec, frac, n=72):
+    """``n`` points ``frac`` x radius from each centre (arrays), every 360/n degrees."""
+    ra, dec = np.repeat(ra, n), np.repeat(dec, n)
+    pa = np.tile(np.arange(n) * 360.0 / n, len(ra) // n)
+    return point_in_cone(ra, dec, radius_arcsec, pa, frac)
+
+
+def test_cone_partitions_at_partition_corners_and_edges():
+    """Cones centred just inside, on and just outside order-5 corners and edges (near the
+    poles, on the RA 0 seam, at the equator): every point of their rims and centres lies in
+    one of their partitions."""
+    k5 = sky.partition_of(
+        np.array([0.0, 359.99, 45.0, 100.0, 200.0, 10.0]),
+        np.array([0.0, 30.0, 89.9, -89.9, 41.8, -41.8]),
+    )
+    for radius in (0.1, 1.0, 10.0, 30.0):
+        bra, bdec = hpgeom.boundaries(32, k5, step=4)  # corners and three points per edge
+        bra, bdec = bra.ravel(), bdec.ravel()
+        for offset in (0.0, 0.5, 0.999, 1.001):
+            for pa in (0.0, 45.0, 135.0, 250.0):
+                cra, cdec = point_in_cone(bra, bdec, radius, pa, offset)
+                cones = sky.cone_partitions(cra, cdec, radius)
+                for frac in (0.0, 0.999999, 1.0):
+                    pra, pdec = _circle(cra, cdec, radius, frac)
+                    owner = sky.partition_of(pra, pdec).reshape(len(cra), -1)
+                    for pix, got in zip(owner, cones, strict=True):
+                        assert np.isin(pix, got).all(), (radius, offset, pa, frac)
+
+
+def test_cone_partitions_are_tight():
+    """A cone whose surroundings out to twice its radius lie in one partition gets only that
+    partition (hpgeom's default inclusive query gives 2-4 to nearly half of all 1" cones)."""
+    rng = np.random.default_rng(11)
+    ra = rng.uniform(0, 360, 400)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, 400)))
+    for radius in (1.0, 10.0):
+        home = sky.partition_of(ra, dec)
+        ring = sky.partition_of(*_circle(ra, dec, radius, 2.0, n=360)).reshape(len(ra), -1)
+        inside = (ring == home[:, None]).all(axis=1)
+        assert inside.sum() > 390
+        got = sky.cone_partitions(ra[inside], dec[inside], radius)
+        assert [p.tolist() for p in got] == [[h] for h in home[inside]]
+
+
 @for_points_in_cones
 def test_cone_cover_holds_every_point_of_the_cone(ra, dec, radius, pa, frac):
     """The matcher's pixel cover of a cone holds every point inside the cone."""
