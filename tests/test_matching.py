@@ -151,3 +151,20 @@ def test_notebook_box_misses(name):
     assert recall < 0.9
     got = check(t_ra, t_dec, ra, dec, 1.0)
     assert got == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    intervals=st.lists(st.tuples(st.floats(-91, 91), st.floats(0, 5)), min_size=0, max_size=30),
+    values=st.lists(st.floats(-92, 92), min_size=1, max_size=50),
+)
+def test_declination_bands_are_the_union_of_the_cones_ranges(intervals, values):
+    """The first cut of Cones.match: a value is in the union's edges iff some interval holds it."""
+    lo = np.array([a for a, _ in intervals], float)
+    hi = lo + np.array([w for _, w in intervals], float)
+    edges = matching._union_edges(lo, hi)
+    assert np.all(np.diff(edges) >= 0)
+    v = np.array(values + lo.tolist() + hi.tolist() + [np.nan])
+    got = np.searchsorted(edges, v, side="right") % 2 == 1
+    want = ((v[:, None] >= lo[None, :]) & (v[:, None] <= hi[None, :])).any(axis=1)
+    assert got.tolist() == want.tolist()

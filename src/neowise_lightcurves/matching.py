@@ -44,7 +44,9 @@ class Cones:
     the candidate pairs come from one ``searchsorted`` of the detections' pixels into the
     sorted (pixel, target) list; every candidate pair is then tested on its exact great-circle
     distance. No loop over detections or targets, and no pair is missed: the cover of a cone
-    holds every point of it.
+    holds every point of it. Where the cones' declination ranges leave most of their span
+    empty (sparse targets, small radii), a detection is first tested against those ranges
+    (one ``searchsorted``), which is cheaper than its pixel.
 
     Parameters
     ----------
@@ -74,6 +76,14 @@ class Cones:
         #: the pixels of any cover, sorted and unique
         self.pixels = np.unique(self.cover_pixels)
         self.vectors = sky.unit_vectors(ra, dec) if self.size else np.zeros((0, 3))
+        #: the union of the cones' declination ranges, as sorted edges lo0, hi0, lo1, hi1, ...
+        self.dec_edges = _union_edges(
+            self.bounds[0] - _PRUNE_SLACK_DEG, self.bounds[1] + _PRUNE_SLACK_DEG
+        )
+        #: whether that cut pays: the ranges leave out over half of the span they lie in
+        covered = np.sum(self.dec_edges[1::2] - self.dec_edges[::2])
+        span = self.dec_edges[-1] - self.dec_edges[0] if self.size else 0.0
+        self.dec_cut = bool(covered < 0.5 * span)
 
     def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
@@ -82,8 +92,13 @@ class Cones:
         dec = np.asarray(dec, dtype=np.float64)
         if self.size == 0 or len(ra) == 0:
             return empty
-        # 1) detections in a pixel of some cover (NaN positions lie in none)
-        candidates = np.flatnonzero(sky.in_pixels(ra, dec, self.pixels, self.order))
+        # 1) detections in some cone's declination range (a cheap first cut: one searchsorted
+        #    into a few edges per cone), then in a pixel of some cover (NaN lies in neither)
+        if self.dec_cut:
+            band = np.flatnonzero(np.searchsorted(self.dec_edges, dec, side="right") % 2 == 1)
+            candidates = band[sky.in_pixels(ra[band], dec[band], self.pixels, self.order)]
+        else:
+            candidates = np.flatnonzero(sky.in_pixels(ra, dec, self.pixels, self.order))
         if len(candidates) == 0:
             return empty
         pix = sky.partition_of(ra[candidates], dec[candidates], order=self.order)
@@ -100,6 +115,19 @@ class Cones:
         ti, di, dist = ti[keep], candidates[ci[keep]], dist[keep]
         order = np.lexsort((di, ti))
         return ti[order], di[order], dist[order]
+
+
+def _union_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The union of closed intervals ``[lo, hi]`` as sorted, disjoint edges (lo, hi, lo, ...):
+    a value lies in the union when ``searchsorted(edges, value, side="right")`` is odd."""
+    if len(lo) == 0:
+        return np.zeros(0)
+    order = np.argsort(lo, kind="stable")
+    # [lo, hi] holds the same floats as [lo, next float after hi), which searchsorted tests
+    lo, hi = lo[order], np.nextafter(np.maximum.accumulate(hi[order]), np.inf)
+    first = np.concatenate([[True], lo[1:] > hi[:-1]])
+    last = np.concatenate([first[1:], [True]])
+    return np.column_stack([lo[first], hi[last]]).ravel()
 
 
 def match_positions(
