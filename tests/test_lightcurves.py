@@ -103,3 +103,30 @@ def test_cut_presets():
     m = matches().assign(nb=1, na=0, saa_sep=10.0, moon_masked="00")
     kept = cuts.apply_cuts(m, "timewise")
     assert set(kept["cntr"]) == {3, 5, 6, 9}
+
+
+def test_build_lightcurves_matches_plain_pandas():
+    """Sorting and de-duplicating on integer codes gives what pandas' own sort and
+    drop_duplicates give, repeated rows and missing times included."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    m = pd.DataFrame(
+        {
+            "target_id": rng.choice(["t10", "t2", "t1", "x", "é", "old"], n),
+            "cntr": rng.integers(0, 300, n),
+        }
+    )
+    m["mjd"] = 56000 + (m["cntr"] * 7919 % 1000).astype(float)
+    m.loc[m["cntr"] % 97 == 0, "mjd"] = np.nan
+    for c in ("source_id", "ra", "dec", "dist_arcsec", "year", "cc_flags"):
+        m[c] = m["cntr"].astype(str) if c in ("source_id", "year", "cc_flags") else 1.0
+    m = m.drop_duplicates(["target_id", "cntr"])  # a detection has one mjd ...
+    m = pd.concat([m, m.sample(300, random_state=1)])  # ... and may come twice
+    targets = pd.DataFrame({"target_id": ["t1", "t10", "t2", "x", "é", "none"]})
+    got = lightcurves.build_lightcurves(m, targets, "cntr != 5")
+    want = (
+        m[m["target_id"].isin(targets["target_id"]) & (m["cntr"] != 5)]
+        .drop_duplicates(["target_id", "cntr"])
+        .sort_values(["target_id", "mjd", "cntr"], kind="stable", ignore_index=True)
+    )
+    pd.testing.assert_frame_equal(got, want[list(got.columns)])

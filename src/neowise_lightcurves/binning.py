@@ -26,12 +26,19 @@ UPPER_LIMIT_SNR = 2.0
 
 def epoch_index(lightcurves: pd.DataFrame, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
     """Per row of a light-curve table (sorted by target, then mjd): its epoch within its target."""
+    return _epochs(lightcurves, gap_days)[1]
+
+
+def _epochs(lightcurves: pd.DataFrame, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (table sorted by target, then mjd): the running number of its (target, epoch)
+    group over the whole table, and its epoch within its target. Groups are contiguous."""
     start = epoch_starts(lightcurves, gap_days)
-    global_epoch = np.cumsum(start) - 1
-    first_of_target = (
-        pd.Series(global_epoch).groupby(lightcurves["target_id"].to_numpy()).transform("min")
-    )
-    return (global_epoch - first_of_target.to_numpy()).astype(np.int64)
+    group = np.cumsum(start) - 1
+    tid = lightcurves["target_id"].to_numpy()
+    new_target = np.ones(len(tid), dtype=bool)
+    new_target[1:] = tid[1:] != tid[:-1]
+    first_of_target = np.maximum.accumulate(np.where(new_target, group, 0))
+    return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
 def clip_mask(
@@ -66,18 +73,14 @@ def bin_visits(
     (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``.
     """
     lc = lightcurves.reset_index(drop=True)
-    epoch = epoch_index(lc, gap_days)
-    key = pd.MultiIndex.from_arrays(
-        [lc["target_id"].to_numpy(), epoch], names=["target_id", "epoch"]
-    )
-    groups = pd.factorize(key)[0]
+    groups, epoch = _epochs(lc, gap_days)
     g = lc["mjd"].groupby(groups)
     out = pd.DataFrame(
         {"mjd": g.mean(), "mjd_min": g.min(), "mjd_max": g.max(), "n_detections": g.size()}
     )
-    first = pd.Series(np.arange(len(lc))).groupby(groups).first().to_numpy()
+    first = np.flatnonzero(np.diff(groups, prepend=-1))  # groups are contiguous
     out.insert(0, "epoch", epoch[first])
-    out.insert(0, "target_id", lc["target_id"].to_numpy()[first])
+    out.insert(0, "target_id", lc["target_id"].iloc[first].to_numpy())
     for b in BANDS:
         flux, err = lc[f"{b}flux"], lc[f"{b}sigflux"]
         keep = clip_mask(flux.where(err.notna()), groups, sigma, iterations)

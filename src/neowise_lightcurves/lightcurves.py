@@ -35,14 +35,23 @@ def build_lightcurves(matches: pd.DataFrame, targets: pd.DataFrame, cuts: str = 
     """One row per (target, detection) passing ``cuts``, sorted by target then ``mjd``.
 
     Only targets in ``targets`` are kept (a cache shared with an earlier target list may hold
-    others). Columns: :data:`LEADING`, then the other light-curve and quality columns.
+    others), and a (target, ``cntr``) pair only once. Columns: :data:`LEADING`, then the other
+    light-curve and quality columns.
     """
-    keep = matches[matches["target_id"].isin(targets["target_id"])]
-    keep = apply_cuts(keep, cuts)
-    keep = keep.drop_duplicates(["target_id", "cntr"])
-    keep = keep.sort_values(["target_id", "mjd", "cntr"], kind="stable", ignore_index=True)
-    order = list(LEADING) + [c for c in keep.columns if c not in LEADING]
-    return keep[order]
+    # targets as integer codes in target_id order: sorting and de-duplicating on numbers
+    ids = pd.Index(np.sort(pd.unique(targets["target_id"].to_numpy(dtype=object))))
+    matches = matches.reset_index(drop=True)
+    code = ids.get_indexer(matches["target_id"].to_numpy(dtype=object))
+    keep = apply_cuts(matches[code >= 0], cuts)
+    code = code[keep.index.to_numpy()]
+    mjd = keep["mjd"].to_numpy(dtype=float, na_value=np.nan)
+    cntr = keep["cntr"].to_numpy()
+    order = np.lexsort((cntr, mjd, code))
+    # a detection's rows share its mjd, so a repeated (target, cntr) lands next to itself
+    repeat = (code[order][1:] == code[order][:-1]) & (cntr[order][1:] == cntr[order][:-1])
+    keep = keep.iloc[order[np.concatenate([[True], ~repeat])]].reset_index(drop=True)
+    columns = list(LEADING) + [c for c in keep.columns if c not in LEADING]
+    return keep[columns]
 
 
 def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
