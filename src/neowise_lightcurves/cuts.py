@@ -74,15 +74,23 @@ def cut_columns(cuts: str) -> tuple[str, ...]:
 
 def apply_cuts(frame: pd.DataFrame, cuts: str) -> pd.DataFrame:
     """Rows of ``frame`` that pass ``cuts`` (pandas query syntax; ``""`` keeps all)."""
+    if not (expression(cuts) or "").strip():
+        return frame
+    return frame[cut_mask(frame, cuts)]
+
+
+def cut_mask(frame: pd.DataFrame, cuts: str):
+    """Boolean numpy array: which rows of ``frame`` pass ``cuts`` (a missing value fails)."""
+    import numpy as np
     import pandas as pd
 
     cuts = expression(cuts)
     if not cuts or not cuts.strip():
-        return frame
+        return np.ones(len(frame), dtype=bool)
     try:
         mask = frame.eval(cuts, engine="python")
     except Exception as err:
         raise CutsError(f"match.cuts {cuts!r} failed on the matches: {err}") from err
     if not isinstance(mask, pd.Series) or not pd.api.types.is_bool_dtype(mask.dtype):
         raise CutsError(f"match.cuts {cuts!r} does not give True/False for each row")
-    return frame[mask.fillna(False).to_numpy(dtype=bool)]
+    return mask.fillna(False).to_numpy(dtype=bool)

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .cuts import apply_cuts
+from .cuts import cut_mask
 
 #: Columns the light-curve table starts with, in this order.
 LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", "year")
@@ -39,19 +40,22 @@ def build_lightcurves(matches: pd.DataFrame, targets: pd.DataFrame, cuts: str = 
     light-curve and quality columns.
     """
     # targets as integer codes in target_id order: sorting and de-duplicating on numbers
-    ids = pd.Index(np.sort(pd.unique(targets["target_id"].to_numpy(dtype=object))))
-    matches = matches.reset_index(drop=True)
-    code = ids.get_indexer(matches["target_id"].to_numpy(dtype=object))
-    keep = apply_cuts(matches[code >= 0], cuts)
-    code = code[keep.index.to_numpy()]
-    mjd = keep["mjd"].to_numpy(dtype=float, na_value=np.nan)
-    cntr = keep["cntr"].to_numpy()
+    ids = np.sort(pd.unique(targets["target_id"].to_numpy(dtype=object)))
+    code = pc.index_in(
+        pa.array(matches["target_id"], pa.string()), value_set=pa.array(ids, pa.string())
+    )
+    code = code.fill_null(-1).to_numpy()
+    rows = np.flatnonzero((code >= 0) & cut_mask(matches, cuts))
+    code = code[rows]
+    mjd = matches["mjd"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    cntr = matches["cntr"].to_numpy()[rows]
     order = np.lexsort((cntr, mjd, code))
     # a detection's rows share its mjd, so a repeated (target, cntr) lands next to itself
     repeat = (code[order][1:] == code[order][:-1]) & (cntr[order][1:] == cntr[order][:-1])
-    keep = keep.iloc[order[np.concatenate([[True], ~repeat])]].reset_index(drop=True)
-    columns = list(LEADING) + [c for c in keep.columns if c not in LEADING]
-    return keep[columns]
+    rows = rows[order[np.concatenate([[True], ~repeat])]]
+    columns = list(LEADING) + [c for c in matches.columns if c not in LEADING]
+    # one take of every column, in the final order
+    return matches.iloc[rows, [matches.columns.get_loc(c) for c in columns]].reset_index(drop=True)
 
 
 def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
