@@ -228,11 +228,19 @@ def match_scale(sky: Path, n_targets: int, radius_arcsec: float) -> dict:
     }
 
 
-def write_targets(sky: Path, n: int, path: Path, seed: int = 7) -> None:
-    """``n`` targets on real sources, taken from the partitions in turn."""
+def write_targets(sky: Path, n: int, path: Path, radius_arcsec: float, seed: int = 7) -> None:
+    """``n`` targets on real sources, taken from the partitions in turn, whose cones of
+    ``radius_arcsec`` stay on the sky: on the bucket every partition has files, while here a
+    cone reaching off the sky would make a match job with nothing to read (and cost the floor
+    nothing)."""
+    from neowise_lightcurves import sky as nl_sky
+
     src = pd.read_parquet(sky / "sources.parquet").sample(frac=1, random_state=seed)
+    on_sky = set(src["k5"].unique().tolist())
     turn = src.groupby("k5").cumcount().to_numpy()
-    pick = src.iloc[np.argsort(turn, kind="stable")[:n]]
+    pick = src.iloc[np.argsort(turn, kind="stable")[: int(n * 1.1) + 10]]
+    cones = nl_sky.cone_partitions(pick["ra"], pick["dec"], radius_arcsec)
+    pick = pick[[set(c.tolist()) <= on_sky for c in cones]].iloc[:n]
     pd.DataFrame(
         {
             "uid": np.arange(1, len(pick) + 1),
@@ -459,7 +467,7 @@ def run(
     ]
     for n in counts:
         targets_csv = workdir / f"targets-{n}.csv"
-        write_targets(sky, n, targets_csv)
+        write_targets(sky, n, targets_csv, max(radii))
         t = pd.read_csv(targets_csv)
         touched = len(
             {int(k) for p in nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], 1.0) for k in p}
