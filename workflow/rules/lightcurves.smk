@@ -15,6 +15,7 @@ rule lightcurves:
         f"{LOGDIR}/lightcurves.log",
     conda:
         "../../envs/neowise-lightcurves.yaml"
+    threads: 2  # writing the light curves overlaps binning them
     resources:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,  # more on a retry
     params:
