@@ -153,18 +153,45 @@ def test_notebook_box_misses(name):
     assert got == want
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    intervals=st.lists(st.tuples(st.floats(-91, 91), st.floats(0, 5)), min_size=0, max_size=30),
-    values=st.lists(st.floats(-92, 92), min_size=1, max_size=50),
+@pytest.mark.parametrize("radius", [0.5, 1.0, 10.0, 30.0])
+@pytest.mark.parametrize(
+    "centre",
+    [(150.0, 2.0), (0.0, 30.0), (359.8, -10.0), (180.0, 87.0), (45.0, -88.5)],
+    ids=["field", "seam", "seam-2", "north", "south"],
 )
-def test_declination_bands_are_the_union_of_the_cones_ranges(intervals, values):
-    """The first cut of Cones.match: a value is in the union's edges iff some interval holds it."""
-    lo = np.array([a for a, _ in intervals], float)
-    hi = lo + np.array([w for _, w in intervals], float)
-    edges = matching._union_edges(lo, hi)
-    assert np.all(np.diff(edges) >= 0)
-    v = np.array(values + lo.tolist() + hi.tolist() + [np.nan])
-    got = np.searchsorted(edges, v, side="right") % 2 == 1
-    want = ((v[:, None] >= lo[None, :]) & (v[:, None] <= hi[None, :])).any(axis=1)
-    assert got.tolist() == want.tolist()
+def test_exact_on_fields(centre, radius):
+    """Fields of many targets (where the matcher's RA/Dec grid cut is used), at the seam and
+    near the poles: brute force agrees."""
+    rng = np.random.default_rng(int(radius * 10 + centre[1] + 100))
+    t_ra, t_dec = scatter([centre[0]], [centre[1]], 60, 1800.0, rng)
+    ra, dec = scatter(t_ra, t_dec, 40, 2.5 * radius, rng)
+    cones = matching.Cones(t_ra, t_dec, radius)
+    assert cones.grid is not None
+    if centre[0] in (0.0, 359.8):
+        assert cones.grid.ra_ref is not None  # unwrapped across RA 0
+    assert check(t_ra, t_dec, ra, dec, radius)
+
+
+@for_points_in_cones
+def test_box_grid_never_drops_a_point_of_the_cone(ra, dec, radius, pa, frac):
+    """A point of a cone lies in a marked cell of the grid of that cone and a far one."""
+    pra, pdec = point_in_cone(ra, dec, radius, pa, frac)
+    other_ra, other_dec = (ra + 0.7) % 360, float(np.clip(dec - 0.5, -90, 90))
+    bounds = matching.cone_bounds(np.array([ra, other_ra]), np.array([dec, other_dec]), radius)
+    grid = matching.BoxGrid.of(bounds, radius)
+    if grid is None:  # a pole inside a cone: the pixel test alone
+        assert (bounds[3] >= 180).any()
+        return
+    assert 0 in grid.near(np.array([pra, np.nan, pra]), np.array([pdec, pdec, np.nan]))
+    assert grid.near(np.array([np.nan]), np.array([np.nan])).size == 0
+
+
+def test_box_grid_gives_way_to_many_wide_boxes_near_a_pole():
+    """Cones near a pole have boxes wide in RA; many of them would mark more cells than the grid
+    holds, so the matcher goes without it (and stays exact)."""
+    rng = np.random.default_rng(8)
+    t_ra = rng.uniform(0, 90, 1000)
+    t_dec = np.full(1000, 89.99)
+    assert matching.BoxGrid.of(matching.cone_bounds(t_ra, t_dec, 30.0), 30.0) is None
+    ra, dec = scatter(t_ra[:20], t_dec[:20], 30, 60.0, rng)
+    check(t_ra, t_dec, ra, dec, 30.0)

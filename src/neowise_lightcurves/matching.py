@@ -44,9 +44,8 @@ class Cones:
     the candidate pairs come from one ``searchsorted`` of the detections' pixels into the
     sorted (pixel, target) list; every candidate pair is then tested on its exact great-circle
     distance. No loop over detections or targets, and no pair is missed: the cover of a cone
-    holds every point of it. Where the cones' declination ranges leave most of their span
-    empty (sparse targets, small radii), a detection is first tested against those ranges
-    (one ``searchsorted``), which is cheaper than its pixel.
+    holds every point of it. A detection's pixel is computed only if it lies in a cell of a
+    coarse RA/Dec grid that some cone's box touches (:class:`BoxGrid`), which is cheaper.
 
     Parameters
     ----------
@@ -76,14 +75,8 @@ class Cones:
         #: the pixels of any cover, sorted and unique
         self.pixels = np.unique(self.cover_pixels)
         self.vectors = sky.unit_vectors(ra, dec) if self.size else np.zeros((0, 3))
-        #: the union of the cones' declination ranges, as sorted edges lo0, hi0, lo1, hi1, ...
-        self.dec_edges = _union_edges(
-            self.bounds[0] - _PRUNE_SLACK_DEG, self.bounds[1] + _PRUNE_SLACK_DEG
-        )
-        #: whether that cut pays: the ranges leave out over half of the span they lie in
-        covered = np.sum(self.dec_edges[1::2] - self.dec_edges[::2])
-        span = self.dec_edges[-1] - self.dec_edges[0] if self.size else 0.0
-        self.dec_cut = bool(covered < 0.5 * span)
+        #: cells of an RA/Dec grid that the cones' boxes touch, or None (see :class:`BoxGrid`)
+        self.grid = BoxGrid.of(self.bounds, self.radius_arcsec)
 
     def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
@@ -92,11 +85,11 @@ class Cones:
         dec = np.asarray(dec, dtype=np.float64)
         if self.size == 0 or len(ra) == 0:
             return empty
-        # 1) detections in some cone's declination range (a cheap first cut: one searchsorted
-        #    into a few edges per cone), then in a pixel of some cover (NaN lies in neither)
-        if self.dec_cut:
-            band = np.flatnonzero(np.searchsorted(self.dec_edges, dec, side="right") % 2 == 1)
-            candidates = band[sky.in_pixels(ra[band], dec[band], self.pixels, self.order)]
+        # 1) detections in a grid cell that some cone's box touches (a cheap first cut:
+        #    arithmetic and one lookup), then in a pixel of some cover (NaN lies in neither)
+        if self.grid is not None:
+            near = self.grid.near(ra, dec)
+            candidates = near[sky.in_pixels(ra[near], dec[near], self.pixels, self.order)]
         else:
             candidates = np.flatnonzero(sky.in_pixels(ra, dec, self.pixels, self.order))
         if len(candidates) == 0:
@@ -117,17 +110,74 @@ class Cones:
         return ti[order], di[order], dist[order]
 
 
-def _union_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The union of closed intervals ``[lo, hi]`` as sorted, disjoint edges (lo, hi, lo, ...):
-    a value lies in the union when ``searchsorted(edges, value, side="right")`` is odd."""
-    if len(lo) == 0:
-        return np.zeros(0)
-    order = np.argsort(lo, kind="stable")
-    # [lo, hi] holds the same floats as [lo, next float after hi), which searchsorted tests
-    lo, hi = lo[order], np.nextafter(np.maximum.accumulate(hi[order]), np.inf)
-    first = np.concatenate([[True], lo[1:] > hi[:-1]])
-    last = np.concatenate([first[1:], [True]])
-    return np.column_stack([lo[first], hi[last]]).ravel()
+class BoxGrid:
+    """Cells of a regular RA/Dec grid that touch some cone's box (:func:`cone_bounds`).
+
+    A conservative first cut for :meth:`Cones.match`: a detection outside every marked cell is
+    outside every cone. Cells are square in degrees of RA and Dec, at least two radii across,
+    at most :attr:`MAX_CELLS` of them (a table that stays in the CPU's cache); RA is unwrapped
+    about the cones' middle, so a field across RA 0/360 is one grid. Built only for cones that
+    lie within half the sky of RA of each other and hold no pole (:meth:`of` returns None
+    otherwise: the pixel test alone).
+    """
+
+    #: Most cells in a grid (a boolean each).
+    MAX_CELLS = 1 << 20
+
+    def __init__(self, ra_ref, ra0, dec0, cell, mask):
+        #: RA about which positions are unwrapped, or None when the grid lies in [0, 360)
+        self.ra_ref = ra_ref
+        self.ra0, self.dec0, self.cell = ra0, dec0, cell
+        #: marked cells, with a border of unmarked ones all round (where outside positions go)
+        self.mask = mask
+
+    @classmethod
+    def of(cls, bounds, radius_arcsec: float) -> BoxGrid | None:
+        dec_lo, dec_hi, ra_c, half = bounds
+        if len(ra_c) == 0 or np.any(half >= 180.0):
+            return None
+        ref = _unwrap(ra_c, ra_c[0])
+        ref = 0.5 * (ref.min() + ref.max())
+        centre = _unwrap(ra_c, ref)
+        s = _PRUNE_SLACK_DEG
+        lo_ra, hi_ra = centre - half - s, centre + half + s
+        lo_dec, hi_dec = dec_lo - s, dec_hi + s
+        if lo_ra.min() <= ref - 180.0 or hi_ra.max() >= ref + 180.0:
+            return None
+        ra0, dec0 = lo_ra.min(), lo_dec.min()
+        area = (hi_ra.max() - ra0) * (hi_dec.max() - dec0)
+        cell = max(2.0 * radius_arcsec * sky.ARCSEC, np.sqrt(area / cls.MAX_CELLS))
+        # cell numbers, 1-based: row and column 0 (and the last ones) are the empty border
+        i0 = np.floor((lo_dec - dec0) / cell).astype(np.int64) + 1
+        i1 = np.floor((hi_dec - dec0) / cell).astype(np.int64) + 1
+        j0 = np.floor((lo_ra - ra0) / cell).astype(np.int64) + 1
+        j1 = np.floor((hi_ra - ra0) / cell).astype(np.int64) + 1
+        mask = np.zeros((int(i1.max()) + 2, int(j1.max()) + 2), dtype=bool)
+        # every (i, j) of every cone's box: cone k's cells are i0..i1 x j0..j1
+        ni, nj = i1 - i0 + 1, j1 - j0 + 1
+        count = ni * nj
+        if count.sum() > 4 * cls.MAX_CELLS:  # wide boxes near a pole, overlapping: not worth it
+            return None
+        owner = np.repeat(np.arange(len(count)), count)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        mask[i0[owner] + k // nj[owner], j0[owner] + k % nj[owner]] = True
+        in_range = 0.0 <= ra0 and hi_ra.max() < 360.0  # RA in [0, 360) needs no unwrapping
+        return cls(None if in_range else ref, ra0, dec0, cell, mask)
+
+    def near(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        """Indices of the positions (degrees) in a marked cell; NaN positions are in none."""
+        n_i, n_j = self.mask.shape
+        if self.ra_ref is not None:
+            ra = _unwrap(ra, self.ra_ref)
+        # fmin/fmax send NaN and everything outside the grid to the border
+        i = np.fmax(np.fmin((dec - self.dec0) / self.cell + 1.0, n_i - 1), 0.0).astype(np.int64)
+        j = np.fmax(np.fmin((ra - self.ra0) / self.cell + 1.0, n_j - 1), 0.0).astype(np.int64)
+        return np.flatnonzero(self.mask.ravel()[i * n_j + j])
+
+
+def _unwrap(ra: np.ndarray, ref: float) -> np.ndarray:
+    """RA (degrees) moved by multiples of 360 into [ref - 180, ref + 180)."""
+    return (np.asarray(ra, float) - ref + 180.0) % 360.0 - 180.0 + ref
 
 
 def match_positions(
