@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .lightcurves import EPOCH_GAP_DAYS, epoch_starts
+from .lightcurves import EPOCH_GAP_DAYS
 
 #: Vega magnitude zero points (DN): mag = ZP - 2.5 log10(flux).
 ZERO_POINT = {"w1": 20.752, "w2": 19.596}
@@ -24,19 +24,17 @@ MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
 
 
-def epoch_index(lightcurves: pd.DataFrame, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
-    """Per row of a light-curve table (sorted by target, then mjd): its epoch within its target."""
-    return _epochs(lightcurves, gap_days)[1]
-
-
 def _epochs(lightcurves: pd.DataFrame, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per row (table sorted by target, then mjd): the running number of its (target, epoch)
-    group over the whole table, and its epoch within its target. Groups are contiguous."""
-    start = epoch_starts(lightcurves, gap_days)
-    group = np.cumsum(start) - 1
+    """Per row of a light-curve table (sorted by target, then ``mjd``): the running number of
+    its (target, epoch) group over the whole table, and its epoch within its target. A group
+    starts at a new target or after a gap > ``gap_days``; groups are contiguous."""
     tid = lightcurves["target_id"].to_numpy()
+    mjd = lightcurves["mjd"].to_numpy(dtype=float)
     new_target = np.ones(len(tid), dtype=bool)
     new_target[1:] = tid[1:] != tid[:-1]
+    start = new_target.copy()
+    start[1:] |= np.diff(mjd) > gap_days
+    group = np.cumsum(start) - 1
     first_of_target = np.maximum.accumulate(np.where(new_target, group, 0))
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 

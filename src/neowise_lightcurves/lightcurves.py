@@ -64,12 +64,3 @@ def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
     if len(mjd) == 0:
         return np.zeros(0, np.int64)
     return np.concatenate([[0], np.cumsum(np.diff(mjd) > gap_days)]).astype(np.int64)
-
-
-def epoch_starts(lightcurves: pd.DataFrame, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
-    """Whether each row of a light-curve table (sorted by target, then ``mjd``) starts an epoch."""
-    tid = lightcurves["target_id"].to_numpy()
-    mjd = lightcurves["mjd"].to_numpy(dtype=float)
-    start = np.ones(len(tid), dtype=bool)
-    start[1:] = (tid[1:] != tid[:-1]) | (np.diff(mjd) > gap_days)
-    return start
