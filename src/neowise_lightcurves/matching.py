@@ -152,12 +152,12 @@ class BoxGrid:
         i1 = np.floor((hi_dec - dec0) / cell).astype(np.int64) + 1
         j0 = np.floor((lo_ra - ra0) / cell).astype(np.int64) + 1
         j1 = np.floor((hi_ra - ra0) / cell).astype(np.int64) + 1
-        mask = np.zeros((int(i1.max()) + 2, int(j1.max()) + 2), dtype=bool)
         # every (i, j) of every cone's box: cone k's cells are i0..i1 x j0..j1
         ni, nj = i1 - i0 + 1, j1 - j0 + 1
         count = ni * nj
         if count.sum() > 4 * cls.MAX_CELLS:  # wide boxes near a pole, overlapping: not worth it
             return None
+        mask = np.zeros((int(i1.max()) + 2, int(j1.max()) + 2), dtype=bool)
         owner = np.repeat(np.arange(len(count)), count)
         k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         mask[i0[owner] + k // nj[owner], j0[owner] + k % nj[owner]] = True
