@@ -7,14 +7,18 @@ from neowise_lightcurves import atomic, logs, manifest
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 targets = pd.read_parquet(snakemake.input[0], columns=["target_id", "ra", "dec"])
-rows = manifest.target_partitions(targets, p.radius_arcsec, p.shard_order)
+rows = manifest.target_partitions(targets, p.radius_arcsec, p.shard_order, p.max_shard_targets)
 shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
-atomic.write_frame(rows, snakemake.output.partitions)
+# small row groups: each match and light-curve job reads only its own shard's rows
+atomic.write_frame(rows, snakemake.output.partitions, row_group_size=manifest.ROW_GROUP_ROWS)
 manifest.write_shards(snakemake.output.shards, shards)
 log.info(
-    "%d targets touch %d order-5 partitions in %d shards (order %d)",
+    "%d targets touch %d order-5 partitions in %d shards (order %d to 5, at most %d targets "
+    "above order 5), %d of them home to a target",
     len(targets),
     rows["k5"].nunique(),
     len(shards),
     p.shard_order,
+    p.max_shard_targets,
+    sum(1 for s in shards if s.n_home),
 )

@@ -33,6 +33,8 @@ def test_defaults_validate():
         (("match", "radius_arcsec"), 0, "radius_arcsec"),
         (("match", "radius_arcsec"), "1", "radius_arcsec"),
         (("match", "shard_order"), 6, "shard_order"),
+        (("match", "max_shard_targets"), 0, "max_shard_targets"),
+        (("match", "max_shard_targets"), 2.5, "max_shard_targets"),
         (("match", "colour"), "red", "colour"),
         (("catalog", "years"), [1, 12], "years"),
         (("catalog", "years"), [], "years"),

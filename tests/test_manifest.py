@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from neowise_lightcurves import manifest
+from neowise_lightcurves import manifest, sky
 
 COLS = ("ra", "dec")
 
@@ -67,3 +68,84 @@ def test_shard_table_round_trip(tmp_path):
 def test_radius_tag():
     assert manifest.radius_tag(1.0) == "1"
     assert manifest.radius_tag(2.5) == "2.5"
+
+
+def dense_field(n=6000, seed=3):
+    """``n`` targets in ~30 deg^2 near (150, 2), with a cluster of 1,500 in 0.1 deg^2."""
+    rng = np.random.default_rng(seed)
+    ra = np.r_[rng.uniform(147, 153, n - 1500), rng.uniform(150.0, 150.3, 1500)]
+    dec = np.r_[rng.uniform(-0.5, 4.5, n - 1500), rng.uniform(2.0, 2.3, 1500)]
+    return pd.DataFrame({"target_id": [f"d{i}" for i in range(n)], "ra": ra, "dec": dec})
+
+
+@pytest.mark.parametrize("bound", [1, 50, 700, 10**9])
+def test_adaptive_shards_split_dense_pixels_and_cover_every_partition(bound):
+    t = dense_field()
+    fixed = manifest.target_partitions(t, 10.0, 2)
+    rows = manifest.target_partitions(t, 10.0, 2, max_shard_targets=bound)
+    # the same (target, partition) rows, each in one shard that holds its partition
+    pd.testing.assert_frame_equal(
+        fixed[["target_id", "k5", "home"]].sort_values(["target_id", "k5"], ignore_index=True),
+        rows[["target_id", "k5", "home"]].sort_values(["target_id", "k5"], ignore_index=True),
+    )
+    for k5, shard in zip(rows["k5"], rows["shard"], strict=True):
+        order, pixel = manifest.parse_shard(shard)
+        assert 2 <= order <= 5 and pixel == k5 >> (2 * (5 - order))
+    # shards do not overlap: each partition is in one shard
+    assert (rows.groupby("k5")["shard"].nunique() == 1).all()
+    per_shard = rows.groupby("shard")["target_id"].nunique()
+    orders = per_shard.index.map(lambda s: manifest.parse_shard(s)[0])
+    assert (per_shard[orders < 5] <= bound).all()
+    # a shard was split only where it had to be: its parent held too many
+    for shard in per_shard.index:
+        order, pixel = manifest.parse_shard(shard)
+        if order > 2:
+            parent = (rows["k5"].to_numpy() >> (2 * (5 - (order - 1)))) == pixel >> 2
+            assert rows.loc[parent, "target_id"].nunique() > bound
+    if bound == 10**9:
+        assert set(rows["shard"]) == set(fixed["shard"])
+
+
+def test_every_target_has_one_home_shard_that_reads_its_neighbours():
+    t = dense_field(3000)
+    rows = manifest.target_partitions(t, 30.0, 2, max_shard_targets=40)
+    homes = rows[rows["home"]]
+    assert homes["target_id"].is_unique and len(homes) == len(t)
+    # the home partition holds the target's position
+    want = sky.partition_of(t["ra"].to_numpy(), t["dec"].to_numpy())
+    got = homes.set_index("target_id").loc[t["target_id"], "k5"].to_numpy()
+    np.testing.assert_array_equal(got, want)
+    items = {s.shard: s for s in manifest.shards(rows, 30.0, COLS, "demo")}
+    assert sum(s.n_home for s in items.values()) == len(t)
+    home_of = homes.set_index("target_id")["shard"]
+    for tid, group in rows.groupby("target_id"):
+        reads = items[home_of[tid]].reads
+        assert set(group["shard"]) <= set(reads) and home_of[tid] in reads
+    assert any(len(s.reads) > 1 for s in items.values())  # 30" cones cross shard edges
+
+
+def test_a_shard_only_a_neighbour_reaches_has_no_home_targets():
+    import hpgeom
+
+    # a target 1" inside the edge of an order-2 pixel: its 30" cone reaches the next pixel
+    ra, dec = hpgeom.boundaries(4, int(hpgeom.angle_to_pixel(4, 150.0, 2.0)), step=2)
+    mid_ra, mid_dec = (ra[0] + ra[1]) / 2, (dec[0] + dec[1]) / 2
+    t = pd.DataFrame({"target_id": ["edge"], "ra": [mid_ra], "dec": [mid_dec]})
+    c_ra, c_dec = hpgeom.pixel_to_angle(4, int(hpgeom.angle_to_pixel(4, mid_ra, mid_dec)))
+    step = 1 / 3600 / np.hypot(c_ra - mid_ra, c_dec - mid_dec)
+    t["ra"], t["dec"] = mid_ra + (c_ra - mid_ra) * step, mid_dec + (c_dec - mid_dec) * step
+    rows = manifest.target_partitions(t, 30.0, 2)
+    items = {s.shard: s for s in manifest.shards(rows, 30.0, COLS, "demo")}
+    assert len(items) == 2
+    (home,) = [s for s in items.values() if s.n_home]
+    (other,) = [s for s in items.values() if not s.n_home]
+    assert home.reads == tuple(sorted(items)) and other.n_targets == 1
+
+
+def test_plan_names_the_jobs():
+    rows = manifest.target_partitions(dense_field(2000), 1.0, 2, max_shard_targets=100)
+    items = manifest.shards(rows, 1.0, COLS, "demo")
+    text = manifest.plan_text(items, 2000, ["year1", "year2"], 2)
+    assert f"match jobs:              {2 * len(items)} ({len(items)} per year x 2 years)" in text
+    assert f"light-curve jobs:        {sum(1 for s in items if s.n_home)} " in text
+    assert "shards (order 2-5):" in text or "shards (order 3-5):" in text

@@ -75,8 +75,9 @@ def write_parquet(table, path: str | os.PathLike, **kwargs) -> None:
         pq.write_table(table, tmp, **kwargs)
 
 
-def write_frame(frame, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write a DataFrame to Parquet atomically, with ``metadata`` (str -> str) in the schema."""
+def write_frame(frame, path: str | os.PathLike, metadata: dict | None = None, **kwargs) -> None:
+    """Write a DataFrame to Parquet atomically, with ``metadata`` (str -> str) in the schema
+    (``pyarrow.parquet.write_table`` options in ``kwargs``)."""
     import pyarrow as pa
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -84,4 +85,4 @@ def write_frame(frame, path: str | os.PathLike, metadata: dict | None = None) ->
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), **{k: str(v) for k, v in metadata.items()}}
         )
-    write_parquet(table, path)
+    write_parquet(table, path, **kwargs)

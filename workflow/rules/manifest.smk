@@ -10,11 +10,14 @@ checkpoint manifest:
         shards=f"{OUTDIR}/manifest/shards.tsv",
     log:
         f"{LOGDIR}/manifest.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/manifest.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
         radius_arcsec=config["match"]["radius_arcsec"],
         shard_order=config["match"]["shard_order"],
+        max_shard_targets=config["match"]["max_shard_targets"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
     script:
