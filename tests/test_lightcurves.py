@@ -26,13 +26,18 @@ def matches():
     )
 
 
+def build(matches, targets, cuts):
+    """The light curves as a DataFrame (build_lightcurves gives Arrow)."""
+    return lightcurves.build_lightcurves(matches, targets, cuts).to_pandas()
+
+
 TARGETS = pd.DataFrame(
     {"target_id": ["a", "b", "c"], "ra": [1.0, 2.0, 3.0], "dec": [0.0, 0.0, 0.0]}
 )
 
 
 def test_sorted_by_target_then_time_and_cut():
-    lc = lightcurves.build_lightcurves(matches(), TARGETS, "cc_flags == '0000'")
+    lc = build(matches(), TARGETS, "cc_flags == '0000'")
     assert lc["target_id"].tolist() == ["a", "a", "b", "b"]
     assert lc["mjd"].tolist() == [56700.0, 56900.0, 56999.0, 57000.0]
     assert list(lc.columns[:8]) == list(lightcurves.LEADING)
@@ -40,16 +45,14 @@ def test_sorted_by_target_then_time_and_cut():
 
 
 def test_cuts_with_string_methods_and_empty_cut():
-    lc = lightcurves.build_lightcurves(
-        matches(), TARGETS, "cc_flags.str.startswith('00') and qi_fact >= 1"
-    )
+    lc = build(matches(), TARGETS, "cc_flags.str.startswith('00') and qi_fact >= 1")
     assert set(lc["cntr"]) == {3, 5, 6}
-    assert len(lightcurves.build_lightcurves(matches(), TARGETS, "")) == 5
+    assert len(build(matches(), TARGETS, "")) == 5
 
 
 def test_summary_has_every_target():
     m = matches()
-    lc = lightcurves.build_lightcurves(m, TARGETS, "")
+    lc = build(m, TARGETS, "")
     s = summary.summarize(
         lc, TARGETS, binning.bin_visits(lc), n_before_cuts=m.groupby("target_id").size()
     )
@@ -77,7 +80,7 @@ def test_cut_columns_named_and_unknown_rejected():
 
 
 def test_plot_selection_and_files(tmp_path):
-    lc = lightcurves.build_lightcurves(matches(), TARGETS, "")
+    lc = build(matches(), TARGETS, "")
     b = binning.bin_visits(lc)
     s = summary.summarize(lc, TARGETS, b)
     assert plots.select_targets(s, 1) == ["a"]
@@ -123,7 +126,7 @@ def test_build_lightcurves_matches_plain_pandas():
     m = m.drop_duplicates(["target_id", "cntr"])  # a detection has one mjd ...
     m = pd.concat([m, m.sample(300, random_state=1)])  # ... and may come twice
     targets = pd.DataFrame({"target_id": ["t1", "t10", "t2", "x", "é", "none"]})
-    got = lightcurves.build_lightcurves(m, targets, "cntr != 5")
+    got = build(m, targets, "cntr != 5")
     want = (
         m[m["target_id"].isin(targets["target_id"]) & (m["cntr"] != 5)]
         .drop_duplicates(["target_id", "cntr"])

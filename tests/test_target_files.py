@@ -14,8 +14,10 @@ def test_round_trip(tmp_path, fmt):
     lc["year"] = "year1"
     binned = binning.bin_visits(lc)
     meta = target_files.provenance("s3://bucket/x", ["year1", "year2"], 1.0, "timewise", "nb < 2")
-    written = target_files.write_target_files(lc, binned, tmp_path, [fmt], meta)
-    assert sorted(p.name for p in written) == sorted(
+    index = target_files.write_target_files(lc, binned, tmp_path, [fmt], meta)
+    assert list(index.columns) == list(target_files.INDEX_COLUMNS)
+    assert set(index["format"]) == {fmt} and set(index["target_id"]) == {"T0", "T1"}
+    assert sorted(index["path"]) == sorted(
         f"T{i}.{kind}{target_files.FORMATS[fmt][0]}" for i in range(2) for kind in ("raw", "binned")
     )
     ext, astropy_format = target_files.FORMATS[fmt]

@@ -6,11 +6,17 @@ columns      the catalogue's 143 columns, their types, units and descriptions
 sky          HEALPix partitions of cones, shards, angular distances
 catalog      where a catalogue year lives and how its partition files are listed and opened
 targets      reading and validating target tables (demo, file, VizieR)
-manifest     which partitions and shards each target touches; cache keys of match jobs
+manifest     which partitions and shards each target touches (density-adaptive shards, each
+             target's home shard); cache keys of match jobs
 matching     exact cone matching of targets against catalogue partitions
 cuts         quality cuts: checking them and applying them
-lightcurves  merging matches into light curves, per-target summary
-plots        epoch figures
+lightcurves  match caches into light curves: reading, cutting, sorting, de-duplicating
+binning      visit binning and variability statistics
+summary      the per-target summary
+merge        one shard's light curves, binned epochs, summary and per-target files, in batches
+outputs      the run's outputs across shards: gathering, stale shard files, read_lightcurves
+target_files per-target files and their index
+plots        epoch and overview figures
 demo         a deterministic synthetic sky in IRSA's exact layout
 atomic       writing outputs under a temporary name, then renaming
 config       reading the workflow's configuration
@@ -23,3 +29,11 @@ try:
     __version__ = version("neowise-lightcurves")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
+
+
+def read_lightcurves(outdir, target_ids=None, *, binned=False, astropy=False):
+    """A run's light curves (or binned epochs), for every target or a few; see
+    :func:`neowise_lightcurves.outputs.read_lightcurves`."""
+    from .outputs import read_lightcurves as read
+
+    return read(outdir, target_ids, binned=binned, astropy=astropy)

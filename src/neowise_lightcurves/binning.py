@@ -78,7 +78,7 @@ def bin_visits(
     )
     first = np.flatnonzero(np.diff(groups, prepend=-1))  # groups are contiguous
     out.insert(0, "epoch", epoch[first])
-    out.insert(0, "target_id", lc["target_id"].iloc[first].to_numpy())
+    out.insert(0, "target_id", lc["target_id"].iloc[first].array)  # its dtype, even when empty
     for b in BANDS:
         flux, err = lc[f"{b}flux"], lc[f"{b}sigflux"]
         keep = clip_mask(flux.where(err.notna()), groups, sigma, iterations)
@@ -122,8 +122,8 @@ def variability(binned: pd.DataFrame) -> pd.DataFrame:
         f, e, m = ok[f"{b}_flux"], ok[f"{b}_flux_err"], ok[f"{b}_mag"]
         tid = ok["target_id"]
         w = 1 / e**2
-        wmean = (f * w).groupby(tid).sum() / w.groupby(tid).sum()
-        resid2 = ((f - tid.map(wmean)) / e) ** 2
+        wmean = (f * w).groupby(tid).transform("sum") / w.groupby(tid).transform("sum")
+        resid2 = ((f - wmean) / e) ** 2
         n = f.groupby(tid).count()
         per[f"{b}_n_epochs"] = n
         per[f"{b}_chi2_red"] = resid2.groupby(tid).sum() / (n - 1).where(n > 1)

@@ -1,0 +1,190 @@
+"""One shard's light curves, binned epochs, summary rows and per-target files, built from the
+match caches, a batch of targets at a time.
+
+A shard's *home* targets (those whose own position lies in it, see
+:mod:`neowise_lightcurves.manifest`) have their matches in the caches of every shard their cones
+touch, in every year. The rows per target are counted first, from the ``target_id`` column alone;
+then the home targets, in id order, are cut into batches of at most ``batch_rows`` cached rows
+(a target with more is a batch of its own), and each batch is read (only the row groups that can
+hold its ids: cache files are sorted by target), cut, sorted, binned, summarised and appended to
+the shard's output files. Memory follows the batch, not the shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from . import binning, lightcurves, summary, target_files
+from .atomic import atomic_directory, atomic_path
+
+log = logging.getLogger(__name__)
+
+#: Most cached rows one batch holds (~0.4 GB of peak memory at ~0.8 KB a row).
+BATCH_ROWS = 500_000
+#: Rows per row group of the shard's light-curve and binned files: a reader that wants a few
+#: targets decodes only the row groups that hold them.
+ROW_GROUP_ROWS = 50_000
+#: Columns binning and the summary need from the light curves.
+_BINNING_COLUMNS = ("target_id", "mjd", "year", "w1flux", "w1sigflux", "w2flux", "w2sigflux")
+
+
+def rows_per_target(paths: list[str], ids: np.ndarray) -> np.ndarray:
+    """Cached rows of each of the sorted ``ids`` over the files ``paths`` (their ``target_id``
+    column only)."""
+    counts = np.zeros(len(ids), dtype=np.int64)
+    value_set = pa.array(ids, pa.string())
+    for path in paths:
+        vc = pc.value_counts(pq.read_table(path, columns=["target_id"])["target_id"])
+        where = pc.index_in(vc.field("values"), value_set=value_set).fill_null(-1).to_numpy()
+        ok = where >= 0
+        np.add.at(counts, where[ok], vc.field("counts").to_numpy()[ok])
+    return counts
+
+
+def target_batches(rows: np.ndarray, max_rows: int) -> list[slice]:
+    """Consecutive runs of targets (their row counts ``rows``, in id order) holding at most
+    ``max_rows`` rows each; a target with more rows is a run of its own."""
+    batches, start, n = [], 0, 0
+    for i, r in enumerate(rows):
+        if i > start and n + r > max_rows:
+            batches.append(slice(start, i))
+            start, n = i, 0
+        n += int(r)
+    if len(rows):
+        batches.append(slice(start, len(rows)))
+    return batches
+
+
+@dataclass
+class Outputs:
+    """Where one shard's results go."""
+
+    lightcurves: str | Path
+    binned: str | Path
+    summary: str | Path
+    #: per-target files (None: none), in ``formats``
+    per_target: str | Path | None = None
+    formats: tuple[str, ...] = ()
+
+
+class _Appender:
+    """Appends Arrow tables to one Parquet file written atomically (renamed when ``stack``
+    closes without an error); every table is cast to the first one's schema."""
+
+    def __init__(self, stack: ExitStack, path, metadata: dict):
+        self.tmp = stack.enter_context(atomic_path(path))
+        self.metadata = {k: str(v) for k, v in metadata.items()}
+        self.writer: pq.ParquetWriter | None = None
+        stack.callback(self.close)
+
+    def append(self, table: pa.Table) -> None:
+        if self.writer is None:
+            schema = table.schema.with_metadata({**(table.schema.metadata or {}), **self.metadata})
+            self.writer = pq.ParquetWriter(self.tmp, schema)
+        self.writer.write_table(table.cast(self.writer.schema), row_group_size=ROW_GROUP_ROWS)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _frame_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def merge_shard(
+    match_paths: list[str],
+    homes: pd.DataFrame,
+    outputs: Outputs,
+    cuts: str,
+    binning_options: dict,
+    metadata: dict,
+    shard: str,
+    batch_rows: int = BATCH_ROWS,
+) -> dict:
+    """Build one shard's outputs from its match caches.
+
+    Parameters
+    ----------
+    match_paths : list of str
+        Cache files of every shard the home targets' cones touch, every year.
+    homes : pandas.DataFrame
+        The shard's home targets: ``target_id``, ``ra``, ``dec`` (deg).
+    outputs : Outputs
+        The shard's light-curve, binned and summary files, and per-target files.
+    cuts : str
+        Quality cuts (:mod:`neowise_lightcurves.cuts`).
+    binning_options : dict
+        ``gap_days`` (d), ``sigma``, ``iterations``: see
+        :func:`~neowise_lightcurves.binning.bin_visits`.
+    metadata : dict
+        Provenance, written into every output.
+    shard : str
+        The shard's name, in the summary's ``shard`` column.
+    batch_rows : int
+        Most cached rows read at once.
+
+    Returns
+    -------
+    dict
+        Counts: ``targets``, ``with_detections``, ``detections``, ``epochs``, ``batches``,
+        ``files`` (per-target files).
+    """
+    homes = homes.drop_duplicates("target_id").sort_values("target_id", ignore_index=True)
+    ids = homes["target_id"].to_numpy(dtype=object)
+    batches = target_batches(rows_per_target(match_paths, ids), batch_rows)
+    stats = dict(targets=len(ids), with_detections=0, detections=0, epochs=0, files=0)
+    stats["batches"] = len(batches)
+    index = []
+    with ExitStack() as stack:
+        lc_out = _Appender(stack, outputs.lightcurves, metadata)
+        binned_out = _Appender(stack, outputs.binned, metadata)
+        summary_out = _Appender(stack, outputs.summary, metadata)
+        folder = None
+        if outputs.per_target is not None:
+            folder = stack.enter_context(atomic_directory(outputs.per_target))
+            subfolders = target_files.needs_subfolders(len(ids), outputs.formats)
+        for batch in batches or [slice(0, 0)]:
+            mine = ids[batch]
+            whole = len(batches) <= 1  # one batch: read the files whole
+            first, last = (None, None) if whole or not len(mine) else (mine[0], mine[-1])
+            matches = lightcurves.read_matches(match_paths, first, last)
+            before = lightcurves.detections_per_target(matches, mine)
+            lc = lightcurves.build_lightcurves(matches, mine, cuts)
+            del matches
+            small = lc.select(list(_BINNING_COLUMNS)).to_pandas()
+            binned = binning.bin_visits(
+                small,
+                binning_options["gap_days"],
+                binning_options["sigma"],
+                binning_options["iterations"],
+            )
+            table = summary.summarize(small, homes.iloc[batch], binned, n_before_cuts=before)
+            table["shard"] = shard
+            lc_out.append(lc)
+            binned_out.append(_frame_table(binned))
+            summary_out.append(_frame_table(table))
+            if folder is not None and outputs.formats and lc.num_rows:
+                index.append(
+                    target_files.write_target_files(
+                        lc, binned, folder, list(outputs.formats), metadata, subfolders
+                    )
+                )
+            stats["with_detections"] += int((table["n_detections"] > 0).sum())
+            stats["detections"] += lc.num_rows
+            stats["epochs"] += len(binned)
+        if folder is not None:
+            frame = pd.concat(index, ignore_index=True) if index else target_files.empty_index()
+            stats["files"] = len(frame)
+            pq.write_table(_frame_table(frame), folder / target_files.INDEX_NAME)
+    return stats

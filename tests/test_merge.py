@@ -1,0 +1,202 @@
+"""Shard-by-shard light curves: each shard's home targets, from its own and its neighbours'
+caches, in batches; equal to merging everything at once, whatever the shards and batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from neowise_lightcurves import (
+    binning,
+    catalog,
+    columns,
+    demo,
+    lightcurves,
+    manifest,
+    matching,
+    merge,
+    outputs,
+    read_lightcurves,
+    summary,
+    target_files,
+)
+
+RADIUS = 4.0  # cones of the demo's corner and edge targets cross partitions
+COLUMNS = columns.cached_columns()
+BINNING = {"gap_days": 30.0, "sigma": 3.0, "iterations": 5}
+CUTS = "cc_flags == '0000'"
+YEARS = ("year1", "year2")
+
+
+def targets():
+    return demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+
+
+def plan_and_match(tiny_catalog, folder, max_shard_targets):
+    """The manifest's rows and shards, and each (year, shard)'s match cache, in small row
+    groups (so that reading a range of targets skips some)."""
+    rows = manifest.target_partitions(targets(), RADIUS, 2, max_shard_targets)
+    shards = {s.shard: s for s in manifest.shards(rows, RADIUS, COLUMNS, "demo")}
+    cat = catalog.open_catalog(str(tiny_catalog))
+    caches = {}
+    for name in shards:
+        for year in YEARS:
+            table = matching.match_shard(cat, year, rows[rows["shard"] == name], RADIUS, COLUMNS)
+            path = folder / "cache" / f"{year}-{name}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path, row_group_size=16)
+            caches[(name, year)] = str(path)
+    return rows, shards, caches
+
+
+def merge_all(outdir, rows, shards, caches, batch_rows, formats=()):
+    """Every home shard merged into ``outdir`` as the workflow lays it out; returns stats."""
+    stats = {}
+    for name, s in shards.items():
+        if not s.n_home:
+            continue
+        homes = rows.loc[(rows["shard"] == name) & rows["home"], ["target_id", "ra", "dec"]]
+        out = merge.Outputs(
+            outputs.shard_file(outdir, outputs.LIGHTCURVES, name),
+            outputs.shard_file(outdir, outputs.BINNED, name),
+            outputs.shard_file(outdir, outputs.SUMMARY_PIECES, name),
+            outdir / "per_target" / name if formats else None,
+            formats,
+        )
+        paths = [caches[(r, y)] for y in YEARS for r in s.reads]
+        stats[name] = merge.merge_shard(
+            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows
+        )
+    pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
+    outputs.concat_parquet(pieces, outdir / outputs.SUMMARY)
+    return stats
+
+
+def sorted_frame(frame, keys):
+    return frame.sort_values(keys, kind="stable", ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def all_at_once(tiny_catalog, tmp_path_factory):
+    """Today's single merge: every cache file, every target, one frame."""
+    folder = tmp_path_factory.mktemp("once")
+    rows, shards, caches = plan_and_match(tiny_catalog, folder, None)
+    t = targets()
+    matches = lightcurves.read_matches(list(caches.values()))
+    before = lightcurves.detections_per_target(matches, t)
+    lc = lightcurves.build_lightcurves(matches, t, CUTS).to_pandas()
+    binned = binning.bin_visits(lc, **BINNING)
+    table = summary.summarize(lc, t, binned, n_before_cuts=before)
+    return lc, binned, table
+
+
+@pytest.mark.parametrize(
+    ("max_shard_targets", "batch_rows"), [(None, 10**9), (None, 40), (1, 10**9), (3, 1)]
+)
+def test_shards_and_batches_change_nothing(
+    tiny_catalog, tmp_path, all_at_once, max_shard_targets, batch_rows
+):
+    rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, max_shard_targets)
+    if max_shard_targets == 1:  # shards of one target or one partition: cones cross shards
+        assert all(s.n_targets <= 1 or manifest.parse_shard(n)[0] == 5 for n, s in shards.items())
+        assert any(len(s.reads) > 1 for s in shards.values() if s.n_home)
+    stats = merge_all(tmp_path / "out", rows, shards, caches, batch_rows)
+    if batch_rows == 1:
+        assert max(s["batches"] for s in stats.values()) > 1
+    lc, binned, table = all_at_once
+    got = pd.read_parquet(tmp_path / "out" / outputs.LIGHTCURVES)
+    pd.testing.assert_frame_equal(
+        sorted_frame(got, ["target_id", "mjd", "cntr"]), sorted_frame(lc, ["target_id", "mjd"])
+    )
+    got = pd.read_parquet(tmp_path / "out" / outputs.BINNED)
+    pd.testing.assert_frame_equal(
+        sorted_frame(got, ["target_id", "epoch"]), sorted_frame(binned, ["target_id", "epoch"])
+    )
+    got = pd.read_parquet(tmp_path / "out" / outputs.SUMMARY)
+    assert len(got) == len(targets())  # every target once, those without detections too
+    want = sorted_frame(table, ["target_id"])
+    pd.testing.assert_frame_equal(sorted_frame(got, ["target_id"])[list(want.columns)], want)
+    # each target's rows are in its home shard's file, and only there
+    home = rows.loc[rows["home"]].set_index("target_id")["shard"]
+    for path in (tmp_path / "out" / outputs.LIGHTCURVES).glob("*.parquet"):
+        ids = pd.read_parquet(path, columns=["target_id"])["target_id"]
+        assert (home.loc[ids.unique()] == path.stem).all()
+        assert ids.is_monotonic_increasing
+
+
+def test_reader_fetches_a_few_targets(tiny_catalog, tmp_path, all_at_once):
+    rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, 1)
+    out = tmp_path / "out"
+    merge_all(out, rows, shards, caches, 10**9)
+    lc, binned, _ = all_at_once
+    ids = ["OUTBURST", "CORNER", "EMPTY"]
+    got = read_lightcurves(out, ids)
+    want = sorted_frame(lc[lc["target_id"].isin(ids)], ["target_id", "mjd"])
+    pd.testing.assert_frame_equal(got, want)
+    assert "EMPTY" not in set(got["target_id"])  # no detections: no rows
+    got = read_lightcurves(out, "OUTBURST", binned=True)
+    pd.testing.assert_frame_equal(
+        got, binned[binned["target_id"] == "OUTBURST"].reset_index(drop=True)
+    )
+    table = read_lightcurves(out, ["CORNER"], astropy=True)
+    assert str(table["mjd"].unit) == "d" and table.meta["run"] == "test"
+    assert len(read_lightcurves(out)) == len(lc)
+    assert len(read_lightcurves(out, [])) == 0
+    with pytest.raises(KeyError, match="2 target id.*NOPE1, NOPE2"):
+        read_lightcurves(out, ["OUTBURST", "NOPE2", "NOPE1"])
+
+
+def test_per_target_files_and_their_index(tiny_catalog, tmp_path, monkeypatch):
+    rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, None)
+    out = tmp_path / "out"
+    # few entries allowed per folder: every shard's files go into hashed sub-folders
+    monkeypatch.setattr(target_files, "MAX_FOLDER_ENTRIES", 3)
+    merge_all(out, rows, shards, caches, 50, formats=("parquet", "csv"))
+    homes = [n for n, s in shards.items() if s.n_home]
+    n = outputs.gather_target_index(
+        {h: out / "per_target" / h for h in homes}, out / "per_target/index.parquet"
+    )
+    index = pd.read_parquet(out / "per_target/index.parquet")
+    assert n == len(index)
+    with_data = pd.read_parquet(out / outputs.SUMMARY).query("n_detections > 0")
+    assert set(index["target_id"]) == set(with_data["target_id"])
+    assert len(index) == 4 * len(with_data)  # raw and binned, Parquet and CSV
+    for tid, kind, fmt, path in index.itertuples(index=False):
+        assert (out / "per_target" / path).is_file()
+        assert len(path.split("/")) == 3  # shard / hh / file
+        if fmt == "parquet" and kind == "raw":
+            got = pd.read_parquet(out / "per_target" / path)
+            assert set(got["target_id"]) == {tid}
+    for folder in (out / "per_target").iterdir():
+        if folder.is_dir():
+            for sub in folder.iterdir():
+                assert sub.name == target_files.INDEX_NAME or len(sub.name) == 2
+
+
+def test_target_batches():
+    assert merge.target_batches(np.array([3, 3, 3, 10, 1]), 6) == [
+        slice(0, 2),
+        slice(2, 3),
+        slice(3, 4),
+        slice(4, 5),
+    ]
+    assert merge.target_batches(np.array([0, 0, 0]), 1) == [slice(0, 3)]
+    assert merge.target_batches(np.array([], dtype=int), 5) == []
+
+
+def test_remove_stale(tmp_path):
+    folder = tmp_path / "lightcurves.parquet"
+    folder.mkdir()
+    for name in ("k2_1.parquet", "k2_2.parquet", "k5_77.parquet", ".tmp-k2_9.parquet-x", "_meta"):
+        (folder / name).write_text("x")
+    (folder / "k3_4").mkdir()
+    removed = outputs.remove_stale(folder, {"k2_1", "k5_77"})
+    assert sorted(p.name for p in removed) == ["k2_2.parquet", "k3_4"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".tmp-k2_9.parquet-x",
+        "_meta",
+        "k2_1.parquet",
+        "k5_77.parquet",
+    ]
