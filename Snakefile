@@ -29,6 +29,8 @@ include: "workflow/rules/match.smk"
 include: "workflow/rules/lightcurves.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/plan.smk"
+include: "workflow/rules/costs.smk"
+include: "workflow/rules/cache.smk"
 
 
 rule all:

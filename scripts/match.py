@@ -27,7 +27,8 @@ cat = catalog.open_catalog(
 table = matching.match_shard(
     cat, w.year, rows, p.radius_arcsec, tuple(p.columns), p.concurrent_reads
 )
-atomic.write_parquet(table, snakemake.output[0])
+# sorted by target, in small row groups: a light-curve job reads only its targets' rows
+atomic.write_parquet(table, snakemake.output[0], row_group_size=matching.CACHE_ROW_GROUP_ROWS)
 log.info(
     "%s %s: %d matches of %d targets", w.year, w.shard, table.num_rows, rows["target_id"].nunique()
 )

@@ -1,13 +1,18 @@
-"""Rule plots: epoch figures of the targets with most detections."""
+"""Rule plots: epoch figures of the targets with most detections (only their rows are read)."""
+
+from pathlib import Path
 
 import pandas as pd
 
-from neowise_lightcurves import atomic, logs, plots
+from neowise_lightcurves import atomic, logs, outputs, plots
 
 log = logs.to_file(snakemake.log[0])
-lc = pd.read_parquet(snakemake.input.lightcurves)
-binned = pd.read_parquet(snakemake.input.binned)
-summary = pd.read_parquet(snakemake.input.summary)
+summary = pd.read_parquet(snakemake.input.summary, columns=["target_id", "n_detections"])
+chosen = plots.select_targets(summary, snakemake.params.top_n)
+summary = summary[summary["target_id"].isin(chosen)]
+outdir = Path(snakemake.input.summary).parent
+lc = outputs.read_lightcurves(outdir, chosen)
+binned = outputs.read_lightcurves(outdir, chosen, binned=True)
 with atomic.atomic_directory(snakemake.output[0]) as folder:
-    written = plots.plot_targets(lc, summary, folder, snakemake.params.top_n, binned)
+    written = plots.plot_targets(lc, summary, folder, "all", binned)
 log.info("%d figures in %s", len(written), snakemake.output[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from workflow_helpers import TINY, command, deep_update, snakemake
+from workflow_helpers import TINY, command, deep_update, read_sorted, snakemake
 
 from neowise_lightcurves import atomic, catalog, columns, demo, manifest, matching, targets
 
@@ -34,8 +34,7 @@ def assert_no_partial_files(results: Path) -> None:
 def assert_same_outputs(a: Path, b: Path) -> None:
     for name in OUTPUTS:
         pd.testing.assert_frame_equal(
-            pd.read_parquet(a / f"results/{name}.parquet"),
-            pd.read_parquet(b / f"results/{name}.parquet"),
+            read_sorted(a / "results", name), read_sorted(b / "results", name)
         )
 
 
@@ -71,7 +70,7 @@ def test_killed_writer_leaves_no_file_that_looks_finished(tmp_path):
 
 TRIGGERS = {
     "match": lambda res: any((res / "cache").rglob("*.parquet")),
-    "merge": lambda res: (res / "logs" / "lightcurves.log").exists(),
+    "merge": lambda res: (res / "logs" / "lightcurves").exists(),
     "plotting": lambda res: (res / "logs" / "plots.log").exists(),
 }
 
@@ -127,7 +126,7 @@ def test_corrupt_leaf_fails_its_job_keep_going_then_repair(tmp_path, tiny_catalo
     shards = manifest.read_shards(tmp_path / "run/results/manifest/shards.tsv")
     done = list((tmp_path / "run/results/cache").rglob("*.parquet"))
     assert len(done) == 2 * len(shards) - 1, "every other match job finished"
-    assert not (tmp_path / "run/results/lightcurves.parquet").exists()
+    assert not (tmp_path / "run/results/summary.parquet").exists()
     # repaired: the rerun runs the one failed job and completes
     leaf.write_bytes(good)
     ran, _ = snakemake(tmp_path / "run", cfg)

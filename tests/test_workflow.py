@@ -11,7 +11,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from conftest import brute_force_pairs
-from workflow_helpers import TINY, deep_update, dry_run_counts, snakemake
+from workflow_helpers import TINY, deep_update, dry_run_counts, home_shards, read_sorted, snakemake
 
 from neowise_lightcurves import demo, manifest
 
@@ -37,8 +37,8 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     ran, _ = snakemake(tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}))
     assert ran["demo_targets"] == 1 and ran["demo_year"] == 1 and ran["plots"] == 1
     res = tmp_path / "results"
-    lc = pd.read_parquet(res / "lightcurves.parquet")
-    summary = pd.read_parquet(res / "summary.parquet")
+    lc = read_sorted(res, "lightcurves")
+    summary = read_sorted(res, "summary")
     for col in (
         "target_id",
         "cntr",
@@ -64,11 +64,21 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
     assert len(list((res / "plots").glob("*.png"))) == 3
     # binned epochs, per-target files and provenance
-    binned = pd.read_parquet(res / "binned.parquet")
+    binned = read_sorted(res, "binned")
     assert set(binned["target_id"]) == set(lc["target_id"])
     with_data = summary[summary["n_detections"] > 0]
-    assert len(list((res / "per_target").glob("*.raw.parquet"))) == len(with_data)
-    meta = pq.read_schema(res / "lightcurves.parquet").metadata
+    assert len(list((res / "per_target").rglob("*.raw.parquet"))) == len(with_data)
+    index = pd.read_parquet(res / "per_target/index.parquet")
+    assert set(index["target_id"]) == set(with_data["target_id"])
+    assert all((res / "per_target" / p).is_file() for p in index["path"])
+    assert len(index) == 2 * len(with_data)  # raw and binned, in Parquet
+    # one file per shard holding a target's position, each sorted by target
+    shard_files = sorted((res / "lightcurves.parquet").glob("*.parquet"))
+    assert [p.stem for p in shard_files] == sorted(home_shards(res))
+    for path in shard_files:
+        ids = pd.read_parquet(path, columns=["target_id"])["target_id"].tolist()
+        assert ids == sorted(ids)
+    meta = pq.read_schema(shard_files[0]).metadata
     assert meta[b"cuts"] == b"cc_flags == '0000'" and meta[b"years"] == b"year2"
     assert meta[b"radius_arcsec"] == b"1.0" and meta[b"catalog_root"] == b"demo"
     assert (res / "overview/sky.png").stat().st_size > 5000
@@ -89,10 +99,12 @@ def test_exact_and_incremental(tmp_path):
     # first run: everything
     ran, _ = snakemake(tmp_path, cfg)
     shards = shard_digests(tmp_path)
-    assert ran["match"] == 2 * len(shards) and ran["manifest"] == 1 and ran["lightcurves"] == 1
+    homes = home_shards(tmp_path / "results")
+    assert ran["match"] == 2 * len(shards) and ran["manifest"] == 1
+    assert ran["lightcurves"] == len(homes) and ran["summary"] == 1
 
     # exact: the light curves equal brute force over every row of the demo catalogue
-    lc = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    lc = read_sorted(tmp_path / "results", "lightcurves")
     for year in ("year1", "year2"):
         rows = (
             pads.dataset(
@@ -109,8 +121,8 @@ def test_exact_and_incremental(tmp_path):
         got = lc[lc["year"] == year]
         assert set(zip(got["target_id"], got["cntr"].astype(int), strict=True)) == want
         assert len(got) == len(want)
-    assert lc.groupby("target_id")["mjd"].apply(lambda s: s.is_monotonic_increasing).all()
-    assert list(lc["target_id"]) == sorted(lc["target_id"])
+    raw = pd.read_parquet(tmp_path / "results/lightcurves.parquet")  # as stored
+    assert raw.groupby("target_id")["mjd"].apply(lambda s: s.is_monotonic_increasing).all()
 
     # nothing changed: nothing runs
     t0 = time.perf_counter()
@@ -129,29 +141,36 @@ def test_exact_and_incremental(tmp_path):
     ran, _ = snakemake(tmp_path, deep_update(cfg3, {"match": {"radius_arcsec": 4.0}}))
     assert ran["match"] == 3 * len(shard_digests(tmp_path))
     lc4 = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    assert set(lc4["target_id"]) <= set(targets["target_id"])
     assert len(lc4) > len(lc) and lc4["dist_arcsec"].max() > 1.0
     ran, _ = snakemake(tmp_path, cfg3)
-    assert ran["match"] == 0 and ran["lightcurves"] == 1
+    assert ran["match"] == 0 and ran["lightcurves"] == len(homes)
 
     # the cuts changed: no match job (no catalogue file read); merge and plots again
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")}
-    ran, _ = snakemake(
-        tmp_path, deep_update(cfg3, {"match": {"cuts": "cc_flags == '0000' and qi_fact >= 1"}})
-    )
-    assert ran["match"] == 0 and ran["lightcurves"] == 1 and ran["plots"] == 1
+    cfg3 = deep_update(cfg3, {"match": {"cuts": "cc_flags == '0000' and qi_fact >= 1"}})
+    ran, _ = snakemake(tmp_path, cfg3)
+    assert ran["match"] == 0 and ran["lightcurves"] == len(homes) and ran["plots"] == 1
     assert before == {
         p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")
     }
     cut = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
     assert (cut["qi_fact"] >= 1).all() and (cut["cc_flags"] == "0000").all() and 0 < len(cut)
 
-    # one target added: only the shards whose target set changed
+    # one target added: only the shards whose target set changed, and the light curves of the
+    # shards that read them
     old = shard_digests(tmp_path)
     demo_targets_csv(csv, {"target_id": ["NEW"], "ra": [45.3], "dec": [-30.2], "kind": ["new"]})
     ran, _ = snakemake(tmp_path, cfg3)
     new = shard_digests(tmp_path)
     changed = {s for s in new if old.get(s) != new[s]}
     assert len(changed) == 1 and ran["match"] == 3 * len(changed) and ran["manifest"] == 1
+    readers = [
+        s.shard
+        for s in manifest.read_shards(tmp_path / "results/manifest/shards.tsv")
+        if s.n_home and changed & set(s.reads)
+    ]
+    assert ran["lightcurves"] == len(readers) < len(home_shards(tmp_path / "results"))
 
     # one target moved: only the shards it left and entered
     old = new
@@ -165,6 +184,28 @@ def test_exact_and_incremental(tmp_path):
     assert len(changed) < len(new)
     summary = pd.read_parquet(tmp_path / "results/summary.parquet").set_index("target_id")
     assert summary.loc["STAR-A01", "ra"] == pytest.approx(45.2)
+    # the shard STAR-A01 left holds no file of it any more: no stale shard file is left
+    stored = {p.stem for p in (tmp_path / "results/lightcurves.parquet").glob("*.parquet")}
+    assert stored == set(home_shards(tmp_path / "results"))
+    lc = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
+    assert not lc.duplicated(["target_id", "cntr"]).any()
+
+    # pruning the cache: the radius-4 files and the old target lists' go, nothing in use does
+    cache = tmp_path / "results/cache"
+    in_use = {
+        cache / f"r1/{y}/{s}-{d}.parquet"
+        for y in ("year1", "year2", "year3")
+        for s, d in shard_digests(tmp_path).items()
+    }
+    files = set(cache.rglob("*.parquet"))
+    assert in_use < files and (cache / "r4").is_dir()
+    ran, proc = snakemake(tmp_path, cfg3, "prune_cache")
+    assert ran["prune_cache"] == 1 and ran["match"] == 0
+    assert set(cache.rglob("*.parquet")) == in_use and not (cache / "r4").exists()
+    freed = sum(1 for _ in files - in_use)
+    assert f"removed {3 * freed} files" in proc.stderr  # cache files, their logs and records
+    ran, _ = snakemake(tmp_path, cfg3)
+    assert sum(ran.values()) == 0, ran  # nothing the run needs was removed
 
 
 def test_notebook_scale_dry_run(tmp_path):

@@ -66,6 +66,29 @@ def snakemake(workdir: Path, config: dict, *args: str, check: bool = True):
     return Counter(_JOB.findall(output)), proc
 
 
+#: Sort keys of the run's tables (shard files are each sorted; the folder is not as a whole).
+SORT_KEYS = {
+    "lightcurves": ["target_id", "mjd", "cntr"],
+    "binned": ["target_id", "epoch"],
+    "summary": ["target_id"],
+}
+
+
+def read_sorted(results: Path, name: str):
+    """``{results}/{name}.parquet`` (a shard folder or one file), sorted by target."""
+    import pandas as pd
+
+    frame = pd.read_parquet(results / f"{name}.parquet")
+    return frame.sort_values(SORT_KEYS[name], kind="stable", ignore_index=True)
+
+
+def home_shards(results: Path) -> list[str]:
+    """The shards holding some target's position: one light-curve job each."""
+    from neowise_lightcurves import manifest
+
+    return [s.shard for s in manifest.read_shards(results / "manifest/shards.tsv") if s.n_home]
+
+
 def dry_run_counts(output: str) -> dict[str, int]:
     """The 'Job stats' table of a dry run, as {rule: count}."""
     table = output.split("Job stats:", 1)[1].split("\n\n", 1)[0]

@@ -33,6 +33,9 @@ _PRUNE_SLACK_DEG = 1e-9
 _COVER_SLACK = 1e-6
 #: Most rows :func:`match_file` decodes in one read (~50 MB of the cached columns).
 BATCH_ROWS = 500_000
+#: Rows per row group of a match cache file (sorted by target: a light-curve job that reads a
+#: range of targets decodes only the row groups that hold them).
+CACHE_ROW_GROUP_ROWS = 50_000
 
 
 class Cones:

@@ -7,6 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from neowise_lightcurves import cache as nl_cache
 from neowise_lightcurves import catalog as nl_catalog
 from neowise_lightcurves import config as nl_config
 from neowise_lightcurves import columns as nl_columns
@@ -36,6 +37,15 @@ if config["targets"]["source"] == "file":
         raise WorkflowError(
             f"config: targets.path {_path!r} is not a readable file "
             f"(working folder: {os.getcwd()})"
+        )
+# Before version 0.2 the light curves were one file; now they are a folder of one file per shard.
+for _name in ("lightcurves.parquet", "binned.parquet"):
+    if os.path.isfile(f"{OUTDIR}/{_name}"):
+        raise WorkflowError(
+            f"{OUTDIR}/{_name} is a single file written by an earlier version; the light "
+            f"curves are now a folder of one file per shard. Remove the old outputs "
+            f"(rm {OUTDIR}/lightcurves.parquet {OUTDIR}/binned.parquet; rm -r "
+            f"{OUTDIR}/per_target); the match cache stays valid."
         )
 try:
     CUT_COLUMNS = nl_cuts.cut_columns(config["match"].get("cuts", ""))
@@ -80,14 +90,58 @@ def plan_catalog_input(wildcards):
     return [demo_year_dataset(y) for y in YEARS] if DEMO_CATALOG else []
 
 
-def match_outputs(wildcards):
-    """Cache files of every (year, shard) of the manifest (evaluated after the checkpoint)."""
-    shards = nl_manifest.read_shards(checkpoints.manifest.get().output.shards)
+_SHARDS = {}
+
+
+def manifest_shards():
+    """The manifest's shards, by name (read once per version of the file, after the checkpoint)."""
+    path = checkpoints.manifest.get().output.shards
+    key = (path, os.stat(path).st_mtime_ns)
+    if key not in _SHARDS:
+        _SHARDS.clear()
+        _SHARDS[key] = {s.shard: s for s in nl_manifest.read_shards(path)}
+    return _SHARDS[key]
+
+
+def cache_file(shard, year):
+    name = nl_cache.cache_name(RADIUS, year, shard.shard, shard.digest)
+    return f"{OUTDIR}/cache/{name}"
+
+
+def home_shards():
+    """Shards that hold some target's own position: one light-curve job each."""
+    return [name for name, s in manifest_shards().items() if s.n_home]
+
+
+def lightcurve_inputs(wildcards):
+    """Cache files, every year, of every shard the shard's home targets touch."""
+    shards = manifest_shards()
     return [
-        f"{OUTDIR}/cache/r{RADIUS}/{year}/{s.shard}-{s.digest}.parquet"
+        cache_file(shards[name], year)
         for year in YEARS
-        for s in shards
+        for name in shards[wildcards.shard].reads
     ]
+
+
+def summary_pieces(wildcards):
+    return [f"{OUTDIR}/shard_summaries/{name}.parquet" for name in home_shards()]
+
+
+def per_target_folders(wildcards):
+    if not config["outputs"]["per_target_formats"]:
+        return []
+    return [f"{OUTDIR}/per_target/{name}" for name in home_shards()]
+
+
+# One folder of per-target files per light-curve job, and their index, when any format is
+# configured.
+PER_TARGETS = bool(config["outputs"]["per_target_formats"])
+PER_TARGET_OUTPUT = (
+    {"per_target": directory(f"{OUTDIR}/per_target/{{shard}}")} if PER_TARGETS else {}
+)
+PER_TARGET_INDEX = (
+    {"index": f"{OUTDIR}/per_target/index.parquet"} if PER_TARGETS else {}
+)
 
 
 def targets_input(wildcards):
@@ -99,15 +153,18 @@ def targets_input(wildcards):
     return []
 
 
-def final_outputs():
+def final_products():
+    """What a run makes for its users (the cost records account for these)."""
     outputs = [
-        f"{OUTDIR}/lightcurves.parquet",
-        f"{OUTDIR}/binned.parquet",
         f"{OUTDIR}/summary.parquet",
         f"{OUTDIR}/plots",
         f"{OUTDIR}/overview/variability.png",
         f"{OUTDIR}/overview/sky.png",
     ]
     if config["outputs"]["per_target_formats"]:
-        outputs.append(f"{OUTDIR}/per_target")
+        outputs.append(f"{OUTDIR}/per_target/index.parquet")
     return outputs
+
+
+def final_outputs():
+    return [*final_products(), f"{OUTDIR}/costs.tsv", f"{OUTDIR}/overview/costs.png"]

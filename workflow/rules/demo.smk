@@ -6,6 +6,8 @@ rule demo_targets:
         f"{OUTDIR}/demo/targets.ecsv",
     log:
         f"{LOGDIR}/demo_targets.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/demo_targets.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
@@ -22,6 +24,8 @@ rule demo_year:
         ),
     log:
         f"{LOGDIR}/demo_year/{{year}}.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/demo_year/{{year}}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:

@@ -1,44 +1,50 @@
-# Merge the cached matches of every year and shard into light curves, applying the cuts here
-# (so that changing them never re-reads the catalogue), bin the visits and summarise each
-# target; optionally one file per target.
+# One job per shard: the light curves of the shard's home targets (those whose position lies in
+# it), from the match caches of every shard their cones touch, with the cuts applied here (so
+# that changing them never re-reads the catalogue), the visits binned, one summary row per
+# target and, optionally, one file per target. Then the summary rows in one file, with the index of
+# the per-target files.
 
 
 rule lightcurves:
     input:
-        targets=f"{OUTDIR}/targets.parquet",
-        matches=match_outputs,
+        partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
+        matches=lightcurve_inputs,
     output:
-        lightcurves=f"{OUTDIR}/lightcurves.parquet",
-        binned=f"{OUTDIR}/binned.parquet",
-        summary=f"{OUTDIR}/summary.parquet",
+        **PER_TARGET_OUTPUT,
+        lightcurves=f"{OUTDIR}/lightcurves.parquet/{{shard}}.parquet",
+        binned=f"{OUTDIR}/binned.parquet/{{shard}}.parquet",
+        summary=f"{OUTDIR}/shard_summaries/{{shard}}.parquet",
     log:
-        f"{LOGDIR}/lightcurves.log",
+        f"{LOGDIR}/lightcurves/{{shard}}.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/lightcurves/{{shard}}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
-    threads: 2  # writing the light curves overlaps binning them
     resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,  # more on a retry
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,  # more on a retry
     params:
         cuts=config["match"]["cuts"],
         binning=config["binning"],
         root=config["catalog"]["root"],
         years=YEARS,
         radius_arcsec=config["match"]["radius_arcsec"],
+        formats=config["outputs"]["per_target_formats"],
     script:
         "../../scripts/lightcurves.py"
 
 
-rule target_files:
+rule summary:
     input:
-        lightcurves=f"{OUTDIR}/lightcurves.parquet",
-        binned=f"{OUTDIR}/binned.parquet",
+        pieces=summary_pieces,
+        per_target=per_target_folders,
     output:
-        directory(f"{OUTDIR}/per_target"),
+        **PER_TARGET_INDEX,
+        summary=f"{OUTDIR}/summary.parquet",
     log:
-        f"{LOGDIR}/target_files.log",
+        f"{LOGDIR}/summary.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/summary.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
-    params:
-        formats=config["outputs"]["per_target_formats"],
     script:
-        "../../scripts/target_files.py"
+        "../../scripts/summary.py"

@@ -13,6 +13,8 @@ rule match:
         f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
     log:
         f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     threads: config["match"]["threads"]

@@ -11,6 +11,8 @@ rule plan:
         f"{OUTDIR}/plan.txt",
     log:
         f"{LOGDIR}/plan.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/plan.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:

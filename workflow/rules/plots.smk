@@ -3,8 +3,6 @@
 
 rule plots:
     input:
-        lightcurves=f"{OUTDIR}/lightcurves.parquet",
-        binned=f"{OUTDIR}/binned.parquet",
         summary=f"{OUTDIR}/summary.parquet",
     output:
         report(
@@ -15,6 +13,8 @@ rule plots:
         ),
     log:
         f"{LOGDIR}/plots.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/plots.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
@@ -39,6 +39,8 @@ rule overview:
         ),
     log:
         f"{LOGDIR}/overview.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/overview.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     script:

@@ -8,6 +8,8 @@ rule targets:
         f"{OUTDIR}/targets.parquet",
     log:
         f"{LOGDIR}/targets.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/targets.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:

@@ -1,0 +1,21 @@
+"""Rule costs: every job's wall time and peak memory of this run's outputs, per rule."""
+
+from pathlib import Path
+
+from neowise_lightcurves import atomic, cache, costs, logs, manifest
+
+log = logs.to_file(snakemake.log[0])
+p = snakemake.params
+shards = manifest.read_shards(snakemake.input.shards)
+jobs = {rule: [""] for rule in p.once}
+jobs["demo_year"] = list(p.demo_years)
+jobs["match"] = sorted(
+    n.removesuffix(".parquet") for n in cache.used_names(shards, p.radius, p.years)
+)
+jobs["lightcurves"] = [s.shard for s in shards if s.n_home]
+records = costs.read_records(Path(snakemake.output.table).parent / "benchmarks", jobs)
+table = costs.per_rule(records)
+with atomic.atomic_path(snakemake.output.table) as tmp:
+    table.to_csv(tmp, sep="\t", index=False, float_format="%.2f")
+costs.costs_figure(table, snakemake.output.figure)
+log.info("costs of %d jobs:\n%s", len(records), table.to_string(index=False))

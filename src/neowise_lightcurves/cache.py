@@ -1,0 +1,74 @@
+"""The match cache: where each (radius, year, shard) file lives, and pruning the files the
+current manifest does not use.
+
+Cache files are named by content (``r{radius}/{year}/{shard}-{digest}.parquet`` under
+``{outdir}/cache``), so files of earlier radii, target lists, catalogues or years stay until they
+are pruned: going back to an earlier radius reuses them, at the cost of disk space.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import Shard
+
+#: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
+#: match jobs' logs and cost records (``.log``, ``.tsv``).
+CACHE_FOLDERS = {"cache": ".parquet", "logs/match": ".log", "benchmarks/match": ".tsv"}
+
+
+def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
+    """A cache file's path under ``{outdir}/cache``: ``r{radius}/{year}/{shard}-{digest}.parquet``
+    (``radius`` as :func:`~neowise_lightcurves.manifest.radius_tag` writes it)."""
+    return f"r{radius}/{year}/{shard}-{digest}.parquet"
+
+
+def used_names(shards: Iterable[Shard], radius: str, years: Iterable[str]) -> set[str]:
+    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads."""
+    shards = list(shards)
+    return {cache_name(radius, y, s.shard, s.digest) for y in years for s in shards}
+
+
+@dataclass
+class Pruned:
+    """What :func:`prune` removed: the files, their bytes, and how many cache files it kept."""
+
+    files: list[Path] = field(default_factory=list)
+    bytes: int = 0
+    kept: int = 0
+
+
+def prune(outdir: str | os.PathLike, used: set[str]) -> Pruned:
+    """Remove every cache file under ``{outdir}/cache`` whose name is not in ``used``, with its
+    job's log and cost record, and what killed writers left (``.tmp-*``).
+
+    Parameters
+    ----------
+    outdir : path
+        The run's ``outdir``.
+    used : set of str
+        Names the current run reads (:func:`used_names`): never removed.
+    """
+    outdir = Path(outdir)
+    out = Pruned()
+    wanted = {name.removesuffix(".parquet") for name in used}
+    for folder, suffix in CACHE_FOLDERS.items():
+        base = outdir / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            stem = path.relative_to(base).as_posix()
+            stale = path.name.startswith(".tmp-")
+            if not stale and (not stem.endswith(suffix) or stem.removesuffix(suffix) in wanted):
+                out.kept += folder == "cache" and stem.endswith(suffix)
+                continue
+            out.files.append(path)
+            out.bytes += path.stat().st_size
+            path.unlink()
+        for sub in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
+            if not any(sub.iterdir()):  # left empty
+                sub.rmdir()
+    return out

@@ -1,0 +1,34 @@
+"""Pruning the match cache: what the manifest uses stays, everything else goes, bytes counted."""
+
+from neowise_lightcurves import cache, manifest
+
+
+def test_prune_keeps_what_the_manifest_uses(tmp_path):
+    shards = [
+        manifest.Shard("k2_1", "aaaaaaaaaaaa", 3, (1,)),
+        manifest.Shard("k5_7", "bbbbbbbbbbbb", 1, (7,)),
+    ]
+    used = cache.used_names(shards, "1", ["year1", "year2"])
+    assert cache.cache_name("1", "year1", "k2_1", "aaaaaaaaaaaa") in used and len(used) == 4
+    files = {}
+    for name in [
+        *used,
+        "r1/year1/k2_1-cccccccccccc.parquet",  # an earlier target list
+        "r2.5/year1/k2_1-aaaaaaaaaaaa.parquet",  # an earlier radius
+        "r1/year3/k2_1-aaaaaaaaaaaa.parquet",  # a year no longer configured
+        "r1/year1/.tmp-k2_1-aaaaaaaaaaaa.parquet-x.parquet",  # a killed writer's
+    ]:
+        for folder, suffix in cache.CACHE_FOLDERS.items():
+            path = tmp_path / folder / (name.removesuffix(".parquet") + suffix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x" * 10)
+            files[path] = name
+    (tmp_path / "cache" / "notes.txt").write_text("mine")  # not a cache file: left alone
+    pruned = cache.prune(tmp_path, used)
+    gone = {p for p, name in files.items() if name not in used}
+    assert set(pruned.files) == gone and pruned.bytes == 10 * len(gone) and pruned.kept == 4
+    assert all(not p.exists() for p in gone)
+    assert all(p.exists() for p, name in files.items() if name in used)
+    assert (tmp_path / "cache" / "notes.txt").exists()
+    assert not (tmp_path / "cache" / "r2.5").exists()  # emptied folders go too
+    assert cache.prune(tmp_path, used).files == []

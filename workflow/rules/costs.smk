@@ -1,0 +1,28 @@
+# Every job's wall time, peak memory and CPU time (Snakemake's benchmark: records under
+# {outdir}/benchmarks/), gathered per rule into costs.tsv and a figure in the report. It runs
+# last, after every output it accounts for.
+
+
+rule costs:
+    input:
+        shards=f"{OUTDIR}/manifest/shards.tsv",
+        outputs=final_products(),
+    output:
+        table=f"{OUTDIR}/costs.tsv",
+        figure=report(
+            f"{OUTDIR}/overview/costs.png",
+            caption="../report/costs.rst",
+            category="Overview",
+        ),
+    log:
+        f"{LOGDIR}/costs.log",
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    params:
+        radius=RADIUS,
+        years=YEARS,
+        once=(["demo_targets"] if DEMO_TARGETS else [])
+        + ["targets", "manifest", "summary", "plots", "overview"],
+        demo_years=YEARS if DEMO_CATALOG else [],
+    script:
+        "../../scripts/costs.py"
