@@ -13,6 +13,8 @@ import pandas as pd
 from .lightcurves import EPOCH_GAP_DAYS, epochs
 
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
+#: Summary columns the overview figures use.
+OVERVIEW_COLUMNS = ("ra", "dec", "n_detections", "w1_mag_median", "w1_chi2_red", "w1_amplitude_mag")
 
 
 def safe_filename(target_id: str) -> str:
@@ -80,8 +82,19 @@ def epoch_figure(
     n = int(ep.max()) + 1 if len(ep) else 1
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig = plt.figure(figsize=(3.2 * max(ncols, 3), 2.6 * (nrows + 1) + 0.6))
-    grid = fig.add_gridspec(nrows + 1, ncols)
+    width, height = 3.2 * max(ncols, 3), 2.6 * (nrows + 1) + 0.6
+    fig = plt.figure(figsize=(width, height))
+    # margins fixed in inches (tight_layout measures every label first: a third of the time)
+    grid = fig.add_gridspec(
+        nrows + 1,
+        ncols,
+        left=0.95 / width,
+        right=1 - 0.15 / width,
+        bottom=0.6 / height,
+        top=1 - 0.95 / height,
+        hspace=0.7 * (nrows + 1) / (height - 1.55 - 0.7 * nrows),
+        wspace=0.28,
+    )
     top = fig.add_subplot(grid[0, :])
     axes = [fig.add_subplot(grid[1 + i // ncols, i % ncols]) for i in range(n)]
     for i, ax in enumerate(axes):
@@ -103,6 +116,7 @@ def epoch_figure(
         ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f})", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+        ax.locator_params(axis="x", nbins=4)  # MJDs are wide labels
     for band, label, colour in BANDS:
         top.plot(lc["mjd"], lc[f"{band}flux"], ".", ms=2, color=colour, alpha=0.4, label=label)
         if binned is not None:
@@ -115,7 +129,6 @@ def epoch_figure(
     fig.supxlabel("MJD")
     fig.supylabel("raw flux (DN)")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
