@@ -3,11 +3,12 @@ match caches, a batch of targets at a time.
 
 A shard's *home* targets (those whose own position lies in it, see
 :mod:`neowise_lightcurves.manifest`) have their matches in the caches of every shard their cones
-touch, in every year. The rows per target are counted first, from the ``target_id`` column alone;
-then the home targets, in id order, are cut into batches of at most ``batch_rows`` cached rows
-(a target with more is a batch of its own), and each batch is read (only the row groups that can
-hold its ids: cache files are sorted by target), cut, sorted, binned, summarised and appended to
-the shard's output files. Memory follows the batch, not the shard.
+touch, in every year. Where those files hold more than ``batch_rows`` rows in all, the rows per
+target are counted first, from the ``target_id`` column alone; the home targets, in id order,
+are cut into batches of at most ``batch_rows`` cached rows (a target with more is a batch of its
+own), and each batch is read (only the row groups that can hold its ids: cache files are sorted
+by target), cut, sorted, binned, summarised and appended to the shard's output files. Memory
+follows the batch, not the shard.
 """
 
 from __future__ import annotations
@@ -142,7 +143,10 @@ def merge_shard(
     """
     homes = homes.drop_duplicates("target_id").sort_values("target_id", ignore_index=True)
     ids = homes["target_id"].to_numpy(dtype=object)
-    batches = target_batches(rows_per_target(match_paths, ids), batch_rows)
+    if sum(pq.read_metadata(p).num_rows for p in match_paths) <= batch_rows:
+        batches = [slice(0, len(ids))] if len(ids) else []  # all in one: no need to count
+    else:
+        batches = target_batches(rows_per_target(match_paths, ids), batch_rows)
     stats = dict(targets=len(ids), with_detections=0, detections=0, epochs=0, files=0)
     stats["batches"] = len(batches)
     index = []
