@@ -1,10 +1,12 @@
 """What the workflow itself costs: the demo from scratch, a no-op rerun, and the plan of the
-notebook-scale case (1,830 targets over the whole sky, 11 years, IRSA's bucket) per shard order.
+notebook-scale case (1,830 targets over the whole sky, 11 years, IRSA's bucket) per shard order;
+with ``--large``, also 10^6 targets over the sky and 200,000 in a 160 deg^2 field.
 
-    python benchmarks/workflow_costs.py [--orders 1 2 3] [--workdir /tmp/nlc-bench]
+    python benchmarks/workflow_costs.py [--orders 1 2 3] [--large] [--workdir /tmp/nlc-bench]
 
-Prints a Markdown table. Nothing is read from the bucket: the notebook-scale case runs only the
-targets and manifest rules, then a dry run.
+Prints a Markdown table. Nothing is read from the bucket: the plan cases run only the targets
+and manifest rules (timed: *manifest*), then a dry run (timed: *dry run*); the job counts are
+the dry run's.
 """
 
 from __future__ import annotations
@@ -58,9 +60,74 @@ def jobs_ran(output: str, rule: str) -> int:
     return len(re.findall(rf"^(?:local)?rule {rule}:$", output, re.MULTILINE))
 
 
+def dry_run_count(output: str, rule: str) -> int:
+    """A rule's row of a dry run's job stats (0 when absent)."""
+    found = re.search(rf"^{rule}\s+(\d+)$", output, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def sky_targets(n: int, seed: int) -> pd.DataFrame:
+    """``n`` targets uniform on the sphere, in the notebook's column names."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "uid": np.arange(1, n + 1),
+            "RAJ2000": rng.uniform(0, 360, n),
+            "DEJ2000": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+        }
+    )
+
+
+def field_targets(n: int, seed: int) -> pd.DataFrame:
+    """``n`` targets uniform in the 48 adjacent order-5 partitions (~160 deg^2) of the
+    order-2 pixel holding (RA, Dec) = (80, -69), the Large Magellanic Cloud, minus 16."""
+    import hpgeom
+
+    rng = np.random.default_rng(seed)
+    first = int(hpgeom.angle_to_pixel(4, 80.0, -69.0)) * 64
+    ra, dec = [], []
+    while sum(len(r) for r in ra) < n:
+        r = rng.uniform(0, 360, 50 * n)
+        d = np.degrees(np.arcsin(rng.uniform(-1, -0.8, 50 * n)))
+        k5 = hpgeom.angle_to_pixel(32, r, d)
+        keep = (k5 >= first) & (k5 < first + 48)
+        ra.append(r[keep])
+        dec.append(d[keep])
+    return pd.DataFrame(
+        {
+            "uid": np.arange(1, n + 1),
+            "RAJ2000": np.concatenate(ra)[:n],
+            "DEJ2000": np.concatenate(dec)[:n],
+        }
+    )
+
+
+def plan_case(workdir: Path, name: str, targets: pd.DataFrame, match: dict) -> tuple:
+    """Manifest and dry run of ``targets`` over IRSA's bucket, 11 years."""
+    workdir.mkdir(parents=True)
+    targets.to_csv(workdir / "targets.csv", index=False)
+    cfg = {
+        "targets": {"source": "file", "path": "targets.csv"},
+        "catalog": {"root": IRSA, "years": list(range(1, 12))},
+        "match": match,
+    }
+    manifest_wall, _ = snakemake(workdir, cfg, "--until", "manifest")
+    wall, out = snakemake(workdir, cfg, "-n")
+    n_match, n_lc = dry_run_count(out, "match"), dry_run_count(out, "lightcurves")
+    return (
+        name,
+        f"{n_match:,}",
+        f"{n_lc:,}",
+        f"{dry_run_count(out, 'total'):,}",
+        f"{manifest_wall:.1f} s",
+        f"{wall:.1f} s",
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--large", action="store_true", help="also 10^6 and dense-field plans")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-bench"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
@@ -69,47 +136,41 @@ def main() -> None:
     demo_dir = args.workdir / "demo"
     demo_dir.mkdir(parents=True)
     wall, out = snakemake(demo_dir, {})
+    n_match, n_lc = jobs_ran(out, "match"), jobs_ran(out, "lightcurves")
     rows.append(
-        (
-            "demo from scratch (default config)",
-            f"{jobs_ran(out, 'match')} match jobs",
-            f"{wall:.1f} s",
-        )
+        ("demo from scratch (default config)", f"{n_match}", f"{n_lc}", "", "", f"{wall:.1f} s")
     )
     wall, out = snakemake(demo_dir, {})
     assert "Nothing to be done" in out
-    rows.append(("demo no-op rerun", "0 jobs", f"{wall:.1f} s"))
+    rows.append(("demo no-op rerun", "0", "0", "0", "", f"{wall:.1f} s"))
 
-    rng = np.random.default_rng(1830)
-    n = 1830
-    targets = pd.DataFrame(
-        {
-            "uid": np.arange(1, n + 1),
-            "RAJ2000": rng.uniform(0, 360, n),
-            "DEJ2000": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-        }
-    )
+    notebook = sky_targets(1830, 1830)
     for order in args.orders:
-        wd = args.workdir / f"notebook-k{order}"
-        wd.mkdir(parents=True)
-        targets.to_csv(wd / "cvs.csv", index=False)
-        cfg = {
-            "targets": {"source": "file", "path": "cvs.csv"},
-            "catalog": {"root": IRSA, "years": list(range(1, 12))},
-            "match": {"shard_order": order},
-        }
-        snakemake(wd, cfg, "--until", "manifest")
-        wall, out = snakemake(wd, cfg, "-n")
-        match = int(re.search(r"^match\s+(\d+)$", out, re.MULTILINE).group(1))
         rows.append(
-            (
-                f"notebook scale, shard order {order}: dry run",
-                f"{match} match jobs",
-                f"{wall:.1f} s",
+            plan_case(
+                args.workdir / f"notebook-k{order}",
+                f"notebook scale (1,830 targets), shard order {order}",
+                notebook,
+                {"shard_order": order},
+            )
+        )
+    if args.large:
+        rows.append(
+            plan_case(
+                args.workdir / "sky-1e6", "10^6 targets over the sky", sky_targets(10**6, 6), {}
+            )
+        )
+        rows.append(
+            plan_case(
+                args.workdir / "field-2e5",
+                "200,000 targets in 48 partitions (160 deg^2)",
+                field_targets(200_000, 2),
+                {},
             )
         )
 
-    print("| case | jobs | wall |\n|---|---|---|")
+    print("| case | match jobs | light-curve jobs | jobs in all | manifest | dry run (or run) |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 
