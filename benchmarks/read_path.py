@@ -8,10 +8,15 @@
 
 ``generate`` writes a sky in IRSA's layout (all 143 columns, 2 years) with ``--partitions``
 adjacent order-5 partitions of ``--rows`` rows a year each (~1.5 M, as on the real bucket),
-made of sources seen ~24 times a year with 0.2" scatter; rows are ordered by a spatial index
-and written in row groups of ``--row-group-size`` rows (the real files' row order and row-group
-size are unknown). Files already there are kept (each is written atomically), so a larger sky
-can start from a smaller one's files: the first partitions and their data are the same.
+made of sources seen ~24 times a year with 0.2" scatter, from k5 6812 (or ``--first``); rows
+are ordered by ``--order``: ``spatial`` (default: partition, then a spatial index), ``random``
+(shuffled within each file) or ``time`` (by ``mjd``, as a survey writes its exposures: each
+visit's rows together), numbered by ``cntr`` in file order, and written in row groups of
+``--row-group-size`` rows (the real files' row order and row-group size are unknown). Files
+already there are kept (each is written atomically), so a larger sky can start from a smaller
+one's files: the first partitions and their data are the same. ``sky.json`` records the order,
+rows, row-group size, seed and first partition, and ``generate`` refuses to add to a sky
+written with others (a sky without it is taken as spatial).
 ``run`` measures, for 1, 100 and 10,000 targets (placed on sources) at 1" and 10":
 
 1. ours: ``snakemake --cores 2`` end to end, Snakemake's own overhead included;
@@ -80,57 +85,150 @@ def sources_in(pixel: int, n: int, rng) -> pd.DataFrame:
     )
 
 
-def generate(sky: Path, n_partitions: int, rows: int, row_group_size: int, seed: int) -> None:
+#: Row orders :func:`generate` can write a file's rows in.
+ORDERS = ("spatial", "random", "time")
+
+
+def order_rows(table, order: str, rng=None):
+    """``table`` (one partition-year, in the demo's spatial order) reordered: ``spatial`` keeps
+    it (partition, then ``spt_ind``, then ``mjd``); ``random`` shuffles the rows (``rng``, a
+    numpy Generator); ``time`` orders them by ``mjd``, as a survey writes its exposures (each
+    visit's rows together, each exposure's rows together within it)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if order == "spatial":
+        return table
+    if order == "random":
+        return table.take(pa.array(rng.permutation(table.num_rows)))
+    if order == "time":
+        return table.take(pc.sort_indices(table, [("mjd", "ascending")]))
+    raise ValueError(f"row order must be one of {', '.join(ORDERS)}, not {order!r}")
+
+
+def _check_sky_record(sky: Path, record: dict) -> None:
+    """Refuse to add files to a sky written with another row order, rows, row groups, seed or
+    first partition (``sky.json``, written by :func:`generate`; a sky without one was written
+    before it existed, in spatial order)."""
+    path = sky / "sky.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        old.pop("partitions", None)
+        if old != record:
+            raise SystemExit(
+                f"{sky} was generated with {old}, not {record}: use another --sky folder"
+            )
+    elif record["order"] != "spatial" and any(sky.glob("year*/*/healpix_k0=*")):
+        raise SystemExit(f"{sky} has files in spatial order (no sky.json): use another folder")
+
+
+def generate(
+    sky: Path,
+    n_partitions: int,
+    rows: int,
+    row_group_size: int,
+    seed: int,
+    order: str = "spatial",
+    first: int | None = None,
+    jobs: int = 1,
+) -> None:
+    """Write the sky (see the module docstring). ``order``: each file's row order
+    (:func:`order_rows`); ``first``: the first order-5 partition (default: that of
+    :func:`partitions_of`), the others following it in NESTED order; ``jobs``: files written at
+    once, in processes."""
     import pyarrow.parquet as pq
 
-    from neowise_lightcurves import atomic, columns, demo
+    from neowise_lightcurves import columns
 
+    if order not in ORDERS:
+        raise ValueError(f"row order must be one of {', '.join(ORDERS)}, not {order!r}")
     schema = columns.file_schema()
-    pixels = partitions_of(n_partitions)
+    pixels = (
+        partitions_of(n_partitions) if first is None else list(range(first, first + n_partitions))
+    )
+    record = {
+        "order": order,
+        "rows": rows,
+        "row_group_size": row_group_size,
+        "seed": seed,
+        "first": pixels[0],
+    }
+    _check_sky_record(sky, record)
+    (sky / "sky.json").write_text(json.dumps({**record, "partitions": len(pixels)}) + "\n")
     rng = np.random.default_rng(seed)
     n_sources = int(rows / (24 * 0.94))
     srcs = {p: sources_in(p, n_sources, rng) for p in pixels}
     pd.concat(srcs.values(), keys=pixels, names=["k5", "i"]).reset_index(level=0)[
         ["k5", "ra", "dec"]
     ].to_parquet(sky / "sources.parquet")
+    todo = [
+        (year, pixel)
+        for year in YEARS
+        for pixel in pixels
+        if not (_year_folder(sky, year) / _relative(pixel)).exists()  # kept from a longer run
+    ]
+    args = [(sky, y, p, srcs[p], seed, order, row_group_size) for y, p in todo]
+    if jobs > 1 and len(args) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            for line in pool.map(_write_partition, *zip(*args, strict=True)):
+                print(line, flush=True)
+    else:
+        for a in args:
+            print(_write_partition(*a), flush=True)
     for year in YEARS:
-        ds = sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet"
+        ds = _year_folder(sky, year)
         collector = []
         for pixel in pixels:
-            t0 = time.perf_counter()
-            leaf = ds / f"healpix_k0={pixel // 1024}" / f"healpix_k5={pixel}"
-            relative = f"healpix_k0={pixel // 1024}/healpix_k5={pixel}/part0.snappy.parquet"
-            if (leaf / "part0.snappy.parquet").exists():  # written by an earlier, longer run
-                md = pq.read_metadata(leaf / "part0.snappy.parquet")
-                md.set_file_path(relative)
-                collector.append(md)
-                continue
-            table = demo.year_table(
-                demo.DemoSky(srcs[pixel], pd.DataFrame()), f"year{year}", seed + pixel
-            )
-            keep = pa.compute.equal(table["healpix_k5"], pixel)  # scatter may cross the edge
-            table = table.filter(keep).drop_columns(["healpix_k5"])
-            cntr = (year * 100_000 + pixel) * 10_000_000 + np.arange(table.num_rows)
-            table = table.set_column(table.schema.get_field_index("cntr"), "cntr", pa.array(cntr))
-            md = []
-            atomic.write_parquet(
-                table.cast(schema),
-                leaf / "part0.snappy.parquet",
-                row_group_size=row_group_size,
-                compression="snappy",
-                metadata_collector=md,
-            )
-            md[0].set_file_path(relative)
-            collector.extend(md)
-            size = (leaf / "part0.snappy.parquet").stat().st_size
-            print(
-                f"year{year} k5={pixel}: {table.num_rows:,} rows, {size / 1e6:.0f} MB, "
-                f"{time.perf_counter() - t0:.0f} s",
-                flush=True,
-            )
+            md = pq.read_metadata(ds / _relative(pixel))
+            md.set_file_path(_relative(pixel))
+            collector.append(md)
         pq.write_metadata(schema, ds / "_common_metadata")
         pq.write_metadata(schema, ds / "_metadata", metadata_collector=collector)
+
+
+def _year_folder(sky: Path, year: int) -> Path:
+    return sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet"
+
+
+def _relative(pixel: int) -> str:
+    return f"healpix_k0={pixel // 1024}/healpix_k5={pixel}/part0.snappy.parquet"
+
+
+def _write_partition(
+    sky: Path,
+    year: int,
+    pixel: int,
+    sources: pd.DataFrame,
+    seed: int,
+    order: str,
+    row_group_size: int,
+) -> str:
+    """Write one partition-year's file (atomically); returns a line saying what it wrote."""
+    import pyarrow as pa
+
+    from neowise_lightcurves import atomic, columns, demo
+
+    t0 = time.perf_counter()
+    path = _year_folder(sky, year) / _relative(pixel)
+    table = demo.year_table(demo.DemoSky(sources, pd.DataFrame()), f"year{year}", seed + pixel)
+    keep = pa.compute.equal(table["healpix_k5"], pixel)  # scatter may cross the edge
+    table = table.filter(keep).drop_columns(["healpix_k5"])
+    table = order_rows(table, order, np.random.default_rng([seed, year, pixel]))
+    cntr = (year * 100_000 + pixel) * 10_000_000 + np.arange(table.num_rows)
+    table = table.set_column(table.schema.get_field_index("cntr"), "cntr", pa.array(cntr))
+    atomic.write_parquet(
+        table.cast(columns.file_schema()),
+        path,
+        row_group_size=row_group_size,
+        compression="snappy",
+    )
+    size = path.stat().st_size
+    return (
+        f"year{year} k5={pixel}: {table.num_rows:,} rows, {size / 1e6:.0f} MB, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
 
 
 def inflate_metadata(sky: Path, n_files: int) -> None:
@@ -517,6 +615,19 @@ def main() -> None:
     g.add_argument("--rows", type=int, default=1_500_000)
     g.add_argument("--row-group-size", type=int, default=100_000)
     g.add_argument("--seed", type=int, default=5)
+    g.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="spatial",
+        help="rows of each file: by a spatial index (default), shuffled, or by mjd",
+    )
+    g.add_argument(
+        "--first",
+        type=int,
+        default=None,
+        help="first order-5 partition (default: the one holding (150, 2)'s order-4 pixel)",
+    )
+    g.add_argument("--jobs", type=int, default=1, help="files written at once, in processes")
     m = sub.add_parser("inflate-metadata")
     m.add_argument("--sky", type=Path, required=True)
     m.add_argument("--files", type=int, default=12 * 4**5)
@@ -547,7 +658,16 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "generate":
         args.sky.mkdir(parents=True, exist_ok=True)
-        generate(args.sky, args.partitions, args.rows, args.row_group_size, args.seed)
+        generate(
+            args.sky,
+            args.partitions,
+            args.rows,
+            args.row_group_size,
+            args.seed,
+            args.order,
+            args.first,
+            args.jobs,
+        )
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)
     elif args.cmd == "match-scale":
