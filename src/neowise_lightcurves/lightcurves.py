@@ -19,9 +19,6 @@ from .cuts import cut_columns, cut_mask
 #: Columns the light-curve table starts with, in this order.
 LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", "year")
 
-#: Gap (days) that separates epochs (visits), as in IRSA's notebook.
-EPOCH_GAP_DAYS = 30.0
-
 
 def read_matches(
     paths: Iterable[str], first: str | None = None, last: str | None = None
@@ -91,11 +88,3 @@ def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "")
     columns = list(LEADING) + [c for c in matches.column_names if c not in LEADING]
     # one take of every column, in the final order
     return matches.select(columns).take(pa.array(rows, pa.int64()))
-
-
-def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
-    """Epoch number of each time in a sorted ``mjd`` array (a new one after gaps > ``gap_days``)."""
-    mjd = np.asarray(mjd, float)
-    if len(mjd) == 0:
-        return np.zeros(0, np.int64)
-    return np.concatenate([[0], np.cumsum(np.diff(mjd) > gap_days)]).astype(np.int64)
