@@ -149,3 +149,12 @@ def test_plan_names_the_jobs():
     assert f"match jobs:              {2 * len(items)} ({len(items)} per year x 2 years)" in text
     assert f"light-curve jobs:        {sum(1 for s in items if s.n_home)} " in text
     assert "shards (order 2-5):" in text or "shards (order 3-5):" in text
+
+
+def test_a_changed_manifest_is_caught_by_the_job():
+    rows = manifest.target_partitions(targets(20), 1.0, 2)
+    (s, *_) = manifest.shards(rows, 1.0, COLS, "demo")
+    mine = rows[rows["shard"] == s.shard]
+    manifest.check_digest(mine, s.shard, s.digest, 1.0, COLS, "demo")
+    with pytest.raises(RuntimeError, match=f"shard {s.shard}: .*rerun the workflow"):
+        manifest.check_digest(mine.iloc[1:], s.shard, s.digest, 1.0, COLS, "demo")

@@ -43,7 +43,7 @@ def plan_and_match(tiny_catalog, folder, max_shard_targets):
     caches = {}
     for name in shards:
         for year in YEARS:
-            table = matching.match_shard(cat, year, rows[rows["shard"] == name], RADIUS, COLUMNS)
+            table = matching.match_shard(cat, year, rows[rows["shard"] == name], RADIUS, COLUMNS, 1)
             path = folder / "cache" / f"{year}-{name}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, row_group_size=16)

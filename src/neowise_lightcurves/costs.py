@@ -16,6 +16,22 @@ import pandas as pd
 RECORD_COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s", "io_in": "io_in_mb"}
 
 
+def run_jobs(
+    shards, radius: str, years: list[str], once: list[str], demo_years: list[str]
+) -> dict[str, list[str]]:
+    """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
+    run once (``once``), the demo's years, every (year, shard) match job of the manifest's
+    ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`) and each
+    light-curve job (one per shard holding a target)."""
+    from .cache import used_names
+
+    jobs = {rule: [""] for rule in once}
+    jobs["demo_year"] = list(demo_years)
+    jobs["match"] = sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, years))
+    jobs["lightcurves"] = [s.shard for s in shards if s.n_home]
+    return jobs
+
+
 def read_records(folder: str | os.PathLike, jobs: dict[str, list[str]]) -> pd.DataFrame:
     """The records of ``jobs`` (``{rule: [job names]}``; a rule run once: ``[""]``) that exist
     under ``folder``: one row per job, ``rule, job`` and :data:`RECORD_COLUMNS`. A job run more

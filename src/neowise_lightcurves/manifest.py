@@ -162,6 +162,24 @@ def shard_digest(
     return h.hexdigest()[:12]
 
 
+def check_digest(
+    rows: pd.DataFrame,
+    shard: str,
+    digest: str,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+    catalog_key: str,
+) -> None:
+    """Raise if a shard's rows (from the manifest now) do not give the cache key ``digest`` a
+    job was started for: the manifest changed under the job."""
+    now = shard_digest(rows, radius_arcsec, columns, catalog_key)
+    if now != digest:
+        raise RuntimeError(
+            f"shard {shard}: the manifest's targets give cache key {now}, not {digest}; "
+            "the manifest changed under this job: rerun the workflow"
+        )
+
+
 @dataclass(frozen=True)
 class Shard:
     """One shard of the manifest: its cache key, the targets its partitions are matched

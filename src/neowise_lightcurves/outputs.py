@@ -82,6 +82,16 @@ def remove_stale(folder: str | os.PathLike, keep: Iterable[str]) -> list[Path]:
     return removed
 
 
+def remove_stale_shards(
+    outdir: str | os.PathLike, shards: Iterable[str], per_target: bool
+) -> list[Path]:
+    """:func:`remove_stale` in every folder of shard files under ``outdir`` (and in
+    ``per_target/`` with ``per_target``): what an earlier manifest's shards left."""
+    shards = set(shards)
+    folders = [*SHARD_FOLDERS, PER_TARGET] if per_target else SHARD_FOLDERS
+    return [p for kind in folders for p in remove_stale(Path(outdir) / kind, shards)]
+
+
 def gather_target_index(folders: dict[str, str | os.PathLike], out: str | os.PathLike) -> int:
     """One index of every shard's per-target files (``{folder}/index.parquet`` of each shard),
     with paths relative to the folder of ``out``: ``target_id, kind, format, path``."""

@@ -28,7 +28,7 @@ YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
 RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
 
 if config["targets"]["source"] == "file":
-    _path = config["targets"].get("path")
+    _path = config["targets"]["path"]
     if not _path:
         raise WorkflowError(
             "config: targets.source is 'file' but targets.path is not set"
@@ -48,9 +48,9 @@ for _name in ("lightcurves.parquet", "binned.parquet"):
             f"{OUTDIR}/per_target); the match cache stays valid."
         )
 try:
-    CUT_COLUMNS = nl_cuts.cut_columns(config["match"].get("cuts", ""))
+    CUT_COLUMNS = nl_cuts.cut_columns(config["match"]["cuts"])
     CACHED_COLUMNS = nl_columns.cached_columns(
-        list(config["match"].get("extra_columns", [])) + list(CUT_COLUMNS)
+        list(config["match"]["extra_columns"]) + list(CUT_COLUMNS)
     )
 except ValueError as err:
     raise WorkflowError(f"config: {err}") from None

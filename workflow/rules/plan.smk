@@ -1,5 +1,10 @@
 # `snakemake -c1 plan`: what a run will cost before paying for it (targets, partitions, jobs per
 # year, and, for a local catalogue, the bytes of the files involved), in {outdir}/plan.txt.
+# On the submitting host: it costs next to nothing.
+
+
+localrules:
+    plan,
 
 
 rule plan:
