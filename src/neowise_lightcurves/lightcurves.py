@@ -1,7 +1,9 @@
-"""Light curves: merging match caches, applying quality cuts, and a per-target summary.
+"""Light curves from match caches: reading them (whole, or a range of targets), applying the
+quality cuts, keeping each (target, detection) once, sorted by target and time, and counting
+each target's detections before the cuts.
 
-Cuts (:mod:`neowise_lightcurves.cuts`) are applied here, at merge time, so that changing them
-never re-reads the catalogue.
+Cuts (:mod:`neowise_lightcurves.cuts`) are applied here, when light curves are built, so that
+changing them never re-reads the catalogue.
 """
 
 from __future__ import annotations
