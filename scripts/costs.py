@@ -7,7 +7,8 @@ from neowise_lightcurves import atomic, costs, logs, manifest
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
-jobs = costs.run_jobs(shards, p.radius, p.years, p.once, p.demo_years)
+groups = manifest.read_groups(snakemake.input.groups)
+jobs = costs.run_jobs(shards, groups, p.radius, p.years, p.once, p.demo_years)
 records = costs.read_records(Path(snakemake.output.table).parent / "benchmarks", jobs)
 table = costs.per_rule(records)
 with atomic.atomic_path(snakemake.output.table) as tmp:

@@ -15,20 +15,21 @@ def record(path, s, rss, cpu):
 
 def test_records_per_rule(tmp_path):
     shards = [
-        manifest.Shard("k2_1", "aaaaaaaaaaaa", 3, (1,), n_home=3, reads=("k2_1",)),
-        manifest.Shard("k2_2", "bbbbbbbbbbbb", 1, (2,), n_home=0, reads=()),
+        manifest.Shard("k2_1", "aaaaaaaaaaaa", 3, (1,)),
+        manifest.Shard("k2_2", "bbbbbbbbbbbb", 1, (2,)),
     ]
-    jobs = costs.run_jobs(shards, "1", ["year1", "year2"], ["targets", "summary"], [])
+    groups = [manifest.Group("k0_1", 3, ("k2_1", "k2_2"))]
+    jobs = costs.run_jobs(shards, groups, "1", ["year1", "year2"], ["targets", "summary"], [])
     assert jobs["match"] == [
         "r1/year1/k2_1-aaaaaaaaaaaa",
         "r1/year1/k2_2-bbbbbbbbbbbb",
         "r1/year2/k2_1-aaaaaaaaaaaa",
         "r1/year2/k2_2-bbbbbbbbbbbb",
     ]
-    assert jobs["lightcurves"] == ["k2_1"] and jobs["targets"] == [""]
+    assert jobs["lightcurves"] == ["k0_1"] and jobs["targets"] == [""]
     for i, job in enumerate(jobs["match"]):
         record(tmp_path / f"match/{job}.tsv", 2.0 + i, 100 + 10 * i, 1.5)
-    record(tmp_path / "lightcurves/k2_1.tsv", 3.0, 300, 2.0)
+    record(tmp_path / "lightcurves/k0_1.tsv", 3.0, 300, 2.0)
     record(tmp_path / "targets.tsv", 1.0, 90, 0.8)
     record(tmp_path / "match/r4/year1/k2_1-cccccccccccc.tsv", 99, 9999, 99)  # not this run's
     records = costs.read_records(tmp_path, jobs)

@@ -2,7 +2,7 @@
 and I/O of each job, under ``{outdir}/benchmarks/``), gathered per rule for the report.
 
 A job's record is ``benchmarks/{rule}.tsv`` (rules run once) or ``benchmarks/{rule}/{job}.tsv``
-(one per job: ``match/r{radius}/{year}/{shard}-{digest}.tsv``, ``lightcurves/{shard}.tsv``).
+(one per job: ``match/r{radius}/{year}/{shard}-{digest}.tsv``, ``lightcurves/{group}.tsv``).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ RECORD_COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s", "
 
 
 def run_jobs(
-    shards, radius: str, years: list[str], once: list[str], demo_years: list[str]
+    shards, groups, radius: str, years: list[str], once: list[str], demo_years: list[str]
 ) -> dict[str, list[str]]:
     """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
     run once (``once``), the demo's years, every (year, shard) match job of the manifest's
     ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`) and each
-    light-curve job (one per shard holding a target)."""
+    light-curve job (one per group of ``groups``)."""
     from .cache import used_names
 
     jobs = {rule: [""] for rule in once}
     jobs["demo_year"] = list(demo_years)
     jobs["match"] = sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, years))
-    jobs["lightcurves"] = [s.shard for s in shards if s.n_home]
+    jobs["lightcurves"] = [g.group for g in groups]
     return jobs
 
 

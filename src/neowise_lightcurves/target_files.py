@@ -1,7 +1,7 @@
 """Per-target light-curve files, raw and binned, in the formats astronomers read, each carrying
 its provenance (catalogue root, years, radius, cuts, package version, date) in its metadata.
 
-A shard's files go into one folder (``per_target/{shard}/``), or, where they would be more than
+A group's files go into one folder (``per_target/{group}/``), or, where they would be more than
 :data:`MAX_FOLDER_ENTRIES`, into sub-folders named by the first two hex digits of the SHA-1 of
 the target id; an index (:data:`INDEX_NAME`: ``target_id, kind, format, path``) says which file
 holds which target."""

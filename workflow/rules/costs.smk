@@ -10,6 +10,7 @@ localrules:
 rule costs:
     input:
         shards=f"{OUTDIR}/manifest/shards.tsv",
+        groups=f"{OUTDIR}/manifest/groups.tsv",
         outputs=final_products(),
     output:
         table=f"{OUTDIR}/costs.tsv",

@@ -10,6 +10,7 @@ localrules:
 rule plan:
     input:
         shards=f"{OUTDIR}/manifest/shards.tsv",
+        groups=f"{OUTDIR}/manifest/groups.tsv",
         partitions=f"{OUTDIR}/manifest/partitions.parquet",
         catalog=plan_catalog_input,
     output:
