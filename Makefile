@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine (Python >= 3.11 with venv and pip):
 #   make demo   installs into .venv and runs the workflow on the built-in demo sky
-#   make test   installs into .venv (with the test tools) and runs the tests
+#   make test   installs into .venv (with the test tools and the SLURM plugin, for the SLURM
+#               test) and runs the tests
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= 2
@@ -9,6 +10,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-slurm: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,slurm]'
 	touch $@
 
 .PHONY: install demo test report clean
@@ -20,7 +25,7 @@ demo: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --report report.html
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-slurm
 	$(VENV)/bin/python -m pytest
 
 clean:

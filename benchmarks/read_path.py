@@ -26,7 +26,7 @@ written with others (a sky without it is taken as spatial).
 3. floor: reading the columns our output holds from the same partitions, no filtering.
 
 Wall time, peak RSS and bytes read from storage (counted through a wrapping pyarrow
-filesystem, :func:`neowise_lightcurves.catalog.counting_filesystem`) go into a Markdown table.
+filesystem, :func:`neowise_lightcurves.iocount.counting_filesystem`) go into a Markdown table.
 """
 
 from __future__ import annotations
@@ -401,7 +401,7 @@ def baseline(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
     import pyarrow.dataset
     import pyarrow.fs
 
-    from neowise_lightcurves.catalog import ReadCounter, counting_filesystem
+    from neowise_lightcurves.iocount import ReadCounter, counting_filesystem
 
     t0 = time.perf_counter()
     counter = ReadCounter()
@@ -464,7 +464,7 @@ def floor(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
 
     from neowise_lightcurves import catalog, columns
     from neowise_lightcurves import sky as nl_sky
-    from neowise_lightcurves.catalog import ReadCounter, counting_filesystem
+    from neowise_lightcurves.iocount import ReadCounter, counting_filesystem
 
     t0 = time.perf_counter()
     counter = ReadCounter()

@@ -2,17 +2,13 @@
 
 from pathlib import Path
 
-from neowise_lightcurves import atomic, cache, costs, logs, manifest
+from neowise_lightcurves import atomic, costs, logs, manifest
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
-jobs = {rule: [""] for rule in p.once}
-jobs["demo_year"] = list(p.demo_years)
-jobs["match"] = sorted(
-    n.removesuffix(".parquet") for n in cache.used_names(shards, p.radius, p.years)
-)
-jobs["lightcurves"] = [s.shard for s in shards if s.n_home]
+groups = manifest.read_groups(snakemake.input.groups)
+jobs = costs.run_jobs(shards, groups, p.radius, p.years, p.once, p.demo_years)
 records = costs.read_records(Path(snakemake.output.table).parent / "benchmarks", jobs)
 table = costs.per_rule(records)
 with atomic.atomic_path(snakemake.output.table) as tmp:

@@ -1,4 +1,4 @@
-"""Rule lightcurves: one shard's light curves, binned epochs, summary rows and per-target files."""
+"""Rule lightcurves: one group's light curves, binned epochs, summary rows and per-target files."""
 
 import pandas as pd
 
@@ -9,13 +9,13 @@ p, w, out = snakemake.params, snakemake.wildcards, snakemake.output
 homes = pd.read_parquet(
     snakemake.input.partitions,
     columns=["target_id", "ra", "dec"],
-    filters=[("shard", "==", w.shard), ("home", "==", True)],
+    filters=[("group", "==", w.group), ("home", "==", True)],
 )
 meta = target_files.provenance(p.root, p.years, p.radius_arcsec, p.cuts, cuts.expression(p.cuts))
 outputs = merge.Outputs(
     out.lightcurves, out.binned, out.summary, out.get("per_target"), tuple(p.formats)
 )
-stats = merge.merge_shard(
-    list(snakemake.input.matches), homes, outputs, p.cuts, p.binning, meta, shard=w.shard
+stats = merge.merge_group(
+    list(snakemake.input.matches), homes, outputs, p.cuts, p.binning, meta, group=w.group
 )
-log.info("%s: %s (cuts %r)", w.shard, stats, p.cuts)
+log.info("%s: %s (cuts %r)", w.group, stats, p.cuts)

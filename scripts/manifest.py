@@ -1,4 +1,5 @@
-"""Checkpoint manifest: partitions touched by each target's cone, shards and their cache keys."""
+"""Checkpoint manifest: partitions touched by each target's cone, shards and their cache keys,
+and the groups of targets whose light curves one job builds."""
 
 import pandas as pd
 
@@ -9,16 +10,18 @@ p = snakemake.params
 targets = pd.read_parquet(snakemake.input[0], columns=["target_id", "ra", "dec"])
 rows = manifest.target_partitions(targets, p.radius_arcsec, p.shard_order, p.max_shard_targets)
 shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
-# small row groups: each match and light-curve job reads only its own shard's rows
+groups = manifest.groups(rows)
+# small row groups: each match and light-curve job reads only its own rows
 atomic.write_frame(rows, snakemake.output.partitions, row_group_size=manifest.ROW_GROUP_ROWS)
 manifest.write_shards(snakemake.output.shards, shards)
+manifest.write_groups(snakemake.output.groups, groups)
 log.info(
-    "%d targets touch %d order-5 partitions in %d shards (order %d to 5, at most %d targets "
-    "above order 5), %d of them home to a target",
+    "%d targets touch %d order-5 partitions in %d shards (order %d to 5) and lie in %d groups "
+    "(at most %d targets to a shard or group above order 5)",
     len(targets),
     rows["k5"].nunique(),
     len(shards),
     p.shard_order,
+    len(groups),
     p.max_shard_targets,
-    sum(1 for s in shards if s.n_home),
 )

@@ -7,22 +7,15 @@ from neowise_lightcurves import atomic, catalog, logs, manifest
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
+groups = manifest.read_groups(snakemake.input.groups)
 n_targets = pd.read_parquet(snakemake.input.partitions, columns=["target_id"])[
     "target_id"
 ].nunique()
 sizes = None
 if "://" not in p.root:  # local: listing the partitions costs nothing
-    cat = catalog.open_catalog(p.root)
     partitions = sorted({k for s in shards for k in s.partitions})
-    sizes = {}
-    for year in p.years:
-        infos = [cat.partition_files(year, k) for k in partitions] if cat.year_exists(year) else []
-        sizes[year] = (
-            sum(1 for i in infos if i),
-            sum(len(i) for i in infos),
-            sum(f.size for i in infos for f in i),
-        )
-text = manifest.plan_text(shards, n_targets, list(p.years), p.shard_order, sizes)
+    sizes = catalog.file_sizes(catalog.open_catalog(p.root), list(p.years), partitions)
+text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, sizes)
 with atomic.atomic_path(snakemake.output[0]) as tmp:
     tmp.write_text(text)
 log.info("plan:\n%s", text)

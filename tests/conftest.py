@@ -9,7 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO / "tools"
+
+
+def _defaults() -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+#: config.yaml: the one place defaults are written.
+DEFAULTS = _defaults()
+#: ``binning.gap_days``, ``sigma``, ``iterations`` as config.yaml sets them.
+DEFAULT_BINNING = tuple(DEFAULTS["binning"][k] for k in ("gap_days", "sigma", "iterations"))
 
 # Without credentials the AWS SDK would ask the instance-metadata address, which is off this
 # machine; every S3 test talks to a server on loopback.

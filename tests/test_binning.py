@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DEFAULT_BINNING
 
 from neowise_lightcurves import binning
 
@@ -37,7 +38,7 @@ def synthetic(seed=0, n_targets=3, epochs=4, per_epoch=14, outliers=2):
 
 def test_binned_fluxes_recover_known_means_despite_outliers():
     lc, truth = synthetic()
-    b = binning.bin_visits(lc)
+    b = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert len(b) == len(truth)
     m = b.merge(truth, on=["target_id", "epoch"])
     # each epoch: 14 points of sigma 20 -> error of the median ~ 6.7 DN; 4 sigma allowed
@@ -57,7 +58,7 @@ def test_epochs_upper_limits_and_null_fluxes():
     lc.loc[lc["mjd"] < 57100, "w2flux"] = np.nan  # epoch 0: no W2 flux at all
     lc.loc[lc["mjd"] > 57100, "w2flux"] = 5.0  # epoch 1: SNR ~ 1.3 binned -> upper limit
     lc.loc[lc["mjd"] > 57100, "w2sigflux"] = 15.0
-    b = binning.bin_visits(lc)
+    b = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert b["epoch"].tolist() == [0, 1]
     assert b["w2_upper_limit"].tolist() == [True, True]
     assert b["w2_n"].tolist() == [0, 14]
@@ -69,7 +70,7 @@ def test_epochs_upper_limits_and_null_fluxes():
 
 def test_variability_statistics():
     lc, _ = synthetic(n_targets=2, epochs=5)
-    b = binning.bin_visits(lc)
+    b = binning.bin_visits(lc, *DEFAULT_BINNING)
     v = binning.variability(b)
     # W1 grows 50 % per epoch: hugely variable; W2 is constant: chi2 ~ 1
     assert (v["w1_chi2_red"] > 100).all()
@@ -89,7 +90,7 @@ def test_single_point_epochs_keep_their_own_error():
             "w2sigflux": [5.0, np.nan],
         }
     )
-    b = binning.bin_visits(lc)
+    b = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert b["w1_flux"].tolist() == [100.0, 200.0]
     assert b["w1_flux_err"].tolist() == [10.0, 10.0]
     assert b["w2_upper_limit"].tolist() == [False, True]

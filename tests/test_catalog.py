@@ -1,6 +1,6 @@
 import pytest
 
-from neowise_lightcurves import catalog
+from neowise_lightcurves import catalog, iocount
 
 
 def test_year_names_and_paths():
@@ -37,8 +37,8 @@ def test_counting_filesystem_counts_what_is_read(tiny_catalog):
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    counter = catalog.ReadCounter()
-    fs = catalog.counting_filesystem(pafs.LocalFileSystem(), counter)
+    counter = iocount.ReadCounter()
+    fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
     path = max(tiny_catalog.glob("year1/*/*/*/part*.parquet"), key=lambda p: p.stat().st_size)
     pf = pq.ParquetFile(fs.open_input_file(str(path)))
     footer = counter.bytes  # the footer: schema and statistics
@@ -48,3 +48,13 @@ def test_counting_filesystem_counts_what_is_read(tiny_catalog):
     pf.read()
     everything = counter.bytes - footer - ra_only
     assert 0 < 20 * ra_only < everything <= path.stat().st_size
+
+
+def test_file_sizes_from_listings(tiny_catalog):
+    cat = catalog.open_catalog(str(tiny_catalog))
+    files = sorted(tiny_catalog.glob("year1/*/*/*/part*.parquet"))
+    k5s = sorted({int(p.parent.name.split("=")[1]) for p in files})
+    sizes = catalog.file_sizes(cat, ["year1", "year7"], [*k5s[:3], 9999])
+    mine = [p for p in files if int(p.parent.name.split("=")[1]) in k5s[:3]]
+    assert sizes["year1"] == (3, len(mine), sum(p.stat().st_size for p in mine))
+    assert sizes["year7"] == (0, 0, 0)  # a year the catalogue does not have

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from test_targets import normalize
 from workflow_helpers import TINY, command, deep_update, read_sorted, snakemake
 
 from neowise_lightcurves import atomic, catalog, columns, demo, manifest, matching, targets
@@ -146,7 +147,7 @@ def test_empty_partition_folder_and_extra_files(tiny_catalog, tmp_path):
         f.unlink()
     (leaf / "_SUCCESS").write_text("")  # not a data file
     cat = catalog.open_catalog(str(root))
-    out = matching.match_shard(cat, "year1", rows, 1.0, columns.cached_columns())
+    out = matching.match_shard(cat, "year1", rows, 1.0, columns.cached_columns(), 1)
     assert out.num_rows == 0 and out.schema.names[:3] == ["target_id", "dist_arcsec", "year"]
 
 
@@ -170,7 +171,7 @@ def test_a_million_targets_simply_work():
         }
     )
     t0 = time.perf_counter()
-    out = targets.normalize(frame)
+    out = normalize(frame)
     rows = manifest.target_partitions(out, 1.0, 2)
     items = manifest.shards(rows, 1.0, ("ra",), "demo")
     elapsed = time.perf_counter() - t0

@@ -1,8 +1,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DEFAULT_BINNING
 
 from neowise_lightcurves import binning, cuts, lightcurves, plots, summary
+from neowise_lightcurves.filenames import safe_filename
 
 
 def matches():
@@ -54,7 +56,10 @@ def test_summary_has_every_target():
     m = matches()
     lc = build(m, TARGETS, "")
     s = summary.summarize(
-        lc, TARGETS, binning.bin_visits(lc), n_before_cuts=m.groupby("target_id").size()
+        lc,
+        TARGETS,
+        binning.bin_visits(lc, *DEFAULT_BINNING),
+        n_before_cuts=m.groupby("target_id").size(),
     )
     assert s["target_id"].tolist() == ["a", "b", "c"]
     a, b, c = (s.iloc[i] for i in range(3))
@@ -64,10 +69,50 @@ def test_summary_has_every_target():
     assert a.w2flux_median == pytest.approx(2.5)
 
 
-def test_epochs_split_at_gaps():
-    np.testing.assert_array_equal(
-        lightcurves.epochs(np.array([0, 1, 2, 40, 41, 100.5])), [0, 0, 0, 1, 1, 2]
+def test_epochs_split_at_gaps_and_targets():
+    group, epoch = binning.epochs(
+        ["a"] * 6 + ["b"] * 2, np.array([0, 1, 2, 40, 41, 100.5, 0, 50]), 30.0
     )
+    np.testing.assert_array_equal(epoch, [0, 0, 0, 1, 1, 2, 0, 1])
+    np.testing.assert_array_equal(group, [0, 0, 0, 1, 1, 2, 3, 4])
+    _, epoch = binning.epochs(["a"] * 6, np.array([0, 1, 2, 40, 41, 100.5]), 0.5)
+    np.testing.assert_array_equal(epoch, [0, 1, 2, 3, 4, 5])
+
+
+def test_figures_split_epochs_as_the_binning_does(tmp_path):
+    """With a gap other than 30 d, every binned point is drawn in its own epoch's panel."""
+    rng = np.random.default_rng(2)
+    # visits 12 d apart, each ~1 d long: one epoch per visit at gap_days=5, one at 30
+    mjd = np.concatenate([57000 + 12 * v + np.sort(rng.uniform(0, 1, 8)) for v in range(5)])
+    lc = pd.DataFrame(
+        {
+            "target_id": "T",
+            "mjd": mjd,
+            "w1flux": 100 + rng.normal(0, 1, mjd.size),
+            "w1sigflux": 1.0,
+            "w2flux": 50 + rng.normal(0, 1, mjd.size),
+            "w2sigflux": 1.0,
+        }
+    )
+    import matplotlib.pyplot as plt
+
+    for gap, n_epochs in ((5.0, 5), (30.0, 1)):
+        binned = binning.bin_visits(lc, gap, 3.0, 5)
+        assert len(binned) == n_epochs
+        fig = plots.epoch_figure(lc, "T", binned, gap)
+        panels = fig.axes[1:]
+        assert len(panels) == n_epochs
+        for i, ax in enumerate(panels):
+            dots, circles = (
+                np.concatenate(
+                    [np.asarray(ln.get_xdata(), float) for ln in ax.lines if ln.get_marker() == m]
+                )
+                for m in (".", "o")
+            )
+            want = binned.loc[binned["epoch"] == i, ["w1_mjd", "w2_mjd"]].to_numpy(float).ravel()
+            np.testing.assert_allclose(np.sort(circles), np.sort(want))
+            assert dots.min() <= circles.min() and circles.max() <= dots.max()
+        plt.close(fig)
 
 
 def test_cut_columns_named_and_unknown_rejected():
@@ -81,14 +126,13 @@ def test_cut_columns_named_and_unknown_rejected():
 
 def test_plot_selection_and_files(tmp_path):
     lc = build(matches(), TARGETS, "")
-    b = binning.bin_visits(lc)
+    b = binning.bin_visits(lc, *DEFAULT_BINNING)
     s = summary.summarize(lc, TARGETS, b)
     assert plots.select_targets(s, 1) == ["a"]
     assert plots.select_targets(s, "all") == ["a", "b"]
-    written = plots.plot_targets(lc, s, tmp_path, "all", b)
-    assert [p.name for p in written] == ["a.png", "b.png"]
+    written = plots.plot_targets(lc, s, tmp_path, "all", b, DEFAULT_BINNING[0])
+    assert [p.name for p in written] == [f"{safe_filename(t)}.png" for t in ("a", "b")]
     assert all(p.stat().st_size > 5000 for p in written)
-    assert plots.safe_filename("V* AM Her/1") != plots.safe_filename("V* AM Her_1")
     plots.overview_figures(s, tmp_path / "v.png", tmp_path / "s.png")
     assert (tmp_path / "v.png").stat().st_size > 5000 and (tmp_path / "s.png").stat().st_size > 5000
 
@@ -104,7 +148,7 @@ def test_cut_presets():
         "moon_masked",
     }
     m = matches().assign(nb=1, na=0, saa_sep=10.0, moon_masked="00")
-    kept = cuts.apply_cuts(m, "timewise")
+    kept = m[cuts.cut_mask(m, "timewise")]
     assert set(kept["cntr"]) == {3, 5, 6, 9}
 
 

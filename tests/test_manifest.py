@@ -58,11 +58,14 @@ def test_digest_depends_on_radius_columns_and_catalogue():
     assert plan(t, radius=2.0)[0] != base
 
 
-def test_shard_table_round_trip(tmp_path):
+def test_shard_and_group_tables_round_trip(tmp_path):
     rows = manifest.target_partitions(targets(50), 1.0, 1)
     items = manifest.shards(rows, 1.0, COLS, "demo")
     manifest.write_shards(tmp_path / "s.tsv", items)
     assert manifest.read_shards(tmp_path / "s.tsv") == items
+    groups = manifest.groups(rows)
+    manifest.write_groups(tmp_path / "g.tsv", groups)
+    assert manifest.read_groups(tmp_path / "g.tsv") == groups
 
 
 def test_radius_tag():
@@ -106,7 +109,7 @@ def test_adaptive_shards_split_dense_pixels_and_cover_every_partition(bound):
         assert set(rows["shard"]) == set(fixed["shard"])
 
 
-def test_every_target_has_one_home_shard_that_reads_its_neighbours():
+def test_every_target_has_one_home_and_one_group_that_reads_its_shards():
     t = dense_field(3000)
     rows = manifest.target_partitions(t, 30.0, 2, max_shard_targets=40)
     homes = rows[rows["home"]]
@@ -115,16 +118,33 @@ def test_every_target_has_one_home_shard_that_reads_its_neighbours():
     want = sky.partition_of(t["ra"].to_numpy(), t["dec"].to_numpy())
     got = homes.set_index("target_id").loc[t["target_id"], "k5"].to_numpy()
     np.testing.assert_array_equal(got, want)
-    items = {s.shard: s for s in manifest.shards(rows, 30.0, COLS, "demo")}
-    assert sum(s.n_home for s in items.values()) == len(t)
-    home_of = homes.set_index("target_id")["shard"]
-    for tid, group in rows.groupby("target_id"):
-        reads = items[home_of[tid]].reads
-        assert set(group["shard"]) <= set(reads) and home_of[tid] in reads
-    assert any(len(s.reads) > 1 for s in items.values())  # 30" cones cross shard edges
+    # one group per target, the pixel holding its home partition, at most 40 targets above
+    # order 5, split only where its parent held more
+    assert (rows.groupby("target_id")["group"].nunique() == 1).all()
+    groups = {g.group: g for g in manifest.groups(rows)}
+    assert sum(g.n_targets for g in groups.values()) == len(t)
+    for name, g in groups.items():
+        order, pixel = manifest.parse_shard(name)
+        mine = homes[homes["group"] == name]
+        assert (mine["k5"].to_numpy() >> (2 * (5 - order)) == pixel).all()
+        assert len(mine) == g.n_targets and (g.n_targets <= 40 or order == 5)
+        if order > 0:
+            parent = (homes["k5"].to_numpy() >> (2 * (5 - (order - 1)))) == pixel >> 2
+            assert parent.sum() > 40
+        # a group reads the caches of every shard its targets' cones touch, and no more
+        touched = rows.loc[rows["target_id"].isin(mine["target_id"]), "shard"]
+        assert set(g.reads) == set(touched)
+    assert any(len(g.reads) > 1 for g in groups.values())  # 30" cones cross shard edges
 
 
-def test_a_shard_only_a_neighbour_reaches_has_no_home_targets():
+def test_a_sparse_sample_makes_few_groups():
+    rows = manifest.target_partitions(targets(2000), 1.0, 2, max_shard_targets=20000)
+    groups = manifest.groups(rows)
+    assert len(groups) == 12 and {manifest.parse_shard(g.group)[0] for g in groups} == {0}
+    assert rows["shard"].nunique() > 150  # while the shards stay at order 2
+
+
+def test_a_shard_only_a_neighbour_reaches_is_read_by_the_group():
     import hpgeom
 
     # a target 1" inside the edge of an order-2 pixel: its 30" cone reaches the next pixel
@@ -136,16 +156,24 @@ def test_a_shard_only_a_neighbour_reaches_has_no_home_targets():
     t["ra"], t["dec"] = mid_ra + (c_ra - mid_ra) * step, mid_dec + (c_dec - mid_dec) * step
     rows = manifest.target_partitions(t, 30.0, 2)
     items = {s.shard: s for s in manifest.shards(rows, 30.0, COLS, "demo")}
-    assert len(items) == 2
-    (home,) = [s for s in items.values() if s.n_home]
-    (other,) = [s for s in items.values() if not s.n_home]
-    assert home.reads == tuple(sorted(items)) and other.n_targets == 1
+    (group,) = manifest.groups(rows)
+    assert len(items) == 2 and group.reads == tuple(sorted(items)) and group.n_targets == 1
 
 
 def test_plan_names_the_jobs():
     rows = manifest.target_partitions(dense_field(2000), 1.0, 2, max_shard_targets=100)
     items = manifest.shards(rows, 1.0, COLS, "demo")
-    text = manifest.plan_text(items, 2000, ["year1", "year2"], 2)
+    groups = manifest.groups(rows)
+    text = manifest.plan_text(items, groups, 2000, ["year1", "year2"], 2)
     assert f"match jobs:              {2 * len(items)} ({len(items)} per year x 2 years)" in text
-    assert f"light-curve jobs:        {sum(1 for s in items if s.n_home)} " in text
+    assert f"light-curve jobs:        {len(groups)} (one per group of targets)" in text
     assert "shards (order 2-5):" in text or "shards (order 3-5):" in text
+
+
+def test_a_changed_manifest_is_caught_by_the_job():
+    rows = manifest.target_partitions(targets(20), 1.0, 2)
+    (s, *_) = manifest.shards(rows, 1.0, COLS, "demo")
+    mine = rows[rows["shard"] == s.shard]
+    manifest.check_digest(mine, s.shard, s.digest, 1.0, COLS, "demo")
+    with pytest.raises(RuntimeError, match=f"shard {s.shard}: .*rerun the workflow"):
+        manifest.check_digest(mine.iloc[1:], s.shard, s.digest, 1.0, COLS, "demo")

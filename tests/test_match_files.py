@@ -17,7 +17,7 @@ def test_match_shard_equals_brute_force(tiny_catalog, radius):
     cols = columns.cached_columns()
     got = pd.concat(
         [
-            matching.match_shard(cat, "year1", g, radius, cols, threads=2).to_pandas()
+            matching.match_shard(cat, "year1", g, radius, cols, 2).to_pandas()
             for _, g in rows.groupby("shard")
         ]
     )
@@ -48,12 +48,12 @@ def test_missing_year_and_missing_column(tiny_catalog, tmp_path):
     rows = manifest.target_partitions(targets, 1.0, 5)
     cat = catalog.open_catalog(str(tiny_catalog))
     with pytest.raises(catalog.CatalogError, match="no dataset for year7"):
-        matching.match_shard(cat, "year7", rows, 1.0, columns.cached_columns())
+        matching.match_shard(cat, "year7", rows, 1.0, columns.cached_columns(), 1)
     # an empty partition this year: empty result with the full schema
     far = manifest.target_partitions(
         pd.DataFrame({"target_id": ["y"], "ra": [200.0], "dec": [-60.0]}), 1.0, 5
     )
-    out = matching.match_shard(cat, "year1", far, 1.0, columns.cached_columns())
+    out = matching.match_shard(cat, "year1", far, 1.0, columns.cached_columns(), 1)
     assert out.num_rows == 0 and "w1flux" in out.schema.names
     # a file whose schema lacks a needed column fails with its path
     import pyarrow.parquet as pq
@@ -67,7 +67,7 @@ def test_missing_year_and_missing_column(tiny_catalog, tmp_path):
     rows = pd.DataFrame({"target_id": ["z"], "ra": [ra], "dec": [dec], "k5": [k5], "shard": ["s"]})
     with pytest.raises(catalog.CatalogError, match=r"lacks needed column\(s\): w2flux"):
         matching.match_shard(
-            catalog.open_catalog(str(tmp_path)), "year1", rows, 1.0, columns.cached_columns()
+            catalog.open_catalog(str(tmp_path)), "year1", rows, 1.0, columns.cached_columns(), 1
         )
     assert np.isfinite(ra)
 

@@ -13,6 +13,11 @@ from hypothesis import strategies as st
 from neowise_lightcurves import matching
 
 
+def match_positions(target_ra, target_dec, ra, dec, radius_arcsec):
+    """Every (target, detection) pair within the radius, by the matcher."""
+    return matching.Cones(target_ra, target_dec, radius_arcsec).match(ra, dec)
+
+
 def scatter(ra, dec, n, max_arcsec, rng):
     """``n`` points around each position at every position angle, up to ``max_arcsec`` away."""
     c = SkyCoord(np.repeat(ra, n) * u.deg, np.repeat(dec, n) * u.deg)
@@ -23,7 +28,7 @@ def scatter(ra, dec, n, max_arcsec, rng):
 
 
 def check(t_ra, t_dec, ra, dec, radius):
-    ti, di, dist = matching.match_positions(
+    ti, di, dist = match_positions(
         np.asarray(t_ra), np.asarray(t_dec), np.asarray(ra), np.asarray(dec), radius
     )
     got = set(zip(ti.tolist(), di.tolist(), strict=True))
@@ -68,7 +73,7 @@ def test_pole_recovers_detections_at_every_ra():
     rng = np.random.default_rng(0)
     ra, dec = scatter([0.0], [89.9999], 2000, 1.0, rng)
     assert np.ptp(ra) > 300  # detections at nearly every RA
-    ti, di, _ = matching.match_positions(np.array([0.0]), np.array([89.9999]), ra, dec, 1.0)
+    ti, di, _ = match_positions(np.array([0.0]), np.array([89.9999]), ra, dec, 1.0)
     assert len(di) == 2000
 
 
@@ -78,17 +83,17 @@ def test_detections_without_a_position_never_match():
     dec = np.array([20.0, 20.0, np.nan, 20.0])
     # the second target sits in the HEALPix pixel that hpgeom gives (nan, 20)
     t_ra, t_dec = np.array([10.0, 315.00068665]), np.array([20.0, 0.0])
-    ti, di, _ = matching.match_positions(t_ra, t_dec, ra, dec, 1.0)
+    ti, di, _ = match_positions(t_ra, t_dec, ra, dec, 1.0)
     assert di.tolist() == [0, 3] and ti.tolist() == [0, 0]
 
 
 def test_no_targets_or_no_detections():
-    ti, di, dist = matching.match_positions(np.zeros(0), np.zeros(0), np.ones(3), np.ones(3), 1)
+    ti, di, dist = match_positions(np.zeros(0), np.zeros(0), np.ones(3), np.ones(3), 1)
     assert len(ti) == len(di) == len(dist) == 0
-    ti, di, dist = matching.match_positions(np.ones(2), np.ones(2), np.zeros(0), np.zeros(0), 1)
+    ti, di, dist = match_positions(np.ones(2), np.ones(2), np.zeros(0), np.zeros(0), 1)
     assert len(ti) == 0
     # detections, none near
-    ti, _, _ = matching.match_positions(
+    ti, _, _ = match_positions(
         np.array([10.0]), np.array([10.0]), np.array([11.0]), np.array([10.0]), 1
     )
     assert len(ti) == 0

@@ -1,5 +1,6 @@
-"""Shard-by-shard light curves: each shard's home targets, from its own and its neighbours'
-caches, in batches; equal to merging everything at once, whatever the shards and batches."""
+"""Light curves group by group: each group's targets, from the caches of every shard their
+cones touch, in batches; equal to merging everything at once, whatever the shards, groups and
+batches."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def plan_and_match(tiny_catalog, folder, max_shard_targets):
     caches = {}
     for name in shards:
         for year in YEARS:
-            table = matching.match_shard(cat, year, rows[rows["shard"] == name], RADIUS, COLUMNS)
+            table = matching.match_shard(cat, year, rows[rows["shard"] == name], RADIUS, COLUMNS, 1)
             path = folder / "cache" / f"{year}-{name}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, row_group_size=16)
@@ -51,22 +52,21 @@ def plan_and_match(tiny_catalog, folder, max_shard_targets):
     return rows, shards, caches
 
 
-def merge_all(outdir, rows, shards, caches, batch_rows, formats=()):
-    """Every home shard merged into ``outdir`` as the workflow lays it out; returns stats."""
+def merge_all(outdir, rows, caches, batch_rows, formats=()):
+    """Every group merged into ``outdir`` as the workflow lays it out; returns stats."""
     stats = {}
-    for name, s in shards.items():
-        if not s.n_home:
-            continue
-        homes = rows.loc[(rows["shard"] == name) & rows["home"], ["target_id", "ra", "dec"]]
+    for g in manifest.groups(rows):
+        name = g.group
+        homes = rows.loc[(rows["group"] == name) & rows["home"], ["target_id", "ra", "dec"]]
         out = merge.Outputs(
-            outputs.shard_file(outdir, outputs.LIGHTCURVES, name),
-            outputs.shard_file(outdir, outputs.BINNED, name),
-            outputs.shard_file(outdir, outputs.SUMMARY_PIECES, name),
+            outputs.group_file(outdir, outputs.LIGHTCURVES, name),
+            outputs.group_file(outdir, outputs.BINNED, name),
+            outputs.group_file(outdir, outputs.SUMMARY_PIECES, name),
             outdir / "per_target" / name if formats else None,
             formats,
         )
-        paths = [caches[(r, y)] for y in YEARS for r in s.reads]
-        stats[name] = merge.merge_shard(
+        paths = [caches[(r, y)] for y in YEARS for r in g.reads]
+        stats[name] = merge.merge_group(
             paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows
         )
     pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
@@ -95,14 +95,18 @@ def all_at_once(tiny_catalog, tmp_path_factory):
 @pytest.mark.parametrize(
     ("max_shard_targets", "batch_rows"), [(None, 10**9), (None, 40), (1, 10**9), (3, 1)]
 )
-def test_shards_and_batches_change_nothing(
+def test_shards_groups_and_batches_change_nothing(
     tiny_catalog, tmp_path, all_at_once, max_shard_targets, batch_rows
 ):
     rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, max_shard_targets)
+    groups = manifest.groups(rows)
     if max_shard_targets == 1:  # shards of one target or one partition: cones cross shards
         assert all(s.n_targets <= 1 or manifest.parse_shard(n)[0] == 5 for n, s in shards.items())
-        assert any(len(s.reads) > 1 for s in shards.values() if s.n_home)
-    stats = merge_all(tmp_path / "out", rows, shards, caches, batch_rows)
+        assert any(len(g.reads) > 1 for g in groups)
+        assert all(g.n_targets <= 1 or manifest.parse_shard(g.group)[0] == 5 for g in groups)
+    elif max_shard_targets is None:  # a few dozen targets over the sky: groups of order 0
+        assert {manifest.parse_shard(g.group)[0] for g in groups} == {0} and len(groups) <= 12
+    stats = merge_all(tmp_path / "out", rows, caches, batch_rows)
     if batch_rows == 1:
         assert max(s["batches"] for s in stats.values()) > 1
     lc, binned, table = all_at_once
@@ -118,8 +122,8 @@ def test_shards_and_batches_change_nothing(
     assert len(got) == len(targets())  # every target once, those without detections too
     want = sorted_frame(table, ["target_id"])
     pd.testing.assert_frame_equal(sorted_frame(got, ["target_id"])[list(want.columns)], want)
-    # each target's rows are in its home shard's file, and only there
-    home = rows.loc[rows["home"]].set_index("target_id")["shard"]
+    # each target's rows are in its group's file, and only there
+    home = rows.loc[rows["home"]].set_index("target_id")["group"]
     for path in (tmp_path / "out" / outputs.LIGHTCURVES).glob("*.parquet"):
         ids = pd.read_parquet(path, columns=["target_id"])["target_id"]
         assert (home.loc[ids.unique()] == path.stem).all()
@@ -129,7 +133,7 @@ def test_shards_and_batches_change_nothing(
 def test_reader_fetches_a_few_targets(tiny_catalog, tmp_path, all_at_once):
     rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, 1)
     out = tmp_path / "out"
-    merge_all(out, rows, shards, caches, 10**9)
+    merge_all(out, rows, caches, 10**9)
     lc, binned, _ = all_at_once
     ids = ["OUTBURST", "CORNER", "EMPTY"]
     got = read_lightcurves(out, ids)
@@ -151,12 +155,12 @@ def test_reader_fetches_a_few_targets(tiny_catalog, tmp_path, all_at_once):
 def test_per_target_files_and_their_index(tiny_catalog, tmp_path, monkeypatch):
     rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, None)
     out = tmp_path / "out"
-    # few entries allowed per folder: every shard's files go into hashed sub-folders
+    # few entries allowed per folder: every group's files go into hashed sub-folders
     monkeypatch.setattr(target_files, "MAX_FOLDER_ENTRIES", 3)
-    merge_all(out, rows, shards, caches, 50, formats=("parquet", "csv"))
-    homes = [n for n, s in shards.items() if s.n_home]
+    merge_all(out, rows, caches, 50, formats=("parquet", "csv"))
+    names = [g.group for g in manifest.groups(rows)]
     n = outputs.gather_target_index(
-        {h: out / "per_target" / h for h in homes}, out / "per_target/index.parquet"
+        {h: out / "per_target" / h for h in names}, out / "per_target/index.parquet"
     )
     index = pd.read_parquet(out / "per_target/index.parquet")
     assert n == len(index)
@@ -165,7 +169,7 @@ def test_per_target_files_and_their_index(tiny_catalog, tmp_path, monkeypatch):
     assert len(index) == 4 * len(with_data)  # raw and binned, Parquet and CSV
     for tid, kind, fmt, path in index.itertuples(index=False):
         assert (out / "per_target" / path).is_file()
-        assert len(path.split("/")) == 3  # shard / hh / file
+        assert len(path.split("/")) == 3  # group / hh / file
         if fmt == "parquet" and kind == "raw":
             got = pd.read_parquet(out / "per_target" / path)
             assert set(got["target_id"]) == {tid}

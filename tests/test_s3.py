@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import DEFAULTS
 from servers import BUCKET, PREFIX, FaultyProxy, MotoServer
 from workflow_helpers import TINY, deep_update, snakemake
 
@@ -76,22 +77,25 @@ def rows_for(ra, dec):
     return manifest.target_partitions(t, 1.0, 5)
 
 
+def s3_settings(endpoint, **options):
+    """config.yaml's ``catalog.s3``, pointed at a server on loopback, with ``options``."""
+    return {**DEFAULTS["catalog"]["s3"], "endpoint_override": endpoint, "scheme": "http", **options}
+
+
 def test_credentials_and_access_errors(s3, monkeypatch):
     cols = columns.cached_columns()
     rows = rows_for(150.1, 2.2)
     # a private bucket: anonymous reads are denied, with the path named
-    private = catalog.open_catalog(
-        f"s3://private-copy/{PREFIX}", endpoint_override=s3.endpoint, scheme="http"
-    )
+    private = catalog.open_catalog(f"s3://private-copy/{PREFIX}", s3=s3_settings(s3.endpoint))
     with pytest.raises(catalog.CatalogError, match=r"access denied \(403\).*private-copy"):
-        matching.match_shard(private, "year1", rows, 1.0, cols)
+        matching.match_shard(private, "year1", rows, 1.0, cols, 1)
     # ... and work with the usual AWS environment's credentials
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     signed = catalog.open_catalog(
-        f"s3://private-copy/{PREFIX}", anonymous=False, endpoint_override=s3.endpoint, scheme="http"
+        f"s3://private-copy/{PREFIX}", s3=s3_settings(s3.endpoint, anonymous=False)
     )
-    assert matching.match_shard(signed, "year1", rows, 1.0, cols).num_rows > 10
+    assert matching.match_shard(signed, "year1", rows, 1.0, cols, 1).num_rows > 10
 
 
 def test_missing_bucket_and_no_network():
@@ -99,10 +103,7 @@ def test_missing_bucket_and_no_network():
 
     cols = columns.cached_columns()
     nowhere = catalog.open_catalog(
-        f"s3://{BUCKET}/{PREFIX}",
-        endpoint_override=f"127.0.0.1:{free_port()}",
-        scheme="http",
-        retries=2,
+        f"s3://{BUCKET}/{PREFIX}", s3=s3_settings(f"127.0.0.1:{free_port()}", retries=2)
     )
     with pytest.raises(catalog.CatalogError, match=r"no network connection.*year1"):
-        matching.match_shard(nowhere, "year1", rows_for(150.1, 2.2), 1.0, cols)
+        matching.match_shard(nowhere, "year1", rows_for(150.1, 2.2), 1.0, cols, 1)

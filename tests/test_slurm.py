@@ -14,6 +14,9 @@ import pytest
 from workflow_helpers import REPO, TINY, deep_update, snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+pytest.importorskip(
+    "snakemake_executor_plugin_slurm", reason="the SLURM extra: pip install -e '.[slurm]'"
+)
 
 
 def test_demo_through_the_slurm_profile_equals_local(tmp_path, local_slurm):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from astropy.table import Table
+from conftest import DEFAULT_BINNING
 from test_binning import synthetic
 
 from neowise_lightcurves import binning, target_files
@@ -12,7 +13,7 @@ from neowise_lightcurves import binning, target_files
 def test_round_trip(tmp_path, fmt):
     lc, _ = synthetic(n_targets=2, epochs=2)
     lc["year"] = "year1"
-    binned = binning.bin_visits(lc)
+    binned = binning.bin_visits(lc, *DEFAULT_BINNING)
     meta = target_files.provenance("s3://bucket/x", ["year1", "year2"], 1.0, "timewise", "nb < 2")
     index = target_files.write_target_files(lc, binned, tmp_path, [fmt], meta)
     assert list(index.columns) == list(target_files.INDEX_COLUMNS)

@@ -2,9 +2,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
+from conftest import DEFAULTS
 
 from neowise_lightcurves import targets
 from neowise_lightcurves.targets import TargetError
+
+
+def normalize(frame, **options):
+    """``targets.normalize`` with the options config.yaml gives, or ``options``."""
+    keys = ("id_column", "ra_column", "dec_column", "duplicate_ids", "sexagesimal")
+    settings = {k: DEFAULTS["targets"][k] for k in keys}
+    return targets.normalize(frame, **{**settings, **options})
 
 
 def frame(**cols):
@@ -14,7 +22,7 @@ def frame(**cols):
 
 
 def test_normalize_keeps_other_columns_and_types():
-    out = targets.normalize(frame(mag=[1.0, 2.0, 3.0]))
+    out = normalize(frame(mag=[1.0, 2.0, 3.0]))
     assert list(out.columns) == ["target_id", "ra", "dec", "mag"]
     assert out["target_id"].tolist() == ["a", "b", "c"]
     assert out["ra"].dtype == np.float64
@@ -24,7 +32,7 @@ def test_vizier_style_columns_found_by_default():
     f = pd.DataFrame(
         {"uid": [1, 2], "GCVS": ["X", "Y"], "RAJ2000": [1.0, 2.0], "DEJ2000": [3.0, 4.0]}
     )
-    out = targets.normalize(f)
+    out = normalize(f)
     assert out["target_id"].tolist() == ["1", "2"]
     assert "GCVS" in out
 
@@ -42,21 +50,21 @@ def test_vizier_style_columns_found_by_default():
 )
 def test_bad_tables_are_named(bad, message):
     with pytest.raises(TargetError) as err:
-        targets.normalize(frame(**bad))
+        normalize(frame(**bad))
     assert message in str(err.value)
 
 
 def test_missing_columns_and_empty_table():
     with pytest.raises(TargetError, match="no ra column"):
-        targets.normalize(pd.DataFrame({"id": ["a"], "dec": [1.0]}))
+        normalize(pd.DataFrame({"id": ["a"], "dec": [1.0]}))
     with pytest.raises(TargetError, match="column 'RAdeg' is not in the targets table"):
-        targets.normalize(frame(), ra_column="RAdeg")
+        normalize(frame(), ra_column="RAdeg")
     with pytest.raises(TargetError, match="empty"):
-        targets.normalize(frame().iloc[:0])
+        normalize(frame().iloc[:0])
 
 
 def test_duplicate_ids_suffixed_on_request():
-    out = targets.normalize(frame(id=["a", "a", "a"]), duplicate_ids="suffix")
+    out = normalize(frame(id=["a", "a", "a"]), duplicate_ids="suffix")
     assert out["target_id"].tolist() == ["a", "a_2", "a_3"]
 
 
@@ -66,7 +74,7 @@ def test_every_format_reads(tmp_path, ext):
     path = tmp_path / f"t.{ext}"
     fmt = {"csv": "ascii.csv", "ecsv": "ascii.ecsv", "xml": "votable"}.get(ext, None)
     t.write(path, format=fmt) if fmt else t.write(path)
-    out = targets.normalize(targets.read_table(str(path)))
+    out = normalize(targets.read_table(str(path)))
     assert out["target_id"].tolist() == ["s1", "s2"]
     np.testing.assert_array_equal(out["ra"], [1.5, 2.5])
 
@@ -86,14 +94,14 @@ def test_sexagesimal_on_request():
     f = pd.DataFrame(
         {"id": ["a", "b"], "ra": ["12:00:00", "00h30m00s"], "dec": ["-01:30:00", "+45d00m00s"]}
     )
-    out = targets.normalize(f, sexagesimal=True)
+    out = normalize(f, sexagesimal=True)
     np.testing.assert_allclose(out["ra"], [180.0, 7.5])
     np.testing.assert_allclose(out["dec"], [-1.5, 45.0])
     with pytest.raises(TargetError, match="non-numeric"):
-        targets.normalize(f)
+        normalize(f)
     bad = f.assign(dec=["-01:30:00", "north"])
     with pytest.raises(TargetError, match="column 'dec' at row 2: cannot read 'north'"):
-        targets.normalize(bad, sexagesimal=True)
+        normalize(bad, sexagesimal=True)
     out_of_range = f.assign(ra=["25:00:00", "01:00:00"])
     with pytest.raises(TargetError, match="row 1: cannot read '25:00:00'.*range"):
-        targets.normalize(out_of_range, sexagesimal=True)
+        normalize(out_of_range, sexagesimal=True)

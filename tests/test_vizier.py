@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from astropy.table import Table
 from servers import TapServer
+from test_targets import normalize
 from workflow_helpers import TINY, deep_update, snakemake
 
 from neowise_lightcurves import demo, targets
@@ -28,14 +29,12 @@ def tap():
 
 
 def test_query_vizier_function(tap):
-    frame = targets.query_vizier(
-        tap.url, "V/123A/cv", ["uid", "GCVS", "RAJ2000", "DEJ2000"], row_limit=5
-    )
+    frame = targets.query_vizier(tap.url, "V/123A/cv", ["uid", "GCVS", "RAJ2000", "DEJ2000"], 5)
     assert len(frame) == 5 and list(frame.columns) == ["uid", "GCVS", "RAJ2000", "DEJ2000"]
     q = tap.queries[-1]
     assert q["QUERY"] == 'SELECT uid, GCVS, RAJ2000, DEJ2000 FROM "V/123A/cv"'
     assert q["LANG"] == "ADQL" and q["MAXREC"] == "5"
-    out = targets.normalize(frame)
+    out = normalize(frame)
     assert out["target_id"].tolist() == ["1", "2", "3", "4", "5"] and "GCVS" in out
 
 
@@ -43,7 +42,7 @@ def test_error_answer_is_reported(tap):
     import pyvo
 
     with pytest.raises(pyvo.dal.DALQueryError, match="Unknown table"):
-        targets.query_vizier(tap.url, "V/999/none", ["uid", "RAJ2000", "DEJ2000"])
+        targets.query_vizier(tap.url, "V/999/none", ["uid", "RAJ2000", "DEJ2000"], None)
 
 
 @pytest.mark.workflow

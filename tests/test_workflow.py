@@ -11,7 +11,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from conftest import brute_force_pairs
-from workflow_helpers import TINY, deep_update, dry_run_counts, home_shards, read_sorted, snakemake
+from workflow_helpers import TINY, deep_update, dry_run_counts, groups, read_sorted, snakemake
 
 from neowise_lightcurves import demo, manifest
 
@@ -72,13 +72,13 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     assert set(index["target_id"]) == set(with_data["target_id"])
     assert all((res / "per_target" / p).is_file() for p in index["path"])
     assert len(index) == 2 * len(with_data)  # raw and binned, in Parquet
-    # one file per shard holding a target's position, each sorted by target
-    shard_files = sorted((res / "lightcurves.parquet").glob("*.parquet"))
-    assert [p.stem for p in shard_files] == sorted(home_shards(res))
-    for path in shard_files:
+    # one file per group of targets, each sorted by target
+    group_files = sorted((res / "lightcurves.parquet").glob("*.parquet"))
+    assert [p.stem for p in group_files] == sorted(g.group for g in groups(res))
+    for path in group_files:
         ids = pd.read_parquet(path, columns=["target_id"])["target_id"].tolist()
         assert ids == sorted(ids)
-    meta = pq.read_schema(shard_files[0]).metadata
+    meta = pq.read_schema(group_files[0]).metadata
     assert meta[b"cuts"] == b"cc_flags == '0000'" and meta[b"years"] == b"year2"
     assert meta[b"radius_arcsec"] == b"1.0" and meta[b"catalog_root"] == b"demo"
     assert (res / "overview/sky.png").stat().st_size > 5000
@@ -99,7 +99,7 @@ def test_exact_and_incremental(tmp_path):
     # first run: everything
     ran, _ = snakemake(tmp_path, cfg)
     shards = shard_digests(tmp_path)
-    homes = home_shards(tmp_path / "results")
+    homes = groups(tmp_path / "results")
     assert ran["match"] == 2 * len(shards) and ran["manifest"] == 1
     assert ran["lightcurves"] == len(homes) and ran["summary"] == 1
 
@@ -165,12 +165,8 @@ def test_exact_and_incremental(tmp_path):
     new = shard_digests(tmp_path)
     changed = {s for s in new if old.get(s) != new[s]}
     assert len(changed) == 1 and ran["match"] == 3 * len(changed) and ran["manifest"] == 1
-    readers = [
-        s.shard
-        for s in manifest.read_shards(tmp_path / "results/manifest/shards.tsv")
-        if s.n_home and changed & set(s.reads)
-    ]
-    assert ran["lightcurves"] == len(readers) < len(home_shards(tmp_path / "results"))
+    readers = [g.group for g in groups(tmp_path / "results") if changed & set(g.reads)]
+    assert ran["lightcurves"] == len(readers) < len(groups(tmp_path / "results"))
 
     # one target moved: only the shards it left and entered
     old = new
@@ -184,9 +180,9 @@ def test_exact_and_incremental(tmp_path):
     assert len(changed) < len(new)
     summary = pd.read_parquet(tmp_path / "results/summary.parquet").set_index("target_id")
     assert summary.loc["STAR-A01", "ra"] == pytest.approx(45.2)
-    # the shard STAR-A01 left holds no file of it any more: no stale shard file is left
+    # no stale group file is left, and each target's rows are in one file
     stored = {p.stem for p in (tmp_path / "results/lightcurves.parquet").glob("*.parquet")}
-    assert stored == set(home_shards(tmp_path / "results"))
+    assert stored == {g.group for g in groups(tmp_path / "results")}
     lc = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
     assert not lc.duplicated(["target_id", "cntr"]).any()
 

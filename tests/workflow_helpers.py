@@ -82,11 +82,11 @@ def read_sorted(results: Path, name: str):
     return frame.sort_values(SORT_KEYS[name], kind="stable", ignore_index=True)
 
 
-def home_shards(results: Path) -> list[str]:
-    """The shards holding some target's position: one light-curve job each."""
+def groups(results: Path) -> list:
+    """The manifest's groups of targets: one light-curve job each."""
     from neowise_lightcurves import manifest
 
-    return [s.shard for s in manifest.read_shards(results / "manifest/shards.tsv") if s.n_home]
+    return manifest.read_groups(results / "manifest/groups.tsv")
 
 
 def dry_run_counts(output: str) -> dict[str, int]:

@@ -16,11 +16,15 @@ summary      the per-target summary
 merge        one shard's light curves, binned epochs, summary and per-target files, in batches
 outputs      the run's outputs across shards: gathering, stale shard files, read_lightcurves
 target_files per-target files and their index
+filenames    file names for any target id, safe on every system
 plots        epoch and overview figures
+cache        where match cache files live; pruning the unused ones
+costs        every job's cost record (Snakemake benchmark files), per rule
+iocount      counting the bytes a catalogue reads (benchmarks)
 demo         a deterministic synthetic sky in IRSA's exact layout
 atomic       writing outputs under a temporary name, then renaming
 config       reading the workflow's configuration
-logs         each job's log file
+logs         each job's log file, and why it failed
 """
 
 from importlib.metadata import PackageNotFoundError, version

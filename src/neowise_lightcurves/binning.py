@@ -1,6 +1,7 @@
 """Visit binning: one point per target, epoch and band from the single exposures of a visit.
 
-Epochs are split at gaps longer than ``gap_days`` (30 d, as IRSA's notebook). Within an epoch,
+Epochs are split at gaps longer than ``gap_days`` (:func:`epochs`, the one epoch splitter of the
+package: binning, the summary and the figures all use it). Within an epoch,
 each band's fluxes are sigma-clipped iteratively about their median (``sigma`` times the
 normalised median absolute deviation, at most ``iterations`` rounds); the binned flux is the
 median of what remains, its error the larger of the standard error of the median
@@ -15,8 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .lightcurves import EPOCH_GAP_DAYS
-
 #: Vega magnitude zero points (DN): mag = ZP - 2.5 log10(flux).
 ZERO_POINT = {"w1": 20.752, "w2": 19.596}
 BANDS = ("w1", "w2")
@@ -24,12 +23,26 @@ MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
 
 
-def _epochs(lightcurves: pd.DataFrame, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of a light-curve table (sorted by target, then ``mjd``): the running number of
-    its (target, epoch) group over the whole table, and its epoch within its target. A group
-    starts at a new target or after a gap > ``gap_days``; groups are contiguous."""
-    tid = lightcurves["target_id"].to_numpy()
-    mjd = lightcurves["mjd"].to_numpy(dtype=float)
+def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split light curves into epochs (visits).
+
+    Parameters
+    ----------
+    target_id : array_like
+        Each row's target; rows sorted by target, then time.
+    mjd : array_like
+        Each row's time (d).
+    gap_days : float
+        A new epoch starts after a gap longer than this (d), and at each new target.
+
+    Returns
+    -------
+    group, epoch : numpy.ndarray of int64
+        Each row's running (target, epoch) group number over the whole table (groups are
+        contiguous), and its epoch number within its target (0, 1, ...).
+    """
+    tid = np.asarray(target_id, dtype=object)
+    mjd = np.asarray(mjd, dtype=float)
     new_target = np.ones(len(tid), dtype=bool)
     new_target[1:] = tid[1:] != tid[:-1]
     start = new_target.copy()
@@ -39,9 +52,7 @@ def _epochs(lightcurves: pd.DataFrame, gap_days: float) -> tuple[np.ndarray, np.
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
-def clip_mask(
-    values: pd.Series, groups: np.ndarray, sigma: float = 3.0, iterations: int = 5
-) -> np.ndarray:
+def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: int) -> np.ndarray:
     """Rows kept by iterative median/MAD sigma clipping within each group (NaN never kept)."""
     keep = values.notna().to_numpy()
     v = values.to_numpy(dtype=float)
@@ -59,19 +70,18 @@ def clip_mask(
 
 
 def bin_visits(
-    lightcurves: pd.DataFrame,
-    gap_days: float = EPOCH_GAP_DAYS,
-    sigma: float = 3.0,
-    iterations: int = 5,
+    lightcurves: pd.DataFrame, gap_days: float, sigma: float, iterations: int
 ) -> pd.DataFrame:
-    """One row per (target, epoch) of a light-curve table sorted by target then ``mjd``.
+    """One row per (target, epoch) of a light-curve table sorted by target then ``mjd``: epochs
+    split at gaps > ``gap_days`` (d, :func:`epochs`), fluxes clipped at ``sigma`` x normalised
+    MAD about their median, at most ``iterations`` rounds (:func:`clip_mask`).
 
     Columns: ``target_id, epoch, mjd, mjd_min, mjd_max, n_detections``, then for each band
     ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_n`` (points kept), ``{b}_mjd``
     (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``.
     """
     lc = lightcurves.reset_index(drop=True)
-    groups, epoch = _epochs(lc, gap_days)
+    groups, epoch = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(dtype=float), gap_days)
     g = lc["mjd"].groupby(groups)
     out = pd.DataFrame(
         {"mjd": g.mean(), "mjd_min": g.min(), "mjd_max": g.max(), "n_detections": g.size()}

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pyarrow is imported where it is used: the Snakefile imports
 
 #: IRSA's bucket, as a ``catalog.root``.
 IRSA_ROOT = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
-IRSA_REGION = "us-west-2"
 
 
 class CatalogError(RuntimeError):
@@ -76,7 +75,9 @@ def year_dataset(year: str) -> str:
 
 def partition_path(year: str, k5: int) -> str:
     """Leaf folder of one order-5 partition, relative to the catalogue root."""
-    return f"{year_dataset(year)}/healpix_k0={int(k5) // 1024}/healpix_k5={int(k5)}"
+    from .sky import k0_of
+
+    return f"{year_dataset(year)}/healpix_k0={k0_of(int(k5))}/healpix_k5={int(k5)}"
 
 
 @dataclass(frozen=True)
@@ -129,170 +130,54 @@ class Catalog:
         )
 
 
-#: Set to a folder to make every catalogue opened in this process count the bytes it reads and
-#: write ``{folder}/{pid}.json`` at exit (``benchmarks/`` uses it).
-COUNT_BYTES_ENV = "NEOWISE_LC_COUNT_BYTES"
-
-
-class ReadCounter:
-    """Bytes and files read through :func:`counting_filesystem`."""
-
-    def __init__(self):
-        self.bytes = 0
-        self.files = 0
-        self.reads = 0
-
-
-class _CountingFile:
-    """A file-like wrapper of a pyarrow ``NativeFile`` that counts what is read."""
-
-    def __init__(self, raw, counter: ReadCounter):
-        self.raw, self.counter = raw, counter
-        self.closed = False
-
-    def read(self, n=-1):
-        data = self.raw.read() if n is None or n < 0 else self.raw.read(n)
-        self.counter.bytes += len(data)
-        self.counter.reads += 1
-        return data
-
-    def seek(self, offset, whence=0):
-        return self.raw.seek(offset, whence)
-
-    def tell(self):
-        return self.raw.tell()
-
-    def size(self):
-        return self.raw.size()
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def writable(self):
-        return False
-
-    def close(self):
-        self.closed = True
-        self.raw.close()
-
-
-def counting_filesystem(fs, counter: ReadCounter):
-    """``fs`` wrapped so that every byte read from an opened input file is counted."""
-    import pyarrow as pa
-    import pyarrow.fs as pafs
-
-    class Handler(pafs.FileSystemHandler):
-        def __eq__(self, other):
-            return self is other
-
-        def __ne__(self, other):
-            return self is not other
-
-        def get_type_name(self):
-            return f"counting+{fs.type_name}"
-
-        def normalize_path(self, path):
-            return fs.normalize_path(path)
-
-        def get_file_info(self, paths):
-            return fs.get_file_info(paths)
-
-        def get_file_info_selector(self, selector):
-            return fs.get_file_info(selector)
-
-        def open_input_file(self, path):
-            counter.files += 1
-            return pa.PythonFile(_CountingFile(fs.open_input_file(path), counter), mode="r")
-
-        def open_input_stream(self, path):
-            return self.open_input_file(path)
-
-        def _read_only(self, *args, **kwargs):
-            raise OSError("read-only filesystem")
-
-        create_dir = delete_dir = delete_dir_contents = delete_root_dir_contents = _read_only
-        delete_file = move = copy_file = open_output_stream = open_append_stream = _read_only
-
-    return pafs.PyFileSystem(Handler())
-
-
-def _count_from_environment(catalog: Catalog) -> Catalog:
-    folder = os.environ.get(COUNT_BYTES_ENV)
-    if not folder:
-        return catalog
-    import atexit
-    import json
-    import resource
-    import time
-
-    counter = ReadCounter()
-    opened = time.time()
-
-    def report():
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as fh:
-            json.dump(
-                {
-                    "bytes": counter.bytes,
-                    "files": counter.files,
-                    "reads": counter.reads,
-                    "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                    "opened": opened,  # epoch seconds: catalogue opened (after imports)
-                    "ended": time.time(),
-                },
-                fh,
-            )
-
-    atexit.register(report)
-    return Catalog(counting_filesystem(catalog.filesystem, counter), catalog.base, catalog.root)
-
-
-def open_catalog(
-    root: str,
-    *,
-    anonymous: bool = True,
-    region: str = IRSA_REGION,
-    endpoint_override: str | None = None,
-    scheme: str | None = None,
-    retries: int = 6,
-    workdir: str | None = None,
-) -> Catalog:
+def open_catalog(root: str, *, s3: dict | None = None, workdir: str | None = None) -> Catalog:
     """Open a catalogue root.
 
     Parameters
     ----------
     root : str
-        ``s3://bucket/prefix`` (pyarrow's S3 filesystem; anonymous, ``region``, optional
-        ``endpoint_override`` such as ``"127.0.0.1:9000"`` and ``scheme`` ``"http"``), any other
-        URI pyarrow understands (``gs://``, ``file://``, ...), or a local folder.
-    anonymous : bool
-        Read S3 without credentials (IRSA's bucket is public). With ``False`` the usual AWS
-        environment (``AWS_ACCESS_KEY_ID``, profiles, ...) is used.
-    retries : int
-        S3 attempts per request, with the AWS SDK's exponential backoff, on throttling, 5xx
-        answers and network errors.
+        ``s3://bucket/prefix`` (pyarrow's S3 filesystem, set up from ``s3``), any other URI
+        pyarrow understands (``gs://``, ``file://``, ...), or a local folder.
+    s3 : dict
+        For an ``s3://`` root: the ``catalog.s3`` settings, ``anonymous`` (read without
+        credentials: IRSA's bucket is public; ``False``: the usual AWS environment,
+        ``AWS_ACCESS_KEY_ID``, profiles, ...), ``region``, ``endpoint_override`` (e.g.
+        ``"127.0.0.1:9000"``, or None), ``scheme`` (``"http"`` or ``"https"``) and ``retries``
+        (attempts per request, with the AWS SDK's exponential backoff, on throttling, 5xx answers
+        and network errors).
     workdir : str, optional
         Folder that a relative local ``root`` is relative to (default: the current folder).
     """
     import pyarrow.fs as pafs
 
     if root.startswith("s3://"):
-        kwargs = {"anonymous": anonymous, "region": region}
-        if endpoint_override:
-            kwargs["endpoint_override"] = endpoint_override
-        if scheme:
-            kwargs["scheme"] = scheme
+        if s3 is None:
+            raise ValueError(f"{root!r} is on S3: give its settings (catalog.s3)")
+        kwargs = {"anonymous": s3["anonymous"], "region": s3["region"], "scheme": s3["scheme"]}
+        if s3["endpoint_override"]:
+            kwargs["endpoint_override"] = s3["endpoint_override"]
         fs = pafs.S3FileSystem(
-            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=retries), **kwargs
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=s3["retries"]), **kwargs
         )
-        catalog = Catalog(fs, root[len("s3://") :].rstrip("/"), root)
-    elif "://" in root:
+        return Catalog(fs, root[len("s3://") :].rstrip("/"), root)
+    if "://" in root:
         fs, base = pafs.FileSystem.from_uri(root)
-        catalog = Catalog(fs, base.rstrip("/"), root)
-    else:
-        base = os.path.abspath(os.path.join(workdir or os.getcwd(), root))
-        catalog = Catalog(pafs.LocalFileSystem(), base, root)
-    return _count_from_environment(catalog)
+        return Catalog(fs, base.rstrip("/"), root)
+    base = os.path.abspath(os.path.join(workdir or os.getcwd(), root))
+    return Catalog(pafs.LocalFileSystem(), base, root)
+
+
+def file_sizes(
+    catalog: Catalog, years: list[str], partitions: list[int]
+) -> dict[str, tuple[int, int, int]]:
+    """Per year: (partitions with files, files, bytes) of ``partitions``, from listings alone."""
+    sizes = {}
+    for year in years:
+        exists = catalog.year_exists(year)
+        infos = [catalog.partition_files(year, k) for k in partitions] if exists else []
+        sizes[year] = (
+            sum(1 for i in infos if i),
+            sum(len(i) for i in infos),
+            sum(f.size for i in infos for f in i),
+        )
+    return sizes

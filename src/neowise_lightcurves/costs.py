@@ -2,7 +2,7 @@
 and I/O of each job, under ``{outdir}/benchmarks/``), gathered per rule for the report.
 
 A job's record is ``benchmarks/{rule}.tsv`` (rules run once) or ``benchmarks/{rule}/{job}.tsv``
-(one per job: ``match/r{radius}/{year}/{shard}-{digest}.tsv``, ``lightcurves/{shard}.tsv``).
+(one per job: ``match/r{radius}/{year}/{shard}-{digest}.tsv``, ``lightcurves/{group}.tsv``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,22 @@ import pandas as pd
 
 #: Columns of a Snakemake benchmark record that the summary keeps, and their names here.
 RECORD_COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s", "io_in": "io_in_mb"}
+
+
+def run_jobs(
+    shards, groups, radius: str, years: list[str], once: list[str], demo_years: list[str]
+) -> dict[str, list[str]]:
+    """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
+    run once (``once``), the demo's years, every (year, shard) match job of the manifest's
+    ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`) and each
+    light-curve job (one per group of ``groups``)."""
+    from .cache import used_names
+
+    jobs = {rule: [""] for rule in once}
+    jobs["demo_year"] = list(demo_years)
+    jobs["match"] = sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, years))
+    jobs["lightcurves"] = [g.group for g in groups]
+    return jobs
 
 
 def read_records(folder: str | os.PathLike, jobs: dict[str, list[str]]) -> pd.DataFrame:

@@ -72,11 +72,6 @@ def cut_columns(cuts: str) -> tuple[str, ...]:
     return tuple(n for n in names if n not in _CUT_EXTRA_NAMES)
 
 
-def apply_cuts(frame: pd.DataFrame, cuts: str) -> pd.DataFrame:
-    """Rows of ``frame`` that pass ``cuts`` (pandas query syntax; ``""`` keeps all)."""
-    return frame[cut_mask(frame, cuts)]
-
-
 def cut_mask(frame: pd.DataFrame, cuts: str):
     """Boolean numpy array: which rows of ``frame`` pass ``cuts`` (a missing value fails)."""
     import numpy as np

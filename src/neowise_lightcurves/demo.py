@@ -385,7 +385,7 @@ def write_year(
         split = parts[np.argmax(np.bincount(np.searchsorted(parts, k5_all)))]  # largest: two files
         for k5 in parts:
             rows = data.filter(pa.array(k5_all == k5))
-            leaf = tmp / f"healpix_k0={int(k5) // 1024}" / f"healpix_k5={int(k5)}"
+            leaf = tmp / f"healpix_k0={sky.k0_of(int(k5))}" / f"healpix_k5={int(k5)}"
             leaf.mkdir(parents=True)
             pieces = (
                 [rows]

@@ -1,7 +1,9 @@
-"""Light curves: merging match caches, applying quality cuts, and a per-target summary.
+"""Light curves from match caches: reading them (whole, or a range of targets), applying the
+quality cuts, keeping each (target, detection) once, sorted by target and time, and counting
+each target's detections before the cuts.
 
-Cuts (:mod:`neowise_lightcurves.cuts`) are applied here, at merge time, so that changing them
-never re-reads the catalogue.
+Cuts (:mod:`neowise_lightcurves.cuts`) are applied here, when light curves are built, so that
+changing them never re-reads the catalogue.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from .cuts import cut_columns, cut_mask
 
 #: Columns the light-curve table starts with, in this order.
 LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", "year")
-
-#: Gap (days) that separates epochs (visits), as in IRSA's notebook.
-EPOCH_GAP_DAYS = 30.0
 
 
 def read_matches(
@@ -91,11 +90,3 @@ def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "")
     columns = list(LEADING) + [c for c in matches.column_names if c not in LEADING]
     # one take of every column, in the final order
     return matches.select(columns).take(pa.array(rows, pa.int64()))
-
-
-def epochs(mjd: np.ndarray, gap_days: float = EPOCH_GAP_DAYS) -> np.ndarray:
-    """Epoch number of each time in a sorted ``mjd`` array (a new one after gaps > ``gap_days``)."""
-    mjd = np.asarray(mjd, float)
-    if len(mjd) == 0:
-        return np.zeros(0, np.int64)
-    return np.concatenate([[0], np.cumsum(np.diff(mjd) > gap_days)]).astype(np.int64)

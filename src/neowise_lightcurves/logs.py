@@ -1,13 +1,21 @@
-"""Logging for workflow jobs: each job's messages go to its Snakemake ``log:`` file."""
+"""Logging for workflow jobs: each job's messages go to its Snakemake ``log:`` file, and so does
+the reason it failed.
+
+A job that raises leaves, in its log, one ``ERROR`` line with the rule's job and the reason (the
+exception's message, which names the path, target or key), then the traceback: on a cluster the
+log is what is left of a failed job.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 
 
 def to_file(path: str | os.PathLike | None, level: int = logging.INFO) -> logging.Logger:
-    """Send this process's log records to ``path`` (the rule's ``log:``) and return a logger."""
+    """Send this process's log records to ``path`` (the rule's ``log:``) and to stderr, and log
+    an uncaught exception there too before the process exits; returns a logger."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if path:
         os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
@@ -18,4 +26,13 @@ def to_file(path: str | os.PathLike | None, level: int = logging.INFO) -> loggin
         handlers=handlers,
         force=True,
     )
-    return logging.getLogger("neowise_lightcurves")
+    log = logging.getLogger("neowise_lightcurves")
+
+    def log_failure(kind, error, tb):
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, tb)
+            return
+        log.error("failed: %s: %s", kind.__name__, error, exc_info=(kind, error, tb))
+
+    sys.excepthook = log_failure
+    return log

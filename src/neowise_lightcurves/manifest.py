@@ -7,9 +7,12 @@ partition under it. Shards adapt to the targets' density (:func:`adaptive_tiles`
 partitions more than ``max_targets`` targets touch is split into its four children, down to single
 partitions, so a dense field becomes many jobs instead of one huge one.
 
-Each target has one **home** shard, the one holding the partition of its own position; its light
-curve is built there, from the match caches of every shard its cone touches (a target near a
-shard's edge has matches in the neighbour's cache too).
+Light curves are built per **group** of targets: a NESTED pixel of order 0 to 5 holding the
+targets' own positions (their *home* partitions), split like shards where more than
+``max_targets`` targets lie in it (:func:`adaptive_tiles` again, over one row per target). A
+group's job reads the match caches of every shard its targets' cones touch (a target near a
+shard's edge has matches in the neighbour's cache too). Groups start at order 0, so a sample
+spread thinly over the sky makes a dozen light-curve jobs, not one per shard.
 
 A shard's cache key (a digest) changes exactly when its (target, partition) rows, the radius or the
 cached columns change, so a changed target list reruns only the shards it touches.
@@ -34,7 +37,8 @@ CACHE_VERSION = "1"
 #: Rows per row group of the manifest's partition table (jobs filter it by shard).
 ROW_GROUP_ROWS = 20_000
 
-SHARD_FIELDS = ("shard", "digest", "n_targets", "n_home", "reads", "n_partitions", "partitions")
+SHARD_FIELDS = ("shard", "digest", "n_targets", "n_partitions", "partitions")
+GROUP_FIELDS = ("group", "n_targets", "reads")
 
 
 def shard_name(order: int, pixel: int) -> str:
@@ -106,11 +110,14 @@ def target_partitions(
     shard_order: int,
     max_shard_targets: int | None = None,
 ) -> pd.DataFrame:
-    """One row per (target, touched order-5 partition): ``target_id, ra, dec, k5, shard, home``.
+    """One row per (target, touched order-5 partition):
+    ``target_id, ra, dec, k5, shard, home, group``.
 
-    ``shard`` is the row's shard (:func:`adaptive_tiles`; ``max_shard_targets=None``: no
-    splitting, every shard at ``shard_order``); ``home`` marks, for each target, the one row
-    whose partition holds the target's own position. Sorted by shard, partition and target.
+    ``shard`` is the row's shard (:func:`adaptive_tiles` from ``shard_order``;
+    ``max_shard_targets=None``: no splitting); ``home`` marks, for each target, the one row whose
+    partition holds the target's own position; ``group`` is the target's group (the same on all
+    its rows: :func:`adaptive_tiles` from order 0 over the targets' home partitions, with the
+    same bound). Sorted by shard, partition and target.
     """
     import pandas as pd
 
@@ -122,13 +129,12 @@ def target_partitions(
     idx = np.repeat(np.arange(len(targets)), counts)
     bound = np.iinfo(np.int64).max if max_shard_targets is None else int(max_shard_targets)
     order, pixel = adaptive_tiles(idx, k5, shard_order, bound)
-    # shard names from the few distinct (order, pixel) pairs, not once per row
-    keys, inverse = np.unique(order * (12 << 20) + pixel, return_inverse=True)
-    names = np.array([shard_name(k // (12 << 20), k % (12 << 20)) for k in keys], dtype=object)
-    home_k5 = sky.partition_of(
-        targets["ra"].to_numpy(dtype=float), targets["dec"].to_numpy(dtype=float)
+    home_k5 = np.asarray(
+        sky.partition_of(targets["ra"].to_numpy(dtype=float), targets["dec"].to_numpy(dtype=float)),
+        dtype=np.int64,
     )
-    home = k5 == np.asarray(home_k5, dtype=np.int64)[idx]
+    group_order, group_pixel = adaptive_tiles(np.arange(len(targets)), home_k5, 0, bound)
+    home = k5 == home_k5[idx]
     n_homes = np.bincount(idx[home], minlength=len(targets))
     if (n_homes != 1).any():  # the partition of a cone's centre always touches the cone
         bad = targets["target_id"].iloc[np.flatnonzero(n_homes != 1)[:5]].tolist()
@@ -139,11 +145,19 @@ def target_partitions(
             "ra": targets["ra"].to_numpy()[idx],
             "dec": targets["dec"].to_numpy()[idx],
             "k5": k5,
-            "shard": pd.array(names[inverse.ravel()], dtype="string"),
+            "shard": pd.array(_names(order, pixel), dtype="string"),
             "home": home,
+            "group": pd.array(_names(group_order, group_pixel)[idx], dtype="string"),
         }
     )
     return rows.sort_values(["shard", "k5", "target_id"], kind="stable", ignore_index=True)
+
+
+def _names(order: np.ndarray, pixel: np.ndarray) -> np.ndarray:
+    """``k{order}_{pixel}`` of each element, formatted once per distinct pair."""
+    keys, inverse = np.unique(order * (12 << 20) + pixel, return_inverse=True)
+    names = np.array([shard_name(k // (12 << 20), k % (12 << 20)) for k in keys], dtype=object)
+    return names[inverse.ravel()]
 
 
 def shard_digest(
@@ -162,33 +176,49 @@ def shard_digest(
     return h.hexdigest()[:12]
 
 
+def check_digest(
+    rows: pd.DataFrame,
+    shard: str,
+    digest: str,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+    catalog_key: str,
+) -> None:
+    """Raise if a shard's rows (from the manifest now) do not give the cache key ``digest`` a
+    job was started for: the manifest changed under the job."""
+    now = shard_digest(rows, radius_arcsec, columns, catalog_key)
+    if now != digest:
+        raise RuntimeError(
+            f"shard {shard}: the manifest's targets give cache key {now}, not {digest}; "
+            "the manifest changed under this job: rerun the workflow"
+        )
+
+
 @dataclass(frozen=True)
 class Shard:
     """One shard of the manifest: its cache key, the targets its partitions are matched
-    against (``n_targets``), the targets whose light curves it builds (``n_home``), the shards
-    whose match caches those need (``reads``: itself and neighbours) and its partitions."""
+    against (``n_targets``) and its partitions."""
 
     shard: str
     digest: str
     n_targets: int
     partitions: tuple[int, ...]
-    n_home: int = 0
-    reads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of targets (one light-curve job): its targets and the shards whose match
+    caches hold their detections (``reads``)."""
+
+    group: str
+    n_targets: int
+    reads: tuple[str, ...]
 
 
 def shards(
     rows: pd.DataFrame, radius_arcsec: float, columns: tuple[str, ...], catalog_key: str
 ) -> list[Shard]:
     """The shards of a :func:`target_partitions` table, with their digests."""
-    import pandas as pd
-
-    home_of = rows.loc[rows["home"]].set_index("target_id")["shard"]
-    # every shard that a home shard's targets touch: the caches its light curves are built from
-    pairs = pd.DataFrame(
-        {"home": rows["target_id"].map(home_of), "shard": rows["shard"]}
-    ).drop_duplicates()
-    reads = pairs.groupby("home")["shard"].agg(lambda s: tuple(sorted(s)))
-    n_home = home_of.value_counts()
     out = []
     for name, group in rows.groupby("shard", sort=True):
         out.append(
@@ -197,11 +227,19 @@ def shards(
                 digest=shard_digest(group, radius_arcsec, columns, catalog_key),
                 n_targets=int(group["target_id"].nunique()),
                 partitions=tuple(int(k) for k in np.unique(group["k5"])),
-                n_home=int(n_home.get(name, 0)),
-                reads=tuple(reads.get(name, ())),
             )
         )
     return out
+
+
+def groups(rows: pd.DataFrame) -> list[Group]:
+    """The groups of a :func:`target_partitions` table: their targets, and every shard their
+    cones touch."""
+    reads = rows[["group", "shard"]].drop_duplicates().groupby("group")["shard"]
+    n = rows.loc[rows["home"]].groupby("group").size()
+    return [
+        Group(str(name), int(n[name]), tuple(sorted(map(str, shards)))) for name, shards in reads
+    ]
 
 
 def write_shards(path: str | os.PathLike, items: list[Shard]) -> None:
@@ -217,8 +255,6 @@ def write_shards(path: str | os.PathLike, items: list[Shard]) -> None:
                     s.shard,
                     s.digest,
                     s.n_targets,
-                    s.n_home,
-                    ",".join(s.reads),
                     len(s.partitions),
                     ",".join(map(str, s.partitions)),
                 ]
@@ -234,15 +270,34 @@ def read_shards(path: str | os.PathLike) -> list[Shard]:
                 digest=r["digest"],
                 n_targets=int(r["n_targets"]),
                 partitions=tuple(int(p) for p in r["partitions"].split(",") if p),
-                n_home=int(r["n_home"]),
-                reads=tuple(x for x in r["reads"].split(",") if x),
             )
+            for r in csv.DictReader(fh, delimiter="\t")
+        ]
+
+
+def write_groups(path: str | os.PathLike, items: list[Group]) -> None:
+    """Write the group table as TSV (read back by :func:`read_groups` at DAG time)."""
+    from .atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(GROUP_FIELDS)
+        for g in items:
+            writer.writerow([g.group, g.n_targets, ",".join(g.reads)])
+
+
+def read_groups(path: str | os.PathLike) -> list[Group]:
+    """Read a group table written by :func:`write_groups` (standard library only)."""
+    with open(path, newline="") as fh:
+        return [
+            Group(r["group"], int(r["n_targets"]), tuple(x for x in r["reads"].split(",") if x))
             for r in csv.DictReader(fh, delimiter="\t")
         ]
 
 
 def plan_text(
     items: list[Shard],
+    groups: list[Group],
     n_targets: int,
     years: list[str],
     shard_order: int,
@@ -253,15 +308,15 @@ def plan_text(
     partitions = {p for s in items for p in s.partitions}
     orders = sorted({parse_shard(s.shard)[0] for s in items})
     span = f"{orders[0]}-{orders[-1]}" if len(orders) > 1 else f"{shard_order}"
-    homes = sum(1 for s in items if s.n_home)
     lines = [
         f"targets:                 {n_targets}",
         f"order-5 partitions:      {len(partitions)}",
         f"{f'shards (order {span}):':<25}{len(items)}",
         f"match jobs:              {len(items) * len(years)} "
         f"({len(items)} per year x {len(years)} years)",
-        f"light-curve jobs:        {homes} (one per shard holding a target's position)",
+        f"light-curve jobs:        {len(groups)} (one per group of targets)",
         f"most targets in a shard: {max((s.n_targets for s in items), default=0)}",
+        f"most targets in a group: {max((g.n_targets for g in groups), default=0)}",
     ]
     if file_sizes is not None:
         lines.append("")

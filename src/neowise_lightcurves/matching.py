@@ -82,7 +82,21 @@ class Cones:
         self.grid = BoxGrid.of(self.bounds, self.radius_arcsec)
 
     def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All (target, detection) pairs within the radius, exactly; see :func:`match_positions`."""
+        """All (target, detection) pairs within the radius, exactly.
+
+        Parameters
+        ----------
+        ra, dec : array_like
+            Detection positions in degrees.
+
+        Returns
+        -------
+        target_index, detection_index : numpy.ndarray of int64
+            Indices of each matched pair (into the cones' targets and into ``ra``/``dec``),
+            sorted by target then detection.
+        distance_arcsec : numpy.ndarray of float64
+            Great-circle distance of each pair in arcsec.
+        """
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
         ra = np.asarray(ra, dtype=np.float64)
         dec = np.asarray(dec, dtype=np.float64)
@@ -181,34 +195,6 @@ class BoxGrid:
 def _unwrap(ra: np.ndarray, ref: float) -> np.ndarray:
     """RA (degrees) moved by multiples of 360 into [ref - 180, ref + 180)."""
     return (np.asarray(ra, float) - ref + 180.0) % 360.0 - 180.0 + ref
-
-
-def match_positions(
-    target_ra: np.ndarray,
-    target_dec: np.ndarray,
-    ra: np.ndarray,
-    dec: np.ndarray,
-    radius_arcsec: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (target, detection) pairs within ``radius_arcsec``, exactly.
-
-    Parameters
-    ----------
-    target_ra, target_dec : array_like
-        Target positions in degrees.
-    ra, dec : array_like
-        Detection positions in degrees.
-    radius_arcsec : float
-        Cone radius in arcsec.
-
-    Returns
-    -------
-    target_index, detection_index : numpy.ndarray of int64
-        Indices into the inputs of each matched pair, sorted by target then detection.
-    distance_arcsec : numpy.ndarray of float64
-        Great-circle distance of each pair in arcsec.
-    """
-    return Cones(target_ra, target_dec, radius_arcsec).match(ra, dec)
 
 
 def cone_bounds(
@@ -372,7 +358,7 @@ def match_shard(
     rows: pd.DataFrame,
     radius_arcsec: float,
     columns: tuple[str, ...],
-    threads: int = 1,
+    concurrent_partitions: int,
 ) -> pa.Table:
     """Match one shard in one year.
 
@@ -388,8 +374,10 @@ def match_shard(
         Cone radius.
     columns : tuple of str
         Catalogue columns to keep (see :func:`neowise_lightcurves.columns.cached_columns`).
-    threads : int
-        Partitions read at once, in threads (hides storage latency; pyarrow releases the GIL).
+    concurrent_partitions : int
+        Partitions read at once, each in a thread of its own (hides storage latency; pyarrow
+        releases the GIL). Not CPU cores: pyarrow decodes on its own pool, sized to the job's
+        ``threads``.
 
     Returns
     -------
@@ -417,7 +405,7 @@ def match_shard(
             for t in match_file(catalog, info, targets, radius_arcsec, columns, cones)
         ]
 
-    with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, int(concurrent_partitions))) as pool:
         pieces = [t for part in pool.map(one_partition, groups) for t in part]
     schema = output_schema(columns)
     if not pieces:

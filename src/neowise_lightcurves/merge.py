@@ -1,14 +1,14 @@
-"""One shard's light curves, binned epochs, summary rows and per-target files, built from the
+"""One group's light curves, binned epochs, summary rows and per-target files, built from the
 match caches, a batch of targets at a time.
 
-A shard's *home* targets (those whose own position lies in it, see
+A group's targets (those whose own position lies in its pixel, see
 :mod:`neowise_lightcurves.manifest`) have their matches in the caches of every shard their cones
 touch, in every year. Where those files hold more than ``batch_rows`` rows in all, the rows per
-target are counted first, from the ``target_id`` column alone; the home targets, in id order,
+target are counted first, from the ``target_id`` column alone; the group's targets, in id order,
 are cut into batches of at most ``batch_rows`` cached rows (a target with more is a batch of its
 own), and each batch is read (only the row groups that can hold its ids: cache files are sorted
-by target), cut, sorted, binned, summarised and appended to the shard's output files. Memory
-follows the batch, not the shard.
+by target), cut, sorted, binned, summarised and appended to the group's output files.
+Memory follows the batch, not the group.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 #: Most cached rows one batch holds (~0.4 GB of peak memory at ~0.8 KB a row).
 BATCH_ROWS = 500_000
-#: Rows per row group of the shard's light-curve and binned files: a reader that wants a few
+#: Rows per row group of the group's light-curve and binned files: a reader that wants a few
 #: targets decodes only the row groups that hold them.
 ROW_GROUP_ROWS = 50_000
 #: Columns binning and the summary need from the light curves.
@@ -67,7 +67,7 @@ def target_batches(rows: np.ndarray, max_rows: int) -> list[slice]:
 
 @dataclass
 class Outputs:
-    """Where one shard's results go."""
+    """Where one group's results go."""
 
     lightcurves: str | Path
     binned: str | Path
@@ -103,26 +103,26 @@ def _frame_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def merge_shard(
+def merge_group(
     match_paths: list[str],
     homes: pd.DataFrame,
     outputs: Outputs,
     cuts: str,
     binning_options: dict,
     metadata: dict,
-    shard: str,
+    group: str,
     batch_rows: int = BATCH_ROWS,
 ) -> dict:
-    """Build one shard's outputs from its match caches.
+    """Build one group's outputs from its match caches.
 
     Parameters
     ----------
     match_paths : list of str
-        Cache files of every shard the home targets' cones touch, every year.
+        Cache files of every shard the group's targets' cones touch, every year.
     homes : pandas.DataFrame
-        The shard's home targets: ``target_id``, ``ra``, ``dec`` (deg).
+        The group's targets: ``target_id``, ``ra``, ``dec`` (deg).
     outputs : Outputs
-        The shard's light-curve, binned and summary files, and per-target files.
+        The group's light-curve, binned and summary files, and per-target files.
     cuts : str
         Quality cuts (:mod:`neowise_lightcurves.cuts`).
     binning_options : dict
@@ -130,8 +130,8 @@ def merge_shard(
         :func:`~neowise_lightcurves.binning.bin_visits`.
     metadata : dict
         Provenance, written into every output.
-    shard : str
-        The shard's name, in the summary's ``shard`` column.
+    group : str
+        The group's name, in the summary's ``group`` column.
     batch_rows : int
         Most cached rows read at once.
 
@@ -174,7 +174,7 @@ def merge_shard(
                 binning_options["iterations"],
             )
             table = summary.summarize(small, homes.iloc[batch], binned, n_before_cuts=before)
-            table["shard"] = shard
+            table["group"] = group
             lc_out.append(lc)
             binned_out.append(_frame_table(binned))
             summary_out.append(_frame_table(table))

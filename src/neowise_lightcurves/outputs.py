@@ -1,16 +1,17 @@
-"""The run's outputs across shards: where each shard's files go, gathering per-shard pieces into
-one file, removing the files of shards the manifest no longer has, and reading a few targets'
-rows back without scanning everything (:func:`read_lightcurves`).
+"""The run's outputs across groups of targets: where each group's files go, gathering per-group
+pieces into one file, removing the files of groups the manifest no longer has, and reading a few
+targets' rows back without scanning everything (:func:`read_lightcurves`).
 
 Layout under ``outdir``: ``lightcurves.parquet/`` and ``binned.parquet/`` are Parquet datasets of
-one file per shard (``{shard}.parquet``, sorted by target), which ``pandas.read_parquet`` and
+one file per group (``{group}.parquet``, sorted by target), which ``pandas.read_parquet`` and
 ``pyarrow.dataset`` read as one table; ``summary.parquet`` is one file, one row per target, its
-``shard`` column naming the file that holds the target's rows.
+``group`` column naming the file that holds the target's rows.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,17 +23,17 @@ from .atomic import atomic_path
 LIGHTCURVES = "lightcurves.parquet"
 BINNED = "binned.parquet"
 SUMMARY = "summary.parquet"
-#: Where the merge jobs put their summary rows before they are gathered.
-SUMMARY_PIECES = "shard_summaries"
+#: Where the light-curve jobs put their summary rows before they are gathered.
+SUMMARY_PIECES = "group_summaries"
 PER_TARGET = "per_target"
-#: Folders holding one entry per shard.
-SHARD_FOLDERS = (LIGHTCURVES, BINNED, SUMMARY_PIECES)
+#: Folders holding one entry per group.
+GROUP_FOLDERS = (LIGHTCURVES, BINNED, SUMMARY_PIECES)
 
 
-def shard_file(outdir: str | os.PathLike, kind: str, shard: str) -> Path:
-    """``{outdir}/{kind}/{shard}.parquet`` (``kind``: :data:`LIGHTCURVES`, :data:`BINNED` or
+def group_file(outdir: str | os.PathLike, kind: str, group: str) -> Path:
+    """``{outdir}/{kind}/{group}.parquet`` (``kind``: :data:`LIGHTCURVES`, :data:`BINNED` or
     :data:`SUMMARY_PIECES`)."""
-    return Path(outdir) / kind / f"{shard}.parquet"
+    return Path(outdir) / kind / f"{group}.parquet"
 
 
 def concat_parquet(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> int:
@@ -57,10 +58,10 @@ def concat_parquet(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -
 
 
 def remove_stale(folder: str | os.PathLike, keep: Iterable[str]) -> list[Path]:
-    """Remove the entries ``{folder}/{shard}.parquet`` (files) and ``{folder}/{shard}``
-    (folders) of shards not in ``keep``: outputs of an earlier manifest, which a reader of the
-    folder would otherwise take for current. Hidden and ``_``-prefixed entries are left alone.
-    Returns what was removed."""
+    """Remove the entries ``{folder}/{group}.parquet`` (files) and ``{folder}/{group}``
+    (folders) of groups not in ``keep``: outputs of an earlier manifest, which a reader of the
+    folder would otherwise take for current. Hidden and ``_``-prefixed entries, and names that
+    are no HEALPix pixel (``k{order}_{pixel}``), are left alone. Returns what was removed."""
     import shutil
 
     folder = Path(folder)
@@ -71,8 +72,8 @@ def remove_stale(folder: str | os.PathLike, keep: Iterable[str]) -> list[Path]:
     for entry in folder.iterdir():
         if entry.name.startswith((".", "_")):
             continue
-        shard = entry.name.removesuffix(".parquet") if entry.is_file() else entry.name
-        if shard in keep or not shard.startswith("k"):
+        name = entry.name.removesuffix(".parquet") if entry.is_file() else entry.name
+        if name in keep or not re.fullmatch(r"k[0-5]_[0-9]+", name):
             continue
         if entry.is_dir():
             shutil.rmtree(entry)
@@ -82,8 +83,18 @@ def remove_stale(folder: str | os.PathLike, keep: Iterable[str]) -> list[Path]:
     return removed
 
 
+def remove_stale_groups(
+    outdir: str | os.PathLike, groups: Iterable[str], per_target: bool
+) -> list[Path]:
+    """:func:`remove_stale` in every folder of group files under ``outdir`` (and in
+    ``per_target/`` with ``per_target``): what an earlier manifest's groups left."""
+    groups = set(groups)
+    folders = [*GROUP_FOLDERS, PER_TARGET] if per_target else GROUP_FOLDERS
+    return [p for kind in folders for p in remove_stale(Path(outdir) / kind, groups)]
+
+
 def gather_target_index(folders: dict[str, str | os.PathLike], out: str | os.PathLike) -> int:
-    """One index of every shard's per-target files (``{folder}/index.parquet`` of each shard),
+    """One index of every group's per-target files (``{folder}/index.parquet`` of each group),
     with paths relative to the folder of ``out``: ``target_id, kind, format, path``."""
     from .target_files import INDEX_NAME, empty_index
 
@@ -91,9 +102,9 @@ def gather_target_index(folders: dict[str, str | os.PathLike], out: str | os.Pat
     n = 0
     with atomic_path(out) as tmp:
         try:
-            for shard, folder in folders.items():
+            for group, folder in folders.items():
                 table = pq.read_table(Path(folder) / INDEX_NAME)
-                paths = pa.array([f"{shard}/{p}" for p in table["path"].to_pylist()], pa.string())
+                paths = pa.array([f"{group}/{p}" for p in table["path"].to_pylist()], pa.string())
                 table = table.set_column(table.schema.get_field_index("path"), "path", paths)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
@@ -123,9 +134,8 @@ def read_lightcurves(
 ):
     """Light curves (or binned epochs) of a run, for every target or only for ``target_ids``.
 
-    With ``target_ids``, the summary says which shard file holds each target, and only those
-    files' row groups that can hold the targets are read: fetching a few targets out of a
-    million costs milliseconds.
+    With ``target_ids``, the summary says which group's file holds each target, and only those
+    files' row groups that can hold the targets are read.
 
     Parameters
     ----------
@@ -157,7 +167,7 @@ def read_lightcurves(
     else:
         ids = [target_ids] if isinstance(target_ids, str) else [str(t) for t in target_ids]
         where = pq.read_table(
-            outdir / SUMMARY, columns=["target_id", "shard"], filters=_among("target_id", ids)
+            outdir / SUMMARY, columns=["target_id", "group"], filters=_among("target_id", ids)
         ).to_pandas()
         unknown = sorted(set(ids) - set(where["target_id"]))
         if unknown:
@@ -166,10 +176,10 @@ def read_lightcurves(
             )
         pieces = [
             pq.read_table(
-                folder / f"{shard}.parquet",
-                filters=_among("target_id", group["target_id"].tolist()),
+                folder / f"{group}.parquet",
+                filters=_among("target_id", mine["target_id"].tolist()),
             )
-            for shard, group in where.groupby("shard", sort=True)
+            for group, mine in where.groupby("group", sort=True)
         ]
         if not pieces:  # no target wanted: no rows, with the columns
             import pyarrow.dataset as pads

@@ -1,28 +1,20 @@
 """Epoch figures of light curves, in the manner of IRSA's notebook: one panel per epoch (epochs
-split at gaps > 30 d), W1 and W2 raw fluxes with their errors."""
+split as the binning splits them, :func:`neowise_lightcurves.binning.epochs`), W1 and W2 raw
+fluxes with their errors; and the overview figures."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .lightcurves import EPOCH_GAP_DAYS, epochs
+from .binning import epochs
+from .filenames import safe_filename
 
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
 #: Summary columns the overview figures use.
 OVERVIEW_COLUMNS = ("ra", "dec", "n_detections", "w1_mag_median", "w1_chi2_red", "w1_amplitude_mag")
-
-
-def safe_filename(target_id: str) -> str:
-    """A file name for a target id: unsafe characters become ``_``; a short hash keeps it unique."""
-    clean = re.sub(r"[^A-Za-z0-9._+-]", "_", str(target_id)).strip("._") or "target"
-    if clean != str(target_id):
-        clean += "-" + hashlib.sha1(str(target_id).encode()).hexdigest()[:6]
-    return clean
 
 
 def select_targets(summary: pd.DataFrame, top_n: int | str) -> list[str]:
@@ -63,9 +55,9 @@ def _binned_points(ax, binned: pd.DataFrame, band: str, colour: str) -> None:
 def epoch_figure(
     lc: pd.DataFrame,
     title: str,
-    binned: pd.DataFrame | None = None,
+    binned: pd.DataFrame | None,
+    gap_days: float,
     ncols: int = 4,
-    gap_days: float = EPOCH_GAP_DAYS,
 ):
     """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
 
@@ -78,7 +70,7 @@ def epoch_figure(
     import matplotlib.pyplot as plt
 
     lc = lc.sort_values("mjd")
-    ep = epochs(lc["mjd"].to_numpy(), gap_days)
+    _, ep = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(), gap_days)
     n = int(ep.max()) + 1 if len(ep) else 1
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
@@ -136,10 +128,12 @@ def plot_targets(
     lightcurves: pd.DataFrame,
     summary: pd.DataFrame,
     folder: str | Path,
-    top_n: int | str = 20,
-    binned: pd.DataFrame | None = None,
+    top_n: int | str,
+    binned: pd.DataFrame | None,
+    gap_days: float,
 ) -> list[Path]:
-    """Write ``{folder}/{target}.png`` for the :func:`select_targets`; returns the paths."""
+    """Write ``{folder}/{target}.png`` for the :func:`select_targets`, epochs split at gaps
+    > ``gap_days`` (d) as the binning splits them; returns the paths."""
     import matplotlib.pyplot as plt
 
     from .atomic import atomic_path
@@ -157,7 +151,7 @@ def plot_targets(
     for tid in chosen:
         lc = groups[tid]
         title = f"NEOWISE light curve of {tid}  ({len(lc)} detections)"
-        fig = epoch_figure(lc, title, bgroups.get(tid))
+        fig = epoch_figure(lc, title, bgroups.get(tid), gap_days)
         path = folder / f"{safe_filename(tid)}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=90)

@@ -34,18 +34,6 @@ def chord_to_arcsec(chord: np.ndarray) -> np.ndarray:
     return np.degrees(2.0 * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))) * 3600.0
 
 
-def arcsec_to_chord(arcsec: float | np.ndarray) -> float | np.ndarray:
-    """Chord length between unit vectors ``arcsec`` apart on the sphere."""
-    return 2.0 * np.sin(np.radians(np.asarray(arcsec) / 3600.0) / 2.0)
-
-
-def separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
-    """Great-circle distance in arcsec between positions in degrees (element-wise)."""
-    return chord_to_arcsec(
-        np.linalg.norm(unit_vectors(ra1, dec1) - unit_vectors(ra2, dec2), axis=1)
-    )
-
-
 def partition_of(ra: np.ndarray, dec: np.ndarray, order: int = PARTITION_ORDER) -> np.ndarray:
     """NESTED HEALPix pixel at ``order`` holding each position (degrees)."""
     return hpgeom.angle_to_pixel(hpgeom.order_to_nside(order), ra, dec, nest=True, lonlat=True)

@@ -40,7 +40,8 @@ def summarize(
     """One row per target of ``targets``, in its order.
 
     ``n_detections`` counts detections after the cuts, ``n_detections_before_cuts`` before;
-    ``n_epochs`` the visits (split at gaps > 30 d); ``mjd_first``, ``mjd_last``,
+    ``n_epochs`` the binned epochs (visits, split as ``binned`` was: see
+    :func:`neowise_lightcurves.binning.epochs`); ``mjd_first``, ``mjd_last``,
     ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (DN);
     ``w1_mag_median``, ``w2_mag_median`` of the binned epochs that are not upper limits and
     their difference ``w1_w2``; per band the variability statistics of

@@ -1,7 +1,7 @@
 """Per-target light-curve files, raw and binned, in the formats astronomers read, each carrying
 its provenance (catalogue root, years, radius, cuts, package version, date) in its metadata.
 
-A shard's files go into one folder (``per_target/{shard}/``), or, where they would be more than
+A group's files go into one folder (``per_target/{group}/``), or, where they would be more than
 :data:`MAX_FOLDER_ENTRIES`, into sub-folders named by the first two hex digits of the SHA-1 of
 the target id; an index (:data:`INDEX_NAME`: ``target_id, kind, format, path``) says which file
 holds which target."""
@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .atomic import atomic_path
-from .plots import safe_filename
+from .filenames import safe_filename
 
 #: Output format -> (file extension, astropy format).
 FORMATS = {
@@ -89,8 +89,22 @@ def to_table(frame: pd.DataFrame, meta: dict):
     return table
 
 
+def header_text(value, ascii_only: bool = False) -> str:
+    """A metadata value as header text: as it is where every character is printable (and ASCII,
+    for FITS headers), else with backslash escapes (``\\n``, ``\\t``, ``\\u00e9``, ``\\\\``):
+    a line break must not end a header line. The table's columns keep values exactly."""
+    text = str(value)
+    if all(c.isprintable() and (c.isascii() or not ascii_only) for c in text):
+        return text
+    keep = (lambda c: c.isprintable() and c.isascii()) if ascii_only else str.isprintable
+    return "".join(
+        c if keep(c) and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 def write_table(table, path: Path, fmt: str) -> None:
-    """Write one table atomically in ``fmt`` (a key of :data:`FORMATS`)."""
+    """Write one table atomically in ``fmt`` (a key of :data:`FORMATS`). Strings are UTF-8 in
+    every format (FITS: UTF-8 bytes); metadata values are :func:`header_text`."""
     import warnings
 
     from astropy.io.fits.verify import VerifyWarning
@@ -98,8 +112,13 @@ def write_table(table, path: Path, fmt: str) -> None:
 
     _, astropy_format = FORMATS[fmt]
     kwargs = {}
+    table = table.copy(copy_data=False)
+    table.meta = {k: header_text(v, ascii_only=fmt == "fits") for k, v in table.meta.items()}
+    if fmt == "fits":  # FITS text is bytes: UTF-8, which astropy decodes when reading
+        for name in table.colnames:
+            if table[name].dtype.kind in "UO":
+                table[name] = np.char.encode(np.asarray(table[name], dtype=str), "utf-8")
     if fmt == "csv":  # CSV has no metadata: the provenance goes in comment lines
-        table = table.copy(copy_data=False)
         table.meta = {"comments": [f"{k}: {v}" for k, v in table.meta.items()]}
         kwargs["comment"] = "# "
     with atomic_path(path) as tmp, warnings.catch_warnings():

@@ -20,9 +20,6 @@ DEFAULT_RA_COLUMNS = ("ra", "RA", "RAJ2000", "ra_deg", "RA_ICRS", "raj2000")
 DEFAULT_DEC_COLUMNS = ("dec", "DEC", "Dec", "DEJ2000", "dec_deg", "DE_ICRS", "dej2000")
 
 #: The notebook's target list: Downes et al. CVs from VizieR.
-VIZIER_TAP_URL = "https://tapvizier.cds.unistra.fr/TAPVizieR/tap"
-VIZIER_TABLE = "V/123A/cv"
-VIZIER_COLUMNS = ("uid", "GCVS", "RAJ2000", "DEJ2000")
 
 _FORMATS = {
     ".csv": "ascii.csv",
@@ -84,12 +81,10 @@ def table_to_frame(table) -> pd.DataFrame:
 
 
 def query_vizier(
-    tap_url: str = VIZIER_TAP_URL,
-    table: str = VIZIER_TABLE,
-    columns: tuple[str, ...] | list[str] = VIZIER_COLUMNS,
-    row_limit: int | None = None,
+    tap_url: str, table: str, columns: tuple[str, ...] | list[str], row_limit: int | None
 ) -> pd.DataFrame:
-    """Run the notebook's target query over TAP with pyvo; ``row_limit`` caps the rows."""
+    """Run ``SELECT {columns} FROM "{table}"`` over TAP at ``tap_url`` with pyvo (config.yaml's
+    ``targets.vizier`` is the notebook's query); ``row_limit`` (None: all) caps the rows."""
     import pyvo
 
     adql = f'SELECT {", ".join(columns)} FROM "{table}"'
@@ -163,11 +158,11 @@ def _coordinate(frame: pd.DataFrame, name: str) -> np.ndarray:
 def normalize(
     frame: pd.DataFrame,
     *,
-    id_column: str | None = None,
-    ra_column: str | None = None,
-    dec_column: str | None = None,
-    duplicate_ids: str = "reject",
-    sexagesimal: bool = False,
+    id_column: str | None,
+    ra_column: str | None,
+    dec_column: str | None,
+    duplicate_ids: str,
+    sexagesimal: bool,
 ) -> pd.DataFrame:
     """Validate a targets table and return ``target_id``, ``ra``, ``dec`` + its other columns.
 
@@ -175,8 +170,8 @@ def normalize(
     ----------
     frame : pandas.DataFrame
         The table as read.
-    id_column, ra_column, dec_column : str, optional
-        Column names; by default the first of :data:`DEFAULT_ID_COLUMNS` (etc.) present.
+    id_column, ra_column, dec_column : str or None
+        Column names; None: the first of :data:`DEFAULT_ID_COLUMNS` (etc.) present.
     duplicate_ids : {"reject", "suffix"}
         What to do with repeated ids: fail, or make them unique as ``id``, ``id_2``, ``id_3``...
     sexagesimal : bool

@@ -28,7 +28,7 @@ YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
 RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
 
 if config["targets"]["source"] == "file":
-    _path = config["targets"].get("path")
+    _path = config["targets"]["path"]
     if not _path:
         raise WorkflowError(
             "config: targets.source is 'file' but targets.path is not set"
@@ -48,9 +48,9 @@ for _name in ("lightcurves.parquet", "binned.parquet"):
             f"{OUTDIR}/per_target); the match cache stays valid."
         )
 try:
-    CUT_COLUMNS = nl_cuts.cut_columns(config["match"].get("cuts", ""))
+    CUT_COLUMNS = nl_cuts.cut_columns(config["match"]["cuts"])
     CACHED_COLUMNS = nl_columns.cached_columns(
-        list(config["match"].get("extra_columns", [])) + list(CUT_COLUMNS)
+        list(config["match"]["extra_columns"]) + list(CUT_COLUMNS)
     )
 except ValueError as err:
     raise WorkflowError(f"config: {err}") from None
@@ -67,6 +67,7 @@ CATALOG_KEY = (
 wildcard_constraints:
     year="year[0-9]+|addendum",
     shard="k[0-5]_[0-9]+",
+    group="k[0-5]_[0-9]+",
     digest="[0-9a-f]{12}",
     radius="[0-9.e+-]+",
 
@@ -90,17 +91,25 @@ def plan_catalog_input(wildcards):
     return [demo_year_dataset(y) for y in YEARS] if DEMO_CATALOG else []
 
 
-_SHARDS = {}
+_MANIFEST = {}
+
+
+def _manifest_table(name, read, key):
+    """A table of the manifest by name (read once per version of the file, after the
+    checkpoint): ``name`` the checkpoint output, ``read`` its reader, ``key`` the name field."""
+    path = getattr(checkpoints.manifest.get().output, name)
+    stamp = (path, os.stat(path).st_mtime_ns)
+    if stamp not in _MANIFEST:
+        _MANIFEST[stamp] = {getattr(item, key): item for item in read(path)}
+    return _MANIFEST[stamp]
 
 
 def manifest_shards():
-    """The manifest's shards, by name (read once per version of the file, after the checkpoint)."""
-    path = checkpoints.manifest.get().output.shards
-    key = (path, os.stat(path).st_mtime_ns)
-    if key not in _SHARDS:
-        _SHARDS.clear()
-        _SHARDS[key] = {s.shard: s for s in nl_manifest.read_shards(path)}
-    return _SHARDS[key]
+    return _manifest_table("shards", nl_manifest.read_shards, "shard")
+
+
+def manifest_groups():
+    return _manifest_table("groups", nl_manifest.read_groups, "group")
 
 
 def cache_file(shard, year):
@@ -108,36 +117,31 @@ def cache_file(shard, year):
     return f"{OUTDIR}/cache/{name}"
 
 
-def home_shards():
-    """Shards that hold some target's own position: one light-curve job each."""
-    return [name for name, s in manifest_shards().items() if s.n_home]
-
-
 def lightcurve_inputs(wildcards):
-    """Cache files, every year, of every shard the shard's home targets touch."""
+    """Cache files, every year, of every shard the group's targets' cones touch."""
     shards = manifest_shards()
     return [
         cache_file(shards[name], year)
         for year in YEARS
-        for name in shards[wildcards.shard].reads
+        for name in manifest_groups()[wildcards.group].reads
     ]
 
 
 def summary_pieces(wildcards):
-    return [f"{OUTDIR}/shard_summaries/{name}.parquet" for name in home_shards()]
+    return [f"{OUTDIR}/group_summaries/{name}.parquet" for name in manifest_groups()]
 
 
 def per_target_folders(wildcards):
     if not config["outputs"]["per_target_formats"]:
         return []
-    return [f"{OUTDIR}/per_target/{name}" for name in home_shards()]
+    return [f"{OUTDIR}/per_target/{name}" for name in manifest_groups()]
 
 
 # One folder of per-target files per light-curve job, and their index, when any format is
 # configured.
 PER_TARGETS = bool(config["outputs"]["per_target_formats"])
 PER_TARGET_OUTPUT = (
-    {"per_target": directory(f"{OUTDIR}/per_target/{{shard}}")} if PER_TARGETS else {}
+    {"per_target": directory(f"{OUTDIR}/per_target/{{group}}")} if PER_TARGETS else {}
 )
 PER_TARGET_INDEX = (
     {"index": f"{OUTDIR}/per_target/index.parquet"} if PER_TARGETS else {}

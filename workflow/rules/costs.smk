@@ -1,11 +1,16 @@
 # Every job's wall time, peak memory and CPU time (Snakemake's benchmark: records under
 # {outdir}/benchmarks/), gathered per rule into costs.tsv and a figure in the report. It runs
-# last, after every output it accounts for.
+# last, after every output it accounts for, on the submitting host (it reads small files).
+
+
+localrules:
+    costs,
 
 
 rule costs:
     input:
         shards=f"{OUTDIR}/manifest/shards.tsv",
+        groups=f"{OUTDIR}/manifest/groups.tsv",
         outputs=final_products(),
     output:
         table=f"{OUTDIR}/costs.tsv",

@@ -1,4 +1,9 @@
-# The built-in demo sky: a deterministic synthetic catalogue in IRSA's layout, and its targets.
+# The built-in demo sky: a deterministic synthetic catalogue in IRSA's layout, and its targets
+# (on the submitting host: they cost next to nothing).
+
+
+localrules:
+    demo_targets,
 
 
 rule demo_targets:

@@ -1,8 +1,8 @@
-# One job per shard: the light curves of the shard's home targets (those whose position lies in
-# it), from the match caches of every shard their cones touch, with the cuts applied here (so
-# that changing them never re-reads the catalogue), the visits binned, one summary row per
-# target and, optionally, one file per target. Then the summary rows in one file, with the index of
-# the per-target files.
+# One job per group of targets (the targets whose positions lie in one HEALPix pixel, split
+# where dense): their light curves, from the match caches of every shard their cones touch,
+# with the cuts applied here (so that changing them never re-reads the catalogue), the visits
+# binned, one summary row per target and, optionally, one file per target. Then the summary
+# rows in one file, with the index of the per-target files.
 
 
 rule lightcurves:
@@ -11,13 +11,13 @@ rule lightcurves:
         matches=lightcurve_inputs,
     output:
         **PER_TARGET_OUTPUT,
-        lightcurves=f"{OUTDIR}/lightcurves.parquet/{{shard}}.parquet",
-        binned=f"{OUTDIR}/binned.parquet/{{shard}}.parquet",
-        summary=f"{OUTDIR}/shard_summaries/{{shard}}.parquet",
+        lightcurves=f"{OUTDIR}/lightcurves.parquet/{{group}}.parquet",
+        binned=f"{OUTDIR}/binned.parquet/{{group}}.parquet",
+        summary=f"{OUTDIR}/group_summaries/{{group}}.parquet",
     log:
-        f"{LOGDIR}/lightcurves/{{shard}}.log",
+        f"{LOGDIR}/lightcurves/{{group}}.log",
     benchmark:
-        f"{OUTDIR}/benchmarks/lightcurves/{{shard}}.tsv"
+        f"{OUTDIR}/benchmarks/lightcurves/{{group}}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     resources:

@@ -8,6 +8,7 @@ checkpoint manifest:
     output:
         partitions=f"{OUTDIR}/manifest/partitions.parquet",
         shards=f"{OUTDIR}/manifest/shards.tsv",
+        groups=f"{OUTDIR}/manifest/groups.tsv",
     log:
         f"{LOGDIR}/manifest.log",
     benchmark:

@@ -23,10 +23,10 @@ rule match:
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
     params:
         root=CATALOG_ROOT,
-        s3=config["catalog"].get("s3", {}),
+        s3=config["catalog"]["s3"],
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
-        concurrent_reads=config["match"]["concurrent_reads"],
+        concurrent_partitions=config["match"]["concurrent_partitions"],
     script:
         "../../scripts/match.py"

@@ -1,10 +1,16 @@
 # `snakemake -c1 plan`: what a run will cost before paying for it (targets, partitions, jobs per
 # year, and, for a local catalogue, the bytes of the files involved), in {outdir}/plan.txt.
+# On the submitting host: it costs next to nothing.
+
+
+localrules:
+    plan,
 
 
 rule plan:
     input:
         shards=f"{OUTDIR}/manifest/shards.tsv",
+        groups=f"{OUTDIR}/manifest/groups.tsv",
         partitions=f"{OUTDIR}/manifest/partitions.parquet",
         catalog=plan_catalog_input,
     output:

@@ -1,4 +1,9 @@
-# The target list: the demo's, the user's own table, or a VizieR query over TAP.
+# The target list: the demo's, the user's own table, or a VizieR query over TAP (on the
+# submitting host: cluster nodes often have no internet, and the job costs next to nothing).
+
+
+localrules:
+    targets,
 
 
 rule targets:

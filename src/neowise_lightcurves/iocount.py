@@ -1,0 +1,132 @@
+"""Counting what a catalogue reads: bytes, files and read calls through a wrapping pyarrow
+filesystem. Measurement only: the benchmarks set :data:`COUNT_BYTES_ENV` and each match job then
+writes what it read to ``{folder}/{pid}.json`` at exit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from .catalog import Catalog
+
+#: Set to a folder to make every catalogue opened in this process count the bytes it reads and
+#: write ``{folder}/{pid}.json`` at exit (``benchmarks/`` uses it).
+COUNT_BYTES_ENV = "NEOWISE_LC_COUNT_BYTES"
+
+
+class ReadCounter:
+    """Bytes and files read through :func:`counting_filesystem`."""
+
+    def __init__(self):
+        self.bytes = 0
+        self.files = 0
+        self.reads = 0
+
+
+class _CountingFile:
+    """A file-like wrapper of a pyarrow ``NativeFile`` that counts what is read."""
+
+    def __init__(self, raw, counter: ReadCounter):
+        self.raw, self.counter = raw, counter
+        self.closed = False
+
+    def read(self, n=-1):
+        data = self.raw.read() if n is None or n < 0 else self.raw.read(n)
+        self.counter.bytes += len(data)
+        self.counter.reads += 1
+        return data
+
+    def seek(self, offset, whence=0):
+        return self.raw.seek(offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
+
+    def size(self):
+        return self.raw.size()
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def writable(self):
+        return False
+
+    def close(self):
+        self.closed = True
+        self.raw.close()
+
+
+def counting_filesystem(fs, counter: ReadCounter):
+    """``fs`` wrapped so that every byte read from an opened input file is counted."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+    class Handler(pafs.FileSystemHandler):
+        def __eq__(self, other):
+            return self is other
+
+        def __ne__(self, other):
+            return self is not other
+
+        def get_type_name(self):
+            return f"counting+{fs.type_name}"
+
+        def normalize_path(self, path):
+            return fs.normalize_path(path)
+
+        def get_file_info(self, paths):
+            return fs.get_file_info(paths)
+
+        def get_file_info_selector(self, selector):
+            return fs.get_file_info(selector)
+
+        def open_input_file(self, path):
+            counter.files += 1
+            return pa.PythonFile(_CountingFile(fs.open_input_file(path), counter), mode="r")
+
+        def open_input_stream(self, path):
+            return self.open_input_file(path)
+
+        def _read_only(self, *args, **kwargs):
+            raise OSError("read-only filesystem")
+
+        create_dir = delete_dir = delete_dir_contents = delete_root_dir_contents = _read_only
+        delete_file = move = copy_file = open_output_stream = open_append_stream = _read_only
+
+    return pafs.PyFileSystem(Handler())
+
+
+def from_environment(catalog: Catalog) -> Catalog:
+    """``catalog`` counting its reads when :data:`COUNT_BYTES_ENV` names a folder (else as is)."""
+    folder = os.environ.get(COUNT_BYTES_ENV)
+    if not folder:
+        return catalog
+    import atexit
+    import json
+    import resource
+    import time
+
+    counter = ReadCounter()
+    opened = time.time()
+
+    def report():
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as fh:
+            json.dump(
+                {
+                    "bytes": counter.bytes,
+                    "files": counter.files,
+                    "reads": counter.reads,
+                    "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                    "opened": opened,  # epoch seconds: catalogue opened (after imports)
+                    "ended": time.time(),
+                },
+                fh,
+            )
+
+    atexit.register(report)
+    return dataclasses.replace(catalog, filesystem=counting_filesystem(catalog.filesystem, counter))
