@@ -36,15 +36,17 @@ def group_file(outdir: str | os.PathLike, kind: str, group: str) -> Path:
     return Path(outdir) / kind / f"{group}.parquet"
 
 
-def concat_parquet(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> int:
-    """Write the Parquet files ``paths`` one after another into ``out`` (atomically), each cast
-    to the first one's schema: memory holds one input at a time. Returns the rows written."""
+def write_stream(
+    tables: Iterable[pa.Table], out: str | os.PathLike, empty: pa.Table | None = None
+) -> int:
+    """Write ``tables`` one after another into the Parquet file ``out`` (atomically), each cast
+    to the first one's schema, so that memory holds one at a time; ``empty`` is written if none
+    comes (without it, that is an error). Returns the rows written."""
     n = 0
     writer = None
     with atomic_path(out) as tmp:
         try:
-            for path in paths:
-                table = pq.read_table(path)
+            for table in tables:
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table.cast(writer.schema))
@@ -53,8 +55,15 @@ def concat_parquet(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -
             if writer is not None:
                 writer.close()
         if writer is None:
-            raise ValueError(f"nothing to gather into {out}")
+            if empty is None:
+                raise ValueError(f"nothing to gather into {out}")
+            pq.write_table(empty, tmp)
     return n
+
+
+def concat_parquet(paths: Iterable[str | os.PathLike], out: str | os.PathLike) -> int:
+    """The Parquet files ``paths`` one after another in ``out`` (:func:`write_stream`)."""
+    return write_stream((pq.read_table(p) for p in paths), out)
 
 
 def remove_stale(folder: str | os.PathLike, keep: Iterable[str]) -> list[Path]:
@@ -98,24 +107,14 @@ def gather_target_index(folders: dict[str, str | os.PathLike], out: str | os.Pat
     with paths relative to the folder of ``out``: ``target_id, kind, format, path``."""
     from .target_files import INDEX_NAME, empty_index
 
-    writer = None
-    n = 0
-    with atomic_path(out) as tmp:
-        try:
-            for group, folder in folders.items():
-                table = pq.read_table(Path(folder) / INDEX_NAME)
-                paths = pa.array([f"{group}/{p}" for p in table["path"].to_pylist()], pa.string())
-                table = table.set_column(table.schema.get_field_index("path"), "path", paths)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-                n += table.num_rows
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            pq.write_table(pa.Table.from_pandas(empty_index(), preserve_index=False), tmp)
-    return n
+    def indexes():
+        for group, folder in folders.items():
+            table = pq.read_table(Path(folder) / INDEX_NAME)
+            paths = pa.array([f"{group}/{p}" for p in table["path"].to_pylist()], pa.string())
+            yield table.set_column(table.schema.get_field_index("path"), "path", paths)
+
+    empty = pa.Table.from_pandas(empty_index(), preserve_index=False)
+    return write_stream(indexes(), out, empty)
 
 
 def _among(column: str, values: list[str]):
