@@ -46,6 +46,7 @@ def test_vizier_style_columns_found_by_default():
         (dict(ra=["10", "x", "3"]), "'ra' has non-numeric values at row 2"),
         (dict(id=["a", "a", "c"]), "duplicate ids at rows 1, 2 (a)"),
         (dict(id=["a", None, "c"]), "id column 'id' is empty at row 2"),
+        (dict(id=["a", "b", "  "]), "id column 'id' is empty at row 3"),
     ],
 )
 def test_bad_tables_are_named(bad, message):
@@ -105,3 +106,9 @@ def test_sexagesimal_on_request():
     out_of_range = f.assign(ra=["25:00:00", "01:00:00"])
     with pytest.raises(TargetError, match="row 1: cannot read '25:00:00'.*range"):
         normalize(out_of_range, sexagesimal=True)
+
+
+def test_ids_are_kept_exactly():
+    ids = ["  padded  ", "tab\there", "é ★", "x" * 1000, "../up"]
+    out = normalize(frame(id=ids[:3]))
+    assert out["target_id"].tolist() == ids[:3]

@@ -198,10 +198,12 @@ def normalize(
     bad = np.abs(dec) > 90
     if bad.any():
         raise TargetError(f"column {decc!r} is outside [-90, 90] degrees at {_rows(bad)}")
+    # ids are kept exactly as given (spaces too); only missing or blank ones are refused
     null_id = frame[idc].isna().to_numpy()
+    ids = frame[idc].astype(str)
+    null_id = null_id | (ids.str.strip() == "").to_numpy()
     if null_id.any():
         raise TargetError(f"id column {idc!r} is empty at {_rows(null_id)}")
-    ids = frame[idc].astype(str).str.strip()
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         if duplicate_ids == "suffix":
