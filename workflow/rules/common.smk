@@ -96,7 +96,8 @@ _MANIFEST = {}
 
 def _manifest_table(name, read, key):
     """A table of the manifest by name (read once per version of the file, after the
-    checkpoint): ``name`` the checkpoint output, ``read`` its reader, ``key`` the name field."""
+    checkpoint): ``name`` the checkpoint output, ``read`` its reader, ``key`` the name field.
+    """
     path = getattr(checkpoints.manifest.get().output, name)
     stamp = (path, os.stat(path).st_mtime_ns)
     if stamp not in _MANIFEST:
