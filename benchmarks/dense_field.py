@@ -253,6 +253,8 @@ class Watchdog(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.limit, self.every = pid, limit_bytes, every
         self.peak_sum = self.peak_one = 0
+        self.peak_one_what = ""
+        self.loads = []
         self.killed_at = None
         self.done = threading.Event()
 
@@ -269,14 +271,23 @@ class Watchdog(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
+            biggest = None
             for p in procs:
                 try:
                     rss = p.memory_info().rss
                 except psutil.Error:
                     continue
                 total += rss
-                one = max(one, rss)
+                if rss > one:
+                    one, biggest = rss, p
+            if one > self.peak_one and biggest is not None:
+                try:  # which rule's script (".../.snakemake/scripts/tmpXXXX.match.py")
+                    name = next((a for a in biggest.cmdline() if a.endswith(".py")), "snakemake")
+                    self.peak_one_what = name.rsplit(".", 2)[-2] if "/scripts/" in name else name
+                except psutil.Error:
+                    pass
             self.peak_sum, self.peak_one = max(self.peak_sum, total), max(self.peak_one, one)
+            self.loads.append(os.getloadavg()[0])  # the machine's, other work included
             if total > self.limit and self.killed_at is None:
                 self.killed_at = total
                 os.killpg(self.pid, signal.SIGKILL)
@@ -370,6 +381,9 @@ def run_one(sky: Path, workdir: Path, bound: int, kill_above_gb: float) -> dict:
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2"]
     cmd += ["--configfile", str(wd / "cfg.yaml")]  # last: it takes every argument after it
+    # a SIGTERM from outside (another session's clean-up) is recorded, not silently fatal
+    signals = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: signals.append(time.perf_counter()))
     t0 = time.perf_counter()
     with open(wd / "snakemake.log", "w") as log:
         proc = subprocess.Popen(
@@ -397,9 +411,12 @@ def run_one(sky: Path, workdir: Path, bound: int, kill_above_gb: float) -> dict:
         "rc": rc,
         "wall_s": wall,
         "killed_by_watchdog_gb": None if dog.killed_at is None else dog.killed_at / 1e9,
+        "sigterm_from_outside_at_s": [round(t - t0, 1) for t in signals],
         "largest_process_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "sampled_peak_sum_mb": dog.peak_sum / 2**20,
         "sampled_peak_one_mb": dog.peak_one / 2**20,
+        "sampled_peak_one_rule": dog.peak_one_what,
+        "mean_load_1min": float(np.mean(dog.loads)) if dog.loads else None,
         "shards": len(shards),
         "shard_orders": orders,
         # light-curve jobs: one per group of targets (groups.tsv) or, before groups, per shard
@@ -467,15 +484,18 @@ def report(workdir: Path) -> None:
         ex = r.get("exactness")
         if r["killed_by_watchdog_gb"] is not None:
             result = f"killed at {r['killed_by_watchdog_gb']:.1f} GB"
+        elif r.get("sigterm_from_outside_at_s"):
+            result = f"SIGTERM from outside at {r['sigterm_from_outside_at_s'][0]:.0f} s"
         else:
             result = "ok" if r["rc"] == 0 else f"failed (rc {r['rc']})"
         exact = "" if ex is None else ("yes" if ex["exact"] else "**no**")
+        what = f" ({r['sampled_peak_one_rule']})" if r.get("sampled_peak_one_rule") else ""
         orders = "-".join(str(o) for o in r["shard_orders"])
         lines.append(
             f"| {r['bound']:,} | {result} | {r['wall_s']:.0f} | {r['shards']} ({orders}) | "
             f"{r['jobs'].get('match', 0)} | {r['jobs'].get('lightcurves', 0)} | "
             f"{_mb(by.get('match'))} | {_mb(by.get('lightcurves'))} | "
-            f"{_mb(records['max_rss_mb'].max())} | {_mb(r['largest_process_mb'])} | "
+            f"{_mb(records['max_rss_mb'].max())} | {_mb(r['largest_process_mb'])}{what} | "
             f"{_mb(r['sampled_peak_sum_mb'])} | {records['cpu_s'].sum():,.0f} | {exact} |"
         )
     lines += [
@@ -506,8 +526,8 @@ def report(workdir: Path) -> None:
             f"{r['most_targets_in_a_shard']:,} targets in one; {r.get('lightcurve_units', '?')} "
             f"light-curve groups (orders {'-'.join(map(str, r.get('group_orders', [])))}), at "
             f"most {r.get('most_targets_in_a_group', 0):,} targets in one; cache "
-            f"{r['cache_bytes'] / 1e6:,.0f} MB; wall {r['wall_s']:.0f} s; code "
-            f"{r.get('code', '?')}",
+            f"{r['cache_bytes'] / 1e6:,.0f} MB; wall {r['wall_s']:.0f} s (mean load "
+            f"{r.get('mean_load_1min') or float('nan'):.1f} on 2 cores); code {r.get('code', '?')}",
             "",
             "| rule | jobs | max RSS (MB) | median RSS (MB) | largest job | total wall (s) "
             "| max wall (s) | total CPU (s) |",
