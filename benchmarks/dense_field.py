@@ -461,6 +461,26 @@ def _mb(v) -> str:
     return "" if pd.isna(v) else f"{v:,.0f}"
 
 
+def _makespan(walls: np.ndarray, cores: int) -> float:
+    """Longest-first list scheduling of independent jobs of ``walls`` seconds on ``cores``."""
+    loads = np.zeros(cores)
+    for w in np.sort(walls)[::-1]:
+        loads[loads.argmin()] += w
+    return float(loads.max())
+
+
+def modelled_wall(records: pd.DataFrame, cores: int) -> float:
+    """A run's wall on ``cores`` cores, modelled from its jobs' measured wall times: the serial
+    jobs (targets, manifest, summary, then the longer of plots and overview) plus the match
+    jobs' makespan plus the light-curve jobs' (stages one after the other, each job on one
+    core, no Snakemake overhead: a lower bound for the stages' overlap, an upper one for it)."""
+    wall = records.groupby("rule")["wall_s"]
+    serial = sum(wall.sum().get(rule, 0.0) for rule in ("targets", "manifest", "summary"))
+    serial += max(wall.max().get("plots", 0.0), wall.max().get("overview", 0.0))
+    stages = [records.loc[records["rule"] == rule, "wall_s"].to_numpy() for rule in RULES[2:4]]
+    return serial + sum(_makespan(w, cores) for w in stages if len(w))
+
+
 def report(workdir: Path) -> None:
     """The Markdown tables of every run under ``workdir``."""
     runs = []
@@ -514,6 +534,19 @@ def report(workdir: Path) -> None:
             f"{ex['duplicate_rows']:,} | {ex['missing']:,} | {ex['extra']:,} | "
             f"{ex['summary_rows']:,} | {ex['targets_with_detections']:,} |"
         )
+    cores = (2, 10, 40)
+    lines += [
+        "",
+        "Modelled wall on more cores (each job's measured wall time, stages in sequence, longest "
+        "jobs first; see modelled_wall):",
+        "",
+        "| max_shard_targets | " + " | ".join(f"{c} cores (s)" for c in cores) + " |",
+        "|---|" + "---|" * len(cores),
+    ]
+    for r in runs:
+        records = pd.read_csv(workdir / f"b{r['bound']}" / "jobs.csv")
+        walls = " | ".join(f"{modelled_wall(records, c):.0f}" for c in cores)
+        lines.append(f"| {r['bound']:,} | {walls} |")
     for r in runs:
         records = pd.read_csv(workdir / f"b{r['bound']}" / "jobs.csv", keep_default_na=False)
         records[["wall_s", "max_rss_mb", "cpu_s"]] = records[

@@ -92,6 +92,32 @@ def all_at_once(tiny_catalog, tmp_path_factory):
     return lc, binned, table
 
 
+def test_read_matches_keeps_only_the_given_targets(tmp_path, monkeypatch):
+    """Rows of other targets (a neighbour shard's) are dropped row group by row group, and row
+    groups outside the ids' range are not read at all."""
+    import pyarrow as pa
+
+    ids = np.array([f"T{i:03d}" for i in range(100)], dtype=object)
+    table = pa.table({"target_id": np.repeat(ids, 3), "cntr": np.arange(300)})
+    paths = []
+    for k, part in enumerate((table.slice(0, 150), table.slice(150))):
+        paths.append(str(tmp_path / f"c{k}.parquet"))
+        pq.write_table(part, paths[-1], row_group_size=30)
+    want = ids[[5, 6, 7, 40, 41]]
+    read = []
+    original = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(
+        pq.ParquetFile,
+        "read_row_group",
+        lambda self, i, **kw: read.append(i) or original(self, i, **kw),
+    )
+    got = lightcurves.read_matches(paths, list(reversed(want)))
+    assert sorted(got["target_id"].to_pylist()) == sorted(np.repeat(want, 3).tolist())
+    assert len(read) == 5  # T005..T041 lie in row groups 0-4 of the first file; none of the second
+    assert lightcurves.read_matches(paths, []).num_rows == 0
+    assert lightcurves.read_matches(paths).num_rows == 300
+
+
 @pytest.mark.parametrize(
     ("max_shard_targets", "batch_rows"), [(None, 10**9), (None, 40), (1, 10**9), (3, 1)]
 )

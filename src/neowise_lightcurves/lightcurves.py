@@ -22,18 +22,38 @@ from .cuts import cut_columns, cut_mask
 LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", "year")
 
 
-def read_matches(
-    paths: Iterable[str], first: str | None = None, last: str | None = None
-) -> pa.Table:
-    """Concatenate match cache files, or only their rows with ``first <= target_id <= last``
-    (cache files are sorted by target, so their row-group statistics skip the rest)."""
+def read_matches(paths: Iterable[str], ids=None) -> pa.Table:
+    """Concatenate match cache files, or only the rows of the targets ``ids``.
+
+    With ``ids``, each file is read a row group at a time and only the rows of those targets are
+    kept, so memory follows the rows kept, not the files (a group's cones reach into neighbour
+    shards' caches, which are mostly other groups' rows); row groups whose ``target_id``
+    statistics lie outside ``ids``' range are skipped unread (cache files are sorted by target).
+    """
     paths = list(paths)
     if not paths:
         raise ValueError("no match files to merge")
-    filters = None
-    if first is not None:
-        filters = [("target_id", ">=", first), ("target_id", "<=", last)]
-    tables = [pq.read_table(p, filters=filters) for p in paths]
+    if ids is None:
+        tables = [pq.read_table(p) for p in paths]
+        return pa.concat_tables(tables, promote_options="permissive")
+    value_set = pa.array(_sorted_ids(ids), pa.string())
+    low, high = (value_set[0].as_py(), value_set[-1].as_py()) if len(value_set) else ("", "")
+    tables = []
+    for path in paths:
+        with pq.ParquetFile(path) as pf:
+            column = pf.schema_arrow.get_field_index("target_id")
+            kept = []
+            for i in range(pf.metadata.num_row_groups):
+                stats = pf.metadata.row_group(i).column(column).statistics
+                if not len(value_set) or (
+                    stats is not None
+                    and stats.has_min_max
+                    and (stats.max < low or stats.min > high)
+                ):
+                    continue
+                part = pf.read_row_group(i)
+                kept.append(part.filter(pc.is_in(part["target_id"], value_set=value_set)))
+            tables.append(pa.concat_tables(kept) if kept else pf.schema_arrow.empty_table())
     return pa.concat_tables(tables, promote_options="permissive")
 
 

@@ -6,9 +6,10 @@ A group's targets (those whose own position lies in its pixel, see
 touch, in every year. Where those files hold more than ``batch_rows`` rows in all, the rows per
 target are counted first, from the ``target_id`` column alone; the group's targets, in id order,
 are cut into batches of at most ``batch_rows`` cached rows (a target with more is a batch of its
-own), and each batch is read (only the row groups that can hold its ids: cache files are sorted
-by target), cut, sorted, binned, summarised and appended to the group's output files.
-Memory follows the batch, not the group.
+own), and each batch is read (a row group at a time, keeping only its targets' rows; row groups
+outside its ids' range are skipped: cache files are sorted by target), cut, sorted, binned,
+summarised and appended to the group's output files. Memory follows the batch, not the group
+nor the neighbour shards' caches it reads from.
 """
 
 from __future__ import annotations
@@ -160,9 +161,7 @@ def merge_group(
             subfolders = target_files.needs_subfolders(len(ids), outputs.formats)
         for batch in batches or [slice(0, 0)]:
             mine = ids[batch]
-            whole = len(batches) <= 1  # one batch: read the files whole
-            first, last = (None, None) if whole or not len(mine) else (mine[0], mine[-1])
-            matches = lightcurves.read_matches(match_paths, first, last)
+            matches = lightcurves.read_matches(match_paths, mine)
             before = lightcurves.detections_per_target(matches, mine)
             lc = lightcurves.build_lightcurves(matches, mine, cuts)
             del matches
