@@ -195,7 +195,10 @@ def cache_table(
     )
     det_ra = np.round(np.degrees(a1) % 360.0, 7) % 360.0
     det_dec = np.round(np.degrees(d1), 7)
-    dist = sky.separation_arcsec(ra[t], dec[t], det_ra, det_dec)
+    chord = np.linalg.norm(
+        sky.unit_vectors(ra[t], dec[t]) - sky.unit_vectors(det_ra, det_dec), axis=-1
+    )
+    dist = sky.chord_to_arcsec(chord)
     signal = 1.0 + amplitude[t] * np.sin(2.0 * np.pi * mjd / period[t])
     p1 = _photometry(rng, w1[t] * signal, 0.04 * w1[t] + 8.0, rows, 0)
     p2 = _photometry(rng, w2[t] * signal, 0.06 * w2[t] + 15.0, rows, 1)

@@ -1,8 +1,9 @@
-"""Rule costs: every job's wall time and peak memory of this run's outputs, per rule."""
+"""Rule costs: every job's wall time and peak memory of this run's outputs, per rule, and what
+its match jobs read."""
 
 from pathlib import Path
 
-from neowise_lightcurves import atomic, costs, logs, manifest
+from neowise_lightcurves import atomic, cache, costs, logs, manifest, reads
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
@@ -15,3 +16,8 @@ with atomic.atomic_path(snakemake.output.table) as tmp:
     table.to_csv(tmp, sep="\t", index=False, float_format="%.2f")
 costs.costs_figure(table, snakemake.output.figure)
 log.info("costs of %d jobs:\n%s", len(records), table.to_string(index=False))
+
+caches = {y: [f"{p.cache}/{n}" for n in cache.used_names(shards, p.radius, [y])] for y in p.years}
+total, per_year = reads.run_reads(caches)
+reads.write_run_reads(total, per_year, snakemake.output.reads, snakemake.output.reads_table)
+log.info("read by the match jobs: %s", total)

@@ -1,5 +1,6 @@
-"""Real servers on loopback for the tests: moto's S3 server, a fault-injecting HTTP proxy in
-front of it, and a small TAP server answering pyvo's sync queries with astropy VOTables."""
+"""Real servers on loopback for the tests: moto's S3 server, an HTTP proxy in front of it that
+records requests (and can inject 503s and shape latency), and a small TAP server answering
+pyvo's sync queries with astropy VOTables."""
 
 from __future__ import annotations
 
@@ -98,17 +99,31 @@ class _Server:
         self.httpd.server_close()
 
 
-class FaultyProxy(_Server):
-    """Forwards HTTP to ``upstream``, but answers 503 SlowDown to every request that arrives
-    within ``fail_seconds`` of the first one."""
+class Proxy(_Server):
+    """Forwards HTTP to ``upstream`` and records every request (:attr:`requests`: method, path
+    with query, Range header, status, body bytes sent).
 
-    def __init__(self, upstream: str, fail_seconds: float = 1.5):
+    Optionally answers 503 SlowDown to every request that arrives within ``fail_seconds`` of
+    the first one, waits ``latency_s`` before answering each request (first-byte latency), and
+    sends each response body at most ``bytes_per_s`` bytes a second (per connection).
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        fail_seconds: float = 0.0,
+        latency_s: float = 0.0,
+        bytes_per_s: float | None = None,
+    ):
         proxy = self
         self.upstream = upstream
         self.fail_seconds = fail_seconds
+        self.latency_s = latency_s
+        self.bytes_per_s = bytes_per_s
         self.first = None
         self.failed = 0
         self.forwarded = 0
+        self.requests: list[dict] = []
         self.lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,6 +131,18 @@ class FaultyProxy(_Server):
 
             def log_message(self, *args):
                 pass
+
+            def _send_body(self, data: bytes) -> None:
+                if not proxy.bytes_per_s:
+                    self.wfile.write(data)
+                    return
+                chunk = 256 * 1024
+                t0 = time.monotonic()
+                for i in range(0, len(data), chunk):
+                    self.wfile.write(data[i : i + chunk])
+                    ahead = (i + chunk) / proxy.bytes_per_s - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
 
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -128,6 +155,8 @@ class FaultyProxy(_Server):
                         proxy.failed += 1
                     else:
                         proxy.forwarded += 1
+                if proxy.latency_s:
+                    time.sleep(proxy.latency_s)
                 if failing:
                     msg = b"<Error><Code>SlowDown</Code><Message>Slow down</Message></Error>"
                     self.send_response(503)
@@ -136,6 +165,7 @@ class FaultyProxy(_Server):
                     self.end_headers()
                     if self.command != "HEAD":
                         self.wfile.write(msg)
+                    self._record(503, len(msg))
                     return
                 conn = http.client.HTTPConnection(*proxy.upstream.split(":"), timeout=30)
                 headers = {
@@ -162,8 +192,21 @@ class FaultyProxy(_Server):
                 )
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(data)
+                    self._send_body(data)
                 conn.close()
+                self._record(resp.status, len(data) if self.command != "HEAD" else 0)
+
+            def _record(self, status: int, nbytes: int) -> None:
+                with proxy.lock:
+                    proxy.requests.append(
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "range": self.headers.get("Range"),
+                            "status": status,
+                            "bytes": nbytes,
+                        }
+                    )
 
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _handle
 
@@ -172,6 +215,10 @@ class FaultyProxy(_Server):
     @property
     def endpoint(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
 
 
 class TapServer(_Server):

@@ -58,3 +58,16 @@ def test_file_sizes_from_listings(tiny_catalog):
     mine = [p for p in files if int(p.parent.name.split("=")[1]) in k5s[:3]]
     assert sizes["year1"] == (3, len(mine), sum(p.stat().st_size for p in mine))
     assert sizes["year7"] == (0, 0, 0)  # a year the catalogue does not have
+
+
+def test_explain_reads_status_codes_as_words():
+    """A port number in an SDK message (127.0.0.1:40403) is not an HTTP 403."""
+    refused = OSError(
+        "When reading information for key 'k' in bucket 'b': AWS Error "
+        "NETWORK_CONNECTION during HeadObject operation: curlCode: 7, "
+        "Couldn't connect to server (127.0.0.1:40403)"
+    )
+    assert catalog.explain(refused).startswith("no network connection")
+    denied = OSError("AWS Error ACCESS_DENIED during HeadObject operation: HTTP 403")
+    assert catalog.explain(denied).startswith("access denied (403)")
+    assert catalog.explain(OSError("HTTP response code 404")).startswith("not found (404)")

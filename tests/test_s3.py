@@ -4,10 +4,12 @@ for a while; access errors name the path."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from conftest import DEFAULTS
-from servers import BUCKET, PREFIX, FaultyProxy, MotoServer
+from servers import BUCKET, PREFIX, MotoServer, Proxy
 from workflow_helpers import TINY, deep_update, snakemake
 
 from neowise_lightcurves import catalog, columns, demo, manifest, matching
@@ -50,19 +52,40 @@ def local_run(tmp_path_factory, tiny_catalog):
     return cfg, pd.read_parquet(wd / "results/lightcurves.parquet")
 
 
-def test_workflow_on_s3_equals_local(tmp_path, s3, local_run):
+def test_workflow_on_s3_equals_local_and_records_its_reads(tmp_path, s3, local_run):
+    """Through a proxy that records every request: the light curves equal the local run's, and
+    the run's read record (summed from every match job's) counts exactly the requests the
+    server got and the bytes of its ranged reads."""
     cfg, local = local_run
-    demo.build_sky(1, 5).targets.to_csv(tmp_path / "targets.csv", index=False)
-    ran, _ = snakemake(tmp_path, deep_update(cfg, {"catalog": s3_config(s3.endpoint)}))
+    proxy = Proxy(s3.endpoint)
+    try:
+        demo.build_sky(1, 5).targets.to_csv(tmp_path / "targets.csv", index=False)
+        ran, _ = snakemake(tmp_path, deep_update(cfg, {"catalog": s3_config(proxy.endpoint)}))
+    finally:
+        proxy.stop()
     assert ran["match"] > 0
     remote = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
     assert len(remote) > 100
     pd.testing.assert_frame_equal(remote, local)
+    record = json.loads((tmp_path / "results/reads.json").read_text())
+    total = record["total"]
+    assert total["jobs"] == ran["match"] and total["jobs_without_record"] == 0
+    assert total["requests"] == len(proxy.requests)
+    assert total["bytes"] == sum(r["bytes"] for r in proxy.requests if r["range"])
+    assert total["bytes"] == total["footer_bytes"] + total["position_bytes"] + total["column_bytes"]
+    # each job: a key lookup and a listing for its year's folder, a listing per partition,
+    # a size lookup per file opened
+    listings = sum(r["method"] == "GET" and r["range"] is None for r in proxy.requests)
+    assert listings == total["listings"] + total["jobs"]
+    assert sum(r["method"] == "HEAD" for r in proxy.requests) == total["files"] + total["jobs"]
+    per_year = record["per_year"]
+    assert set(per_year) == {"year1", "year2"}
+    assert sum(y["requests"] for y in per_year.values()) == total["requests"]
 
 
 def test_workflow_survives_503s(tmp_path, s3, local_run):
     cfg, local = local_run
-    proxy = FaultyProxy(s3.endpoint, fail_seconds=1.5)
+    proxy = Proxy(s3.endpoint, fail_seconds=1.5)
     try:
         demo.build_sky(1, 5).targets.to_csv(tmp_path / "targets.csv", index=False)
         snakemake(tmp_path, deep_update(cfg, {"catalog": s3_config(proxy.endpoint)}))

@@ -14,6 +14,7 @@ local mirror, the demo sky, or anything pyarrow's filesystems understand.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,11 +34,11 @@ def explain(err: BaseException) -> str:
     text = str(err)
     hints = (
         (
-            ("ACCESS_DENIED", "AccessDenied", "403"),
+            ("ACCESS_DENIED", "AccessDenied", r"\b403\b"),
             "access denied (403): not readable with "
             "these credentials (catalog.s3.anonymous: true for IRSA's public bucket)",
         ),
-        (("NoSuchBucket", "NoSuchKey", "RESOURCE_NOT_FOUND", "404"), "not found (404)"),
+        ((r"NoSuchBucket", "NoSuchKey", "RESOURCE_NOT_FOUND", r"\b404\b"), "not found (404)"),
         (
             (
                 "NETWORK_CONNECTION",
@@ -49,8 +50,9 @@ def explain(err: BaseException) -> str:
             "no network connection to the storage",
         ),
     )
-    for needles, hint in hints:
-        if any(n in text for n in needles):
+    for needles, hint in hints:  # regular expressions; status codes as whole words only (a
+        # port such as 127.0.0.1:40403 in the message is not a 403)
+        if any(re.search(n, text) for n in needles):
             return f"{hint} [{text}]"
     return text
 

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .cuts import cut_columns, cut_mask
+from .reads import METADATA_KEY
 
 #: Columns the light-curve table starts with, in this order.
 LEADING = ("target_id", "cntr", "source_id", "mjd", "ra", "dec", "dist_arcsec", "year")
@@ -35,7 +36,7 @@ def read_matches(paths: Iterable[str], ids=None) -> pa.Table:
         raise ValueError("no match files to merge")
     if ids is None:
         tables = [pq.read_table(p) for p in paths]
-        return pa.concat_tables(tables, promote_options="permissive")
+        return _without_read_records(pa.concat_tables(tables, promote_options="permissive"))
     value_set = pa.array(_sorted_ids(ids), pa.string())
     low, high = (value_set[0].as_py(), value_set[-1].as_py()) if len(value_set) else ("", "")
     tables = []
@@ -54,7 +55,13 @@ def read_matches(paths: Iterable[str], ids=None) -> pa.Table:
                 part = pf.read_row_group(i)
                 kept.append(part.filter(pc.is_in(part["target_id"], value_set=value_set)))
             tables.append(pa.concat_tables(kept) if kept else pf.schema_arrow.empty_table())
-    return pa.concat_tables(tables, promote_options="permissive")
+    return _without_read_records(pa.concat_tables(tables, promote_options="permissive"))
+
+
+def _without_read_records(table: pa.Table) -> pa.Table:
+    """The match job's read record stays with its cache file, not in what is built from it."""
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != METADATA_KEY}
+    return table.replace_schema_metadata(metadata or None)
 
 
 def _target_codes(matches: pa.Table, ids: np.ndarray) -> np.ndarray:

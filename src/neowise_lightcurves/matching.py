@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import columns as cols
-from . import sky
+from . import reads, sky
 from .catalog import Catalog, CatalogError, explain
+from .reads import ReadRecord
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +288,7 @@ def match_file(
     columns: tuple[str, ...],
     cones: Cones | None = None,
     batch_rows: int = BATCH_ROWS,
+    record: ReadRecord | None = None,
 ) -> list[pa.Table]:
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
@@ -297,7 +299,8 @@ def match_file(
     hides the latency of object stores).
 
     ``cones``, the targets' :class:`Cones` when already set up (one partition may have several
-    files), saves setting them up again. Returns a list of tables (one per batch with matches)
+    files), saves setting them up again. ``record``, when given, is added what was read
+    (:mod:`neowise_lightcurves.reads`). Returns a list of tables (one per batch with matches)
     holding ``target_id``, ``dist_arcsec`` and ``columns``.
     """
     try:
@@ -322,12 +325,32 @@ def match_file(
         if _may_hold_a_match(meta.row_group(g), ra_i, dec_i, cones.bounds)
     ]
     sizes = [meta.row_group(g).num_rows for g in keep]
+    if record is not None:
+        file_size = info.size
+        if file_size is None:
+            file_size = catalog.filesystem.get_file_info(info.path).size
+        position_columns = reads.column_indices(meta, ("ra", "dec"))
+        other_columns = reads.column_indices(meta, others)
+        requests, nbytes = reads.footer_cost(file_size, meta.serialized_size)
+        floor = reads.read_cost(meta, list(range(meta.num_row_groups)), position_columns, file_size)
+        record.add(
+            files=1,
+            row_groups=meta.num_row_groups,
+            row_groups_skipped=meta.num_row_groups - len(keep),
+            requests=requests,
+            bytes=nbytes,
+            footer_bytes=nbytes,
+            floor_bytes=nbytes + floor[1],
+        )
     out = []
     try:
         for batch in row_group_batches(sizes, batch_rows):
             groups = [keep[i] for i in batch]
             starts = np.concatenate([[0], np.cumsum([sizes[i] for i in batch])])
             pos = pf.read_row_groups(groups, columns=["ra", "dec"])
+            if record is not None:
+                requests, nbytes = reads.read_cost(meta, groups, position_columns, file_size)
+                record.add(requests=requests, bytes=nbytes, position_bytes=nbytes)
             ti, di, dist = cones.match(
                 pos["ra"].to_numpy(zero_copy_only=False),
                 pos["dec"].to_numpy(zero_copy_only=False),
@@ -340,6 +363,15 @@ def match_file(
             hit_starts = np.concatenate([[0], np.cumsum(np.diff(starts)[hit])])
             local = di - starts[where] + hit_starts[np.searchsorted(hit, where)]
             rows = pf.read_row_groups([groups[i] for i in hit], columns=others)
+            if record is not None:
+                second = [groups[i] for i in hit]
+                requests, nbytes = reads.read_cost(meta, second, other_columns, file_size)
+                record.add(
+                    requests=requests,
+                    bytes=nbytes,
+                    column_bytes=nbytes,
+                    row_groups_second_pass=len(second),
+                )
             rows = rows.take(pa.array(local))
             for name in ("ra", "dec"):  # already read: not again
                 if name in columns:
@@ -359,6 +391,7 @@ def match_shard(
     radius_arcsec: float,
     columns: tuple[str, ...],
     concurrent_partitions: int,
+    record: ReadRecord | None = None,
 ) -> pa.Table:
     """Match one shard in one year.
 
@@ -378,6 +411,8 @@ def match_shard(
         Partitions read at once, each in a thread of its own (hides storage latency; pyarrow
         releases the GIL). Not CPU cores: pyarrow decodes on its own pool, sized to the job's
         ``threads``.
+    record : ReadRecord, optional
+        Added what the job reads (:mod:`neowise_lightcurves.reads`).
 
     Returns
     -------
@@ -390,11 +425,15 @@ def match_shard(
             f"no dataset for {year} under {catalog.root!r} "
             f"(looked for {catalog.path(year)}/...); check catalog.root and catalog.years"
         )
+    if record is not None:
+        record.add(requests=reads.YEAR_LOOKUP_REQUESTS)
     groups = [(int(k5), g) for k5, g in rows.groupby("k5", sort=True)]
 
     def one_partition(item):
         k5, targets = item
         files = catalog.partition_files(year, k5)
+        if record is not None:
+            record.add(listings=1, requests=1)
         log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
         if not files:
             return []
@@ -402,7 +441,9 @@ def match_shard(
         return [
             t
             for info in files
-            for t in match_file(catalog, info, targets, radius_arcsec, columns, cones)
+            for t in match_file(
+                catalog, info, targets, radius_arcsec, columns, cones, record=record
+            )
         ]
 
     with ThreadPoolExecutor(max_workers=max(1, int(concurrent_partitions))) as pool:

@@ -172,4 +172,10 @@ def final_products():
 
 
 def final_outputs():
-    return [*final_products(), f"{OUTDIR}/costs.tsv", f"{OUTDIR}/overview/costs.png"]
+    return [
+        *final_products(),
+        f"{OUTDIR}/costs.tsv",
+        f"{OUTDIR}/overview/costs.png",
+        f"{OUTDIR}/reads.json",
+        f"{OUTDIR}/reads.tsv",
+    ]

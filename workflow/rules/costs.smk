@@ -19,6 +19,12 @@ rule costs:
             caption="../report/costs.rst",
             category="Overview",
         ),
+        reads=f"{OUTDIR}/reads.json",
+        reads_table=report(
+            f"{OUTDIR}/reads.tsv",
+            caption="../report/reads.rst",
+            category="Overview",
+        ),
     log:
         f"{LOGDIR}/costs.log",
     conda:
@@ -29,5 +35,6 @@ rule costs:
         once=(["demo_targets"] if DEMO_TARGETS else [])
         + ["targets", "manifest", "summary", "plots", "overview"],
         demo_years=YEARS if DEMO_CATALOG else [],
+        cache=f"{OUTDIR}/cache",
     script:
         "../../scripts/costs.py"

@@ -1,0 +1,202 @@
+"""What the match jobs read from the catalogue: listings, files, row groups read and skipped,
+bytes and requests, per job and summed over a run.
+
+A match job keeps its :class:`ReadRecord` in its cache file's Parquet metadata (key
+:data:`METADATA_KEY`), so the record travels with the file it describes; the ``costs`` rule
+sums the records of every cache file a run uses (:func:`run_reads`).
+
+Bytes and requests are those pyarrow asks the storage for, computed from the files' footers:
+the tail read that finds the footer (and a second read when the footer is larger), then the
+column chunks of the row groups and columns read, coalesced the way pyarrow's pre-buffering
+merges nearby ranges (:func:`coalesce`), plus one size lookup per file opened, two lookups for
+the year's folder and one listing per partition. On an object store each is one HTTP request
+(``tests/test_s3.py`` checks them against a counting proxy); on a local disk they are reads.
+The *floor* is what reading only ``ra`` and ``dec`` of every row group of the same files costs:
+the least any method that must look at every position pays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: The Parquet metadata key of a cache file's record.
+METADATA_KEY = b"neowise_lightcurves.reads"
+#: pyarrow's first read of a Parquet file's tail (its footer, when it fits).
+FOOTER_READ_BYTES = 64 * 1024
+#: pyarrow's pre-buffering: ranges closer than this are fetched as one (bytes).
+HOLE_SIZE_LIMIT = pa.CacheOptions().hole_size_limit
+#: ... unless the merged range would exceed this (bytes).
+RANGE_SIZE_LIMIT = pa.CacheOptions().range_size_limit
+#: Requests that check a year's folder exists (a key lookup, then a listing).
+YEAR_LOOKUP_REQUESTS = 2
+
+
+@dataclasses.dataclass
+class ReadRecord:
+    """Counts of what was read (sums over files; bytes in bytes)."""
+
+    #: partition folders listed (one listing each)
+    listings: int = 0
+    #: data files opened
+    files: int = 0
+    #: row groups in the opened files
+    row_groups: int = 0
+    #: row groups skipped unread: their ``ra``/``dec`` statistics exclude every cone
+    row_groups_skipped: int = 0
+    #: row groups whose other columns were read (they hold a match)
+    row_groups_second_pass: int = 0
+    #: requests to the storage (see the module's description)
+    requests: int = 0
+    #: bytes asked for: footers, positions, other columns
+    bytes: int = 0
+    footer_bytes: int = 0
+    position_bytes: int = 0
+    column_bytes: int = 0
+    #: footers plus ``ra`` and ``dec`` of every row group of the opened files
+    floor_bytes: int = 0
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+
+    def add(self, **counts: int) -> None:
+        """Add to the counts (thread-safe)."""
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + int(value))
+
+    def to_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ReadRecord:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: int(v) for k, v in values.items() if k in names})
+
+
+def coalesce(
+    ranges: Iterable[tuple[int, int]],
+    hole_size_limit: int = HOLE_SIZE_LIMIT,
+    range_size_limit: int = RANGE_SIZE_LIMIT,
+) -> list[tuple[int, int]]:
+    """Merge (offset, length) byte ranges as pyarrow's read cache does: sorted, a range joins
+    the previous one when the gap between them is at most ``hole_size_limit`` and the merged
+    range stays within ``range_size_limit``."""
+    out: list[list[int]] = []
+    for start, length in sorted(r for r in ranges if r[1] > 0):
+        if out:
+            first, end = out[-1][0], out[-1][0] + out[-1][1]
+            if start <= end or (
+                start - end <= hole_size_limit and start + length - first <= range_size_limit
+            ):
+                out[-1][1] = max(end, start + length) - first
+                continue
+        out.append([start, length])
+    return [(a, b) for a, b in out]
+
+
+def column_chunk_range(rg: pq.RowGroupMetaData, column: int, file_size: int) -> tuple[int, int]:
+    """(offset, length) in bytes of one column chunk, dictionary page included."""
+    chunk = rg.column(column)
+    start = chunk.data_page_offset
+    dictionary = chunk.dictionary_page_offset
+    if chunk.has_dictionary_page and dictionary is not None and 0 < dictionary < start:
+        start = dictionary
+    return start, min(chunk.total_compressed_size, file_size - start)
+
+
+def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:
+    """Parquet column indices of the (top-level, flat) columns ``names``."""
+    where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    return [where[n] for n in names]
+
+
+def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
+    """(requests, bytes) of opening a Parquet file: its size, the tail read and, when the
+    footer (``metadata_bytes``) does not fit in that read, a read of the whole footer."""
+    first = min(file_size, FOOTER_READ_BYTES)
+    if metadata_bytes + 8 <= first:
+        return 2, first
+    return 3, first + metadata_bytes
+
+
+def read_cost(
+    meta: pq.FileMetaData, row_groups: list[int], columns: list[int], file_size: int
+) -> tuple[int, int]:
+    """(requests, bytes) of reading ``columns`` of ``row_groups`` at once, pre-buffered."""
+    ranges = [
+        column_chunk_range(meta.row_group(g), c, file_size) for g in row_groups for c in columns
+    ]
+    merged = coalesce(ranges)
+    return len(merged), sum(length for _, length in merged)
+
+
+def write_record(table: pa.Table, record: ReadRecord) -> pa.Table:
+    """``table`` with ``record`` in its schema metadata."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(record.to_dict()).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def read_record(path: str | os.PathLike) -> ReadRecord | None:
+    """The record in a cache file's metadata (None for a file written without one)."""
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(METADATA_KEY)
+    return None if raw is None else ReadRecord.from_dict(json.loads(raw))
+
+
+def run_reads(paths_by_year: dict[str, list[str]]) -> tuple[dict, dict[str, dict]]:
+    """Sum the records of a run's cache files, per year and in all.
+
+    Returns
+    -------
+    total : dict
+        :class:`ReadRecord`'s counts summed, plus ``jobs`` (cache files with a record),
+        ``jobs_without_record`` and ``amplification`` (bytes over the floor's bytes).
+    per_year : dict
+        The same per year.
+    """
+
+    def summed(paths):
+        out, jobs, without = ReadRecord(), 0, 0
+        for path in paths:
+            record = read_record(path)
+            if record is None:
+                without += 1
+                continue
+            out.add(**record.to_dict())
+            jobs += 1
+        values = out.to_dict()
+        values["jobs"], values["jobs_without_record"] = jobs, without
+        values["amplification"] = round(out.bytes / out.floor_bytes, 3) if out.floor_bytes else None
+        return values
+
+    per_year = {year: summed(paths) for year, paths in paths_by_year.items()}
+    total = summed([p for paths in paths_by_year.values() for p in paths])
+    return total, per_year
+
+
+def write_run_reads(
+    total: dict,
+    per_year: dict[str, dict],
+    json_path: str | os.PathLike,
+    tsv_path: str | os.PathLike,
+) -> None:
+    """Write :func:`run_reads`'s sums: ``{"total": ..., "per_year": ...}`` as JSON, and a table
+    of one row per year and one for ``all``."""
+    import pandas as pd
+
+    from .atomic import atomic_path
+
+    with atomic_path(json_path) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump({"total": total, "per_year": per_year}, fh, indent=1)
+    rows = pd.DataFrame([{"year": y, **v} for y, v in {**per_year, "all": total}.items()])
+    with atomic_path(tsv_path) as tmp:
+        rows.to_csv(tmp, sep="\t", index=False)

@@ -1,0 +1,65 @@
+"""What the match jobs read: each job's record, computed from the files' footers, equals what
+the storage was asked for (here: a filesystem that counts the bytes and reads; on S3, a proxy
+counting requests in tests/test_s3.py), and sums over a run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow.parquet as pq
+
+from neowise_lightcurves import catalog, columns, demo, iocount, manifest, matching, reads
+
+
+def test_coalesce_merges_as_pyarrow_does():
+    hole, limit = 10, 100
+    assert reads.coalesce([(0, 5), (15, 5)], hole, limit) == [(0, 20)]  # gap 10: merged
+    assert reads.coalesce([(0, 5), (16, 5)], hole, limit) == [(0, 5), (16, 5)]  # gap 11
+    assert reads.coalesce([(50, 40), (0, 45)], hole, limit) == [(0, 90)]  # sorted first
+    assert reads.coalesce([(0, 60), (65, 60)], hole, limit) == [(0, 60), (65, 60)]  # > limit
+    assert reads.coalesce([(0, 30), (10, 5), (40, 0)], hole, limit) == [(0, 30)]  # overlaps
+
+
+def test_footer_cost():
+    small, big = reads.FOOTER_READ_BYTES - 8, reads.FOOTER_READ_BYTES
+    assert reads.footer_cost(10**6, small) == (2, reads.FOOTER_READ_BYTES)
+    assert reads.footer_cost(10**6, big) == (3, reads.FOOTER_READ_BYTES + big)
+    assert reads.footer_cost(1000, 500) == (2, 1000)
+
+
+def test_record_equals_what_was_read(tiny_catalog, tmp_path):
+    """Every byte and read call through a counting filesystem, for shards with and without
+    matches, at a radius whose cones cross partitions."""
+    targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(targets, 4.0, 2, None)
+    cols = columns.cached_columns()
+    total = reads.ReadRecord()
+    paths = {}
+    for shard, g in rows.groupby("shard"):
+        counter = iocount.ReadCounter()
+        cat = catalog.open_catalog(str(tiny_catalog))
+        cat = dataclasses.replace(
+            cat, filesystem=iocount.counting_filesystem(cat.filesystem, counter)
+        )
+        record = reads.ReadRecord()
+        table = matching.match_shard(cat, "year1", g, 4.0, cols, 2, record)
+        assert record.bytes == counter.bytes, shard
+        assert record.files == counter.files
+        parts = record.footer_bytes + record.position_bytes + record.column_bytes
+        assert record.bytes == parts
+        assert record.listings == g["k5"].nunique()
+        assert record.row_groups_second_pass <= record.row_groups - record.row_groups_skipped
+        assert record.floor_bytes >= record.footer_bytes + record.position_bytes
+        if table.num_rows:
+            assert record.row_groups_second_pass > 0 and record.column_bytes > 0
+        total.add(**record.to_dict())
+        paths[shard] = tmp_path / f"{shard}.parquet"
+        pq.write_table(reads.write_record(table, record), paths[shard])
+        assert reads.read_record(paths[shard]) == record
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(table, plain)
+    summed, per_year = reads.run_reads({"year1": [*map(str, paths.values()), str(plain)]})
+    assert summed["jobs"] == len(paths) and summed["jobs_without_record"] == 1
+    assert {k: summed[k] for k in total.to_dict()} == total.to_dict()
+    assert summed["amplification"] == round(total.bytes / total.floor_bytes, 3)
+    assert per_year["year1"] == summed
