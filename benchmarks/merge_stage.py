@@ -84,7 +84,7 @@ class Case:
 def snakemake(case: Case, *args: str, cores: int = 2) -> tuple[float, str]:
     """Run the workflow on ``case`` with ``args``; returns (wall seconds, output). Exits with the
     output's tail if Snakemake fails."""
-    cmd = [str(REPO / ".venv/bin/snakemake"), "-s", str(REPO / "Snakefile"), "-d", str(case.root)]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(case.root)]
     cmd += ["--cores", str(cores), *args, "--configfile", str(case.config)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=case.root)
