@@ -12,7 +12,7 @@ from conftest import DEFAULTS
 from servers import BUCKET, PREFIX, MotoServer, Proxy
 from workflow_helpers import TINY, deep_update, snakemake
 
-from neowise_lightcurves import catalog, columns, demo, manifest, matching
+from neowise_lightcurves import catalog, columns, demo, manifest, matching, reads
 
 pytestmark = pytest.mark.workflow
 
@@ -81,6 +81,33 @@ def test_workflow_on_s3_equals_local_and_records_its_reads(tmp_path, s3, local_r
     per_year = record["per_year"]
     assert set(per_year) == {"year1", "year2"}
     assert sum(y["requests"] for y in per_year.values()) == total["requests"]
+
+
+def test_fetch_in_process_equals_the_workflow(tmp_path, s3, local_run, tiny_catalog):
+    """fetch(), in this process, returns what the workflow wrote, from a local copy and from
+    S3 (its read record equal to what the server got)."""
+    import neowise_lightcurves as nl
+
+    cfg, local = local_run
+    targets = demo.build_sky(1, 5).targets
+    want = local.sort_values(["target_id", "mjd", "cntr"], ignore_index=True)
+    run_config = deep_update(DEFAULTS, cfg)
+    on_disk = nl.fetch(targets, config=run_config, root=str(tiny_catalog))
+    got = on_disk.to_pandas().sort_values(["target_id", "mjd", "cntr"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert on_disk["w1flux"].unit is not None and on_disk.meta
+    proxy = Proxy(s3.endpoint)
+    record = reads.ReadRecord()
+    try:
+        remote, binned = nl.fetch(
+            targets, config=run_config, binned=True, record=record, **s3_config(proxy.endpoint)
+        )
+    finally:
+        proxy.stop()
+    pd.testing.assert_frame_equal(remote.to_pandas(), on_disk.to_pandas())
+    assert record.requests == len(proxy.requests)
+    assert record.bytes == sum(r["bytes"] for r in proxy.requests if r["range"])
+    assert set(binned["target_id"]) == set(remote["target_id"])
 
 
 def test_workflow_survives_503s(tmp_path, s3, local_run):

@@ -20,6 +20,8 @@ filenames    file names for any target id, safe on every system
 plots        epoch and overview figures
 cache        where match cache files live; pruning the unused ones
 costs        every job's cost record (Snakemake benchmark files), per rule
+reads        what the match jobs read (files, row groups, requests, bytes), per job and run
+inprocess    fetch(): the workflow's steps in one process, for a few targets in a notebook
 iocount      counting the bytes a catalogue reads (benchmarks)
 demo         a deterministic synthetic sky in IRSA's exact layout
 atomic       writing outputs under a temporary name, then renaming
@@ -41,3 +43,11 @@ def read_lightcurves(outdir, target_ids=None, *, binned=False, astropy=False):
     from .outputs import read_lightcurves as read
 
     return read(outdir, target_ids, binned=binned, astropy=astropy)
+
+
+def fetch(targets, *, binned=False, config=None, record=None, **options):
+    """Light curves of a few targets in this process, no Snakemake; see
+    :func:`neowise_lightcurves.inprocess.fetch`."""
+    from .inprocess import fetch as run
+
+    return run(targets, binned=binned, config=config, record=record, **options)

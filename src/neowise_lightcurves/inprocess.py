@@ -1,0 +1,193 @@
+"""The workflow's steps in one Python process, for a handful of targets in a notebook.
+
+:func:`fetch` runs what the workflow runs — the targets' checks, the partitions their cones
+touch, the exact cone match of every year (the years read at once, each in a thread), the
+cuts, the light curves' sort and de-duplication, and optionally the binning — with no
+Snakemake, no job processes and no cache files, and returns astropy Tables. Its settings are
+the workflow's: read from the workflow's ``config.yaml`` (the defaults, written once), updated
+by the keyword arguments, and checked against the workflow's configuration schema.
+
+For more than a few thousand targets, run the workflow: it caches every (year, shard) match,
+reruns only what a change touches and bounds every job's memory; :func:`fetch` holds all of
+its targets' detections at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from . import binning, catalog, columns, cuts, lightcurves, manifest, matching, targets
+from .reads import ReadRecord
+
+_SOURCE_TREE = Path(__file__).resolve().parents[2]
+#: The workflow's configuration (its defaults), when the package runs from the workflow's folder.
+WORKFLOW_CONFIG = _SOURCE_TREE / "config.yaml"
+#: The workflow's configuration schema.
+CONFIG_SCHEMA = _SOURCE_TREE / "workflow" / "schemas" / "config.schema.yaml"
+
+#: fetch()'s keyword arguments and the configuration keys they set.
+SETTINGS = {
+    "years": ("catalog", "years"),
+    "root": ("catalog", "root"),
+    "s3": ("catalog", "s3"),
+    "radius_arcsec": ("match", "radius_arcsec"),
+    "cuts": ("match", "cuts"),
+    "extra_columns": ("match", "extra_columns"),
+    "concurrent_partitions": ("match", "concurrent_partitions"),
+    "binning": ("binning",),
+    "id_column": ("targets", "id_column"),
+    "ra_column": ("targets", "ra_column"),
+    "dec_column": ("targets", "dec_column"),
+    "duplicate_ids": ("targets", "duplicate_ids"),
+    "sexagesimal": ("targets", "sexagesimal"),
+}
+
+
+def settings(config: str | os.PathLike | dict | None = None, **overrides) -> dict:
+    """The workflow's configuration, updated by ``overrides`` (:data:`SETTINGS` names them),
+    and checked against its schema.
+
+    Parameters
+    ----------
+    config : path or dict, optional
+        A workflow ``config.yaml`` (or its contents); default: the workflow's own
+        (:data:`WORKFLOW_CONFIG`).
+
+    Raises
+    ------
+    ValueError
+        An unknown keyword, or a value the schema refuses (the message names the key).
+    """
+    if config is None:
+        if not WORKFLOW_CONFIG.is_file():
+            raise ValueError(
+                f"no workflow configuration at {WORKFLOW_CONFIG}: pass config= (the path of the "
+                "workflow's config.yaml)"
+            )
+        config = WORKFLOW_CONFIG
+    if isinstance(config, dict):
+        cfg = copy.deepcopy(config)
+    else:
+        with open(config) as fh:
+            cfg = yaml.safe_load(fh)
+    for name, value in overrides.items():
+        if name not in SETTINGS:
+            raise ValueError(f"fetch: unknown setting {name!r} (known: {', '.join(SETTINGS)})")
+        *parents, key = SETTINGS[name]
+        where = cfg
+        for p in parents:
+            where = where[p]
+        if isinstance(value, dict) and isinstance(where.get(key), dict):
+            value = {**where[key], **value}
+        where[key] = value
+    if CONFIG_SCHEMA.is_file():
+        import jsonschema
+
+        with open(CONFIG_SCHEMA) as fh:
+            schema = yaml.safe_load(fh)
+        errors = sorted(
+            jsonschema.Draft202012Validator(schema).iter_errors(cfg), key=lambda e: e.path
+        )
+        if errors:
+            where = ".".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+            raise ValueError(f"fetch: setting {where}: {errors[0].message}")
+    return cfg
+
+
+def _as_frame(table) -> pd.DataFrame:
+    if isinstance(table, pd.DataFrame):
+        return table
+    if hasattr(table, "to_pandas"):  # astropy Table
+        return table.to_pandas()
+    return pd.DataFrame(table)
+
+
+def fetch(
+    targets_table,
+    *,
+    binned: bool = False,
+    config: str | os.PathLike | dict | None = None,
+    record: ReadRecord | None = None,
+    **options,
+):
+    """Light curves of a few targets, in this process.
+
+    Parameters
+    ----------
+    targets_table : astropy.table.Table, pandas.DataFrame or dict of columns
+        Targets with an id, RA and Dec (deg, ICRS), named as the workflow's ``targets.*_column``
+        settings say (default: the usual names, e.g. ``target_id``/``id``, ``ra``, ``dec``).
+    binned : bool
+        Also bin the visits (the workflow's ``binning`` settings) and return both tables.
+    config : path or dict, optional
+        The workflow configuration to start from (default: the workflow's ``config.yaml``).
+    record : ReadRecord, optional
+        Added what was read from the catalogue (:mod:`neowise_lightcurves.reads`).
+    **options
+        Settings over the configuration's: ``years`` (e.g. ``[1, 2]``), ``root`` (a local
+        copy, or :data:`neowise_lightcurves.catalog.IRSA_ROOT`), ``s3`` (updates
+        ``catalog.s3``), ``radius_arcsec``, ``cuts``, ``extra_columns``,
+        ``concurrent_partitions``, ``binning`` (a dict), ``id_column``, ``ra_column``,
+        ``dec_column``, ``duplicate_ids``, ``sexagesimal``.
+
+    Returns
+    -------
+    astropy.table.Table, or (Table, Table) with ``binned``
+        The light curves (one row per target and detection passing the cuts, sorted by target
+        and time, units and provenance in ``meta``), as the workflow's ``lightcurves.parquet``
+        holds them; with ``binned``, also the binned epochs as ``binned.parquet`` holds them.
+
+    Examples
+    --------
+    >>> from neowise_lightcurves import catalog, fetch
+    >>> lc = fetch({"target_id": ["a"], "ra": [150.1], "dec": [2.2]}, years=[1, 2],
+    ...            radius_arcsec=2.0, root=catalog.IRSA_ROOT)  # doctest: +SKIP
+    """
+    from .target_files import provenance, to_table
+
+    cfg = settings(config, **options)
+    if cfg["catalog"]["root"] == "demo":
+        raise ValueError(
+            "fetch: root is 'demo', which the workflow builds; give a catalogue root (a local "
+            "copy such as results/demo/catalog after a demo run, or catalog.IRSA_ROOT)"
+        )
+    t = cfg["targets"]
+    frame = targets.normalize(
+        _as_frame(targets_table),
+        id_column=t["id_column"],
+        ra_column=t["ra_column"],
+        dec_column=t["dec_column"],
+        duplicate_ids=t["duplicate_ids"],
+        sexagesimal=t["sexagesimal"],
+    )
+    m = cfg["match"]
+    radius = float(m["radius_arcsec"])
+    cached = columns.cached_columns(list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])))
+    rows = manifest.target_partitions(frame, radius, m["shard_order"], None)
+    root = cfg["catalog"]["root"]
+    cat = catalog.open_catalog(root, s3=cfg["catalog"]["s3"])
+    years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
+
+    def one_year(year):
+        return matching.match_shard(
+            cat, year, rows, radius, cached, m["concurrent_partitions"], record
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(years))) as pool:
+        tables = list(pool.map(one_year, years))
+    matches = pa.concat_tables(tables, promote_options="permissive")
+    lc = lightcurves.build_lightcurves(matches, frame, m["cuts"]).to_pandas()
+    meta = provenance(root, years, radius, m["cuts"], cuts.expression(m["cuts"]))
+    out = to_table(lc, meta)
+    if not binned:
+        return out
+    b = cfg["binning"]
+    epochs = binning.bin_visits(lc, b["gap_days"], b["sigma"], b["iterations"])
+    return out, to_table(epochs, meta)
