@@ -1,21 +1,22 @@
-"""Rule plan: targets, partitions, jobs per year and, for a local catalogue, bytes."""
+"""Rule plan: targets, partitions, jobs per year and what the match jobs will read."""
 
 import pandas as pd
 
-from neowise_lightcurves import atomic, catalog, logs, manifest
+from neowise_lightcurves import atomic, catalog, estimates, logs, manifest
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
 groups = manifest.read_groups(snakemake.input.groups)
-n_targets = pd.read_parquet(snakemake.input.partitions, columns=["target_id"])[
-    "target_id"
-].nunique()
-sizes = None
-if "://" not in p.root:  # local: listing the partitions costs nothing
-    partitions = sorted({k for s in shards for k in s.partitions})
-    sizes = catalog.file_sizes(catalog.open_catalog(p.root), list(p.years), partitions)
-text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, sizes)
+rows = pd.read_parquet(snakemake.input.partitions, columns=["target_id", "ra", "dec", "k5"])
+cat = catalog.open_catalog(p.root, s3=p.s3)
+per_year = {
+    year: estimates.estimate_year(cat, year, rows, p.radius_arcsec, p.columns, len(shards))
+    for year in p.years
+}
+reads_text = estimates.estimate_text(per_year, p.cores * p.concurrent_partitions)
+n_targets = rows["target_id"].nunique()
+text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, reads_text)
 with atomic.atomic_path(snakemake.output[0]) as tmp:
     tmp.write_text(text)
 log.info("plan:\n%s", text)

@@ -50,16 +50,6 @@ def test_counting_filesystem_counts_what_is_read(tiny_catalog):
     assert 0 < 20 * ra_only < everything <= path.stat().st_size
 
 
-def test_file_sizes_from_listings(tiny_catalog):
-    cat = catalog.open_catalog(str(tiny_catalog))
-    files = sorted(tiny_catalog.glob("year1/*/*/*/part*.parquet"))
-    k5s = sorted({int(p.parent.name.split("=")[1]) for p in files})
-    sizes = catalog.file_sizes(cat, ["year1", "year7"], [*k5s[:3], 9999])
-    mine = [p for p in files if int(p.parent.name.split("=")[1]) in k5s[:3]]
-    assert sizes["year1"] == (3, len(mine), sum(p.stat().st_size for p in mine))
-    assert sizes["year7"] == (0, 0, 0)  # a year the catalogue does not have
-
-
 def test_explain_reads_status_codes_as_words():
     """A port number in an SDK message (127.0.0.1:40403) is not an HTTP 403."""
     refused = OSError(

@@ -8,7 +8,16 @@ import dataclasses
 
 import pyarrow.parquet as pq
 
-from neowise_lightcurves import catalog, columns, demo, iocount, manifest, matching, reads
+from neowise_lightcurves import (
+    catalog,
+    columns,
+    demo,
+    estimates,
+    iocount,
+    manifest,
+    matching,
+    reads,
+)
 
 
 def test_coalesce_merges_as_pyarrow_does():
@@ -63,3 +72,30 @@ def test_record_equals_what_was_read(tiny_catalog, tmp_path):
     assert {k: summed[k] for k in total.to_dict()} == total.to_dict()
     assert summed["amplification"] == round(total.bytes / total.floor_bytes, 3)
     assert per_year["year1"] == summed
+
+
+def test_plan_estimate_brackets_what_the_run_reads(tiny_catalog):
+    """With every file's footer sampled, the estimate's files, skipped row groups, footers and
+    floor are exact, and the run's requests and bytes lie between its low and high."""
+    targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(targets, 4.0, 2, None)
+    cols = columns.cached_columns()
+    cat = catalog.open_catalog(str(tiny_catalog))
+    shards = rows.groupby("shard")
+    actual = reads.ReadRecord()
+    for _, g in shards:
+        matching.match_shard(cat, "year2", g, 4.0, cols, 2, actual)
+    est = estimates.estimate_year(cat, "year2", rows, 4.0, cols, len(shards), sample_files=10**6)
+    low, high, got = est["low"], est["high"], actual.to_dict()
+    assert est["sampled"] == est["files"] == got["files"]
+    for key in ("files", "row_groups", "row_groups_skipped", "footer_bytes", "floor_bytes"):
+        assert low[key] == high[key] == got[key], key
+    for key in ("requests", "bytes", "column_bytes", "row_groups_second_pass"):
+        assert low[key] <= got[key] <= high[key], key
+    assert low["position_bytes"] == got["position_bytes"] == high["position_bytes"]
+    assert low["listings"] == got["listings"]
+    text = estimates.estimate_text({"year2": est}, 4)
+    assert f"{got['floor_bytes']:,}" in text and "80 ms" in text
+    missing = estimates.estimate_year(cat, "year7", rows, 4.0, cols, len(shards))
+    assert missing["missing"] and missing["files"] == 0
+    assert "no dataset" in estimates.estimate_text({"year7": missing}, 4)

@@ -12,7 +12,7 @@ from conftest import DEFAULTS
 from servers import BUCKET, PREFIX, MotoServer, Proxy
 from workflow_helpers import TINY, deep_update, snakemake
 
-from neowise_lightcurves import catalog, columns, demo, manifest, matching, reads
+from neowise_lightcurves import catalog, columns, demo, estimates, manifest, matching, reads
 
 pytestmark = pytest.mark.workflow
 
@@ -157,3 +157,24 @@ def test_missing_bucket_and_no_network():
     )
     with pytest.raises(catalog.CatalogError, match=r"no network connection.*year1"):
         matching.match_shard(nowhere, "year1", rows_for(150.1, 2.2), 1.0, cols, 1)
+
+
+def test_plan_estimate_on_s3_reads_only_listings_and_footers(s3):
+    """The plan's estimate asks the server for listings and footers, nothing else."""
+    targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(targets, 1.0, 2, None)
+    proxy = Proxy(s3.endpoint)
+    try:
+        cat = catalog.open_catalog(IRSA_LIKE, s3=s3_settings(proxy.endpoint))
+        est = estimates.estimate_year(
+            cat, "year1", rows, 1.0, columns.cached_columns(), 1, sample_files=10**6
+        )
+    finally:
+        proxy.stop()
+    assert est["files"] > 10 and est["sampled"] == est["files"]
+    ranged = [r for r in proxy.requests if r["range"]]
+    assert sum(r["bytes"] for r in ranged) == est["low"]["footer_bytes"]
+    heads = sum(r["method"] == "HEAD" for r in proxy.requests)
+    assert heads == est["files"] + 1  # a size lookup per file, the year's folder
+    listings = len(proxy.requests) - heads - len(ranged)
+    assert listings == est["partitions"] + 1

@@ -167,19 +167,3 @@ def open_catalog(root: str, *, s3: dict | None = None, workdir: str | None = Non
         return Catalog(fs, base.rstrip("/"), root)
     base = os.path.abspath(os.path.join(workdir or os.getcwd(), root))
     return Catalog(pafs.LocalFileSystem(), base, root)
-
-
-def file_sizes(
-    catalog: Catalog, years: list[str], partitions: list[int]
-) -> dict[str, tuple[int, int, int]]:
-    """Per year: (partitions with files, files, bytes) of ``partitions``, from listings alone."""
-    sizes = {}
-    for year in years:
-        exists = catalog.year_exists(year)
-        infos = [catalog.partition_files(year, k) for k in partitions] if exists else []
-        sizes[year] = (
-            sum(1 for i in infos if i),
-            sum(len(i) for i in infos),
-            sum(f.size for i in infos for f in i),
-        )
-    return sizes

@@ -301,10 +301,11 @@ def plan_text(
     n_targets: int,
     years: list[str],
     shard_order: int,
-    file_sizes: dict[str, tuple[int, int, int]] | None = None,
+    reads_text: str | None = None,
 ) -> str:
-    """What a run will do, before it does it: targets, partitions, jobs per year and, where the
-    catalogue is local, ``file_sizes[year] = (partitions with files, files, bytes)``."""
+    """What a run will do, before it does it: targets, partitions, jobs per year and, when
+    given, the estimate of what it will read
+    (:func:`~neowise_lightcurves.estimates.estimate_text`)."""
     partitions = {p for s in items for p in s.partitions}
     orders = sorted({parse_shard(s.shard)[0] for s in items})
     span = f"{orders[0]}-{orders[-1]}" if len(orders) > 1 else f"{shard_order}"
@@ -318,15 +319,5 @@ def plan_text(
         f"most targets in a shard: {max((s.n_targets for s in items), default=0)}",
         f"most targets in a group: {max((g.n_targets for g in groups), default=0)}",
     ]
-    if file_sizes is not None:
-        lines.append("")
-        lines.append(f"{'year':<10} {'partitions':>10} {'files':>7} {'bytes':>14}")
-        total = 0
-        for year in years:
-            with_files, n_files, size = file_sizes[year]
-            total += size
-            lines.append(f"{year:<10} {with_files:>10} {n_files:>7} {size:>14,}")
-        lines.append(f"{'total':<10} {'':>10} {'':>7} {total:>14,}")
-        lines.append("(bytes: the partitions' whole files; a run reads only the columns and")
-        lines.append(" row groups it needs)")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text if reads_text is None else text + "\n" + reads_text

@@ -1,6 +1,6 @@
 # `snakemake -c1 plan`: what a run will cost before paying for it (targets, partitions, jobs per
-# year, and, for a local catalogue, the bytes of the files involved), in {outdir}/plan.txt.
-# On the submitting host: it costs next to nothing.
+# year, and what the match jobs will read, estimated from listings and a sample of footers),
+# in {outdir}/plan.txt. On the submitting host: it reads no data.
 
 
 localrules:
@@ -24,6 +24,11 @@ rule plan:
     params:
         years=YEARS,
         root=CATALOG_ROOT,
+        s3=config["catalog"]["s3"],
         shard_order=config["match"]["shard_order"],
+        radius_arcsec=config["match"]["radius_arcsec"],
+        columns=CACHED_COLUMNS,
+        concurrent_partitions=config["match"]["concurrent_partitions"],
+        cores=workflow.cores,
     script:
         "../../scripts/plan.py"
