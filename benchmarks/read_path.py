@@ -20,6 +20,7 @@ written with others (a sky without it is taken as spatial).
 ``run`` measures, for 1, 100 and 10,000 targets (placed on sources) at 1" and 10":
 
 1. ours: ``snakemake --cores 2`` end to end, Snakemake's own overhead included;
+   fetch: ``neowise_lightcurves.fetch()`` in one process (the same steps, no Snakemake);
 2. baseline: the notebook's method, faithfully: a pyarrow dataset over each year's
    ``_metadata``, its box (target RA/Dec +/- 100 x radius) + ``cc_flags`` filter, astropy
    ``search_around_sky``, a multiprocessing pool of 2;
@@ -497,6 +498,32 @@ def floor(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------ fetch
+def fetch_method(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
+    """neowise_lightcurves.fetch() in this process (bytes from its read record)."""
+    import astropy.table  # noqa: F401  (the notebook method's imports come before its clock too)
+
+    from neowise_lightcurves import inprocess, reads
+
+    t0 = time.perf_counter()
+    record = reads.ReadRecord()
+    lc = inprocess.fetch(
+        pd.read_csv(targets_csv),
+        root=str(sky),
+        years=list(YEARS),
+        radius_arcsec=radius_arcsec,
+        cuts="cc_flags == '0000'",
+        record=record,
+    )
+    return {
+        "wall": time.perf_counter() - t0,
+        "reads": record.requests,
+        "bytes": record.bytes,
+        "rows": len(lc),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 # ------------------------------------------------------------------------------ ours
 def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> dict:
     import shutil
@@ -531,7 +558,8 @@ def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> d
 
 
 def in_subprocess(method: str, sky: Path, targets_csv: Path, radius: float) -> dict:
-    """Run baseline or floor in a fresh Python, so that each one's peak memory is its own."""
+    """Run baseline, floor or fetch in a fresh Python, so that each one's peak memory is its
+    own."""
     out = subprocess.run(
         [
             sys.executable,
@@ -578,7 +606,7 @@ def run(
             {int(k) for p in nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], 1.0) for k in p}
         )
         for radius in radii:
-            runs = {m: [] for m in ("ours", "baseline", "floor") if m in methods}
+            runs = {m: [] for m in ("ours", "fetch", "baseline", "floor") if m in methods}
             for _ in range(repeat):  # the methods take turns, so drifts hit them alike
                 for method, done in runs.items():
                     if method == "ours":
@@ -639,8 +667,8 @@ def main() -> None:
     r.add_argument(
         "--methods",
         nargs="+",
-        default=["ours", "baseline", "floor"],
-        choices=["ours", "baseline", "floor"],
+        default=["ours", "fetch", "baseline", "floor"],
+        choices=["ours", "fetch", "baseline", "floor"],
     )
     r.add_argument("--repeat", type=int, default=1, help="runs per method; the median goes in")
     sc = sub.add_parser("match-scale")
@@ -650,7 +678,7 @@ def main() -> None:
     c = sub.add_parser("metadata-cost")
     c.add_argument("--sky", type=Path, required=True)
     c.add_argument("--year", type=int, default=1)
-    for name in ("baseline", "floor"):
+    for name in ("baseline", "floor", "fetch"):
         m = sub.add_parser(name)
         m.add_argument("--sky", type=Path, required=True)
         m.add_argument("--targets", type=Path, required=True)
@@ -677,7 +705,7 @@ def main() -> None:
     elif args.cmd == "run":
         run(args.sky, args.workdir, args.targets, args.radii, args.methods, args.repeat)
     else:
-        fn = baseline if args.cmd == "baseline" else floor
+        fn = {"baseline": baseline, "floor": floor, "fetch": fetch_method}[args.cmd]
         print(json.dumps(fn(args.sky, args.targets, args.radius)))
 
 
