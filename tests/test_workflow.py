@@ -13,7 +13,7 @@ import pytest
 from conftest import brute_force_pairs
 from workflow_helpers import TINY, deep_update, dry_run_counts, groups, read_sorted, snakemake
 
-from neowise_lightcurves import demo, manifest
+from neowise_lightcurves import demo, estimates, manifest
 
 pytestmark = pytest.mark.workflow
 
@@ -236,7 +236,8 @@ def test_notebook_scale_dry_run(tmp_path):
 
 
 def test_plan_before_paying(tmp_path):
-    """`snakemake plan` tells targets, partitions, jobs per year and bytes, reading no data."""
+    """`snakemake plan` tells targets, partitions, jobs per year, the files' bytes and what the
+    match jobs will read (estimated from footers: tests/test_reads.py), reading no data."""
     cfg = deep_update(TINY, {"catalog": {"years": [1, 2]}})
     ran, proc = snakemake(tmp_path, cfg, "plan")
     assert ran["match"] == 0 and ran["plan"] == 1
@@ -256,8 +257,12 @@ def test_plan_before_paying(tmp_path):
             if int(p.parent.name.split("=")[1]) in touched
         ]
         line = text.split(y, 1)[1].splitlines()[0].split()
-        assert line == [
+        assert line[:4] == [
             str(len(touched)),
             str(len(files)),
             f"{sum(p.stat().st_size for p in files):,}",
+            str(min(len(files), estimates.SAMPLE_FILES)),
         ]
+        low, high = (int(v.replace(",", "")) for v in line[5].split("-"))
+        assert 0 < low <= high  # (tiny files: footers read twice can exceed the file bytes)
+    assert "reading at 80 ms a request" in text
