@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from . import reads
 from .catalog import Catalog
-from .matching import BATCH_ROWS, Cones, _may_hold_a_match, row_group_batches
+from .matching import BATCH_ROWS, Cones, candidate_row_groups, row_group_batches
 
 #: Files whose footers are read per year, at most.
 SAMPLE_FILES = 12
@@ -31,27 +31,10 @@ def file_cost(
     meta: pq.FileMetaData, file_size: int, targets: pd.DataFrame, radius_arcsec: float, columns
 ) -> tuple[reads.ReadRecord, reads.ReadRecord]:
     """(low, high) cost of matching ``targets`` in one file whose footer is ``meta``."""
-    schema = meta.schema.to_arrow_schema()
-    ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
-    cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
-    keep = [
-        g
-        for g in range(meta.num_row_groups)
-        if _may_hold_a_match(meta.row_group(g), ra_i, dec_i, cones.bounds)
-    ]
+    keep = candidate_row_groups(meta, Cones(targets["ra"], targets["dec"], radius_arcsec).bounds)
     positions = reads.column_indices(meta, ("ra", "dec"))
     others = reads.column_indices(meta, [c for c in columns if c not in ("ra", "dec")])
-    requests, nbytes = reads.footer_cost(file_size, meta.serialized_size)
-    floor = reads.read_cost(meta, list(range(meta.num_row_groups)), positions, file_size)[1]
-    low = reads.ReadRecord(
-        files=1,
-        row_groups=meta.num_row_groups,
-        row_groups_skipped=meta.num_row_groups - len(keep),
-        requests=requests,
-        bytes=nbytes,
-        footer_bytes=nbytes,
-        floor_bytes=nbytes + floor,
-    )
+    low = reads.open_cost(meta, file_size, len(keep))
     sizes = [meta.row_group(g).num_rows for g in keep]
     high = reads.ReadRecord(**low.to_dict())
     for batch in row_group_batches(sizes, BATCH_ROWS):
@@ -118,14 +101,12 @@ def estimate_year(
     scale = len(files) / len(sample) if sample else 0.0
     fixed = {"listings": len(by_k5), "requests": len(by_k5) + n_shards * reads.YEAR_LOOKUP_REQUESTS}
     for i, name in enumerate(("low", "high")):
-        total = {k: 0 for k in reads.ReadRecord().to_dict()}
+        summed = reads.ReadRecord()
         for pair in costs:
-            for k, v in pair[i].to_dict().items():
-                total[k] += v
-        total = {k: int(round(v * scale)) for k, v in total.items()}
-        for k, v in fixed.items():
-            total[k] += v
-        out[name] = total
+            summed.add(**pair[i].to_dict())
+        out[name] = {
+            k: int(round(v * scale)) + fixed.get(k, 0) for k, v in summed.to_dict().items()
+        }
     return out
 
 

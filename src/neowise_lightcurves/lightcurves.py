@@ -38,7 +38,10 @@ def read_matches(paths: Iterable[str], ids=None) -> pa.Table:
         tables = [pq.read_table(p) for p in paths]
         return _without_read_records(pa.concat_tables(tables, promote_options="permissive"))
     value_set = pa.array(_sorted_ids(ids), pa.string())
-    low, high = (value_set[0].as_py(), value_set[-1].as_py()) if len(value_set) else ("", "")
+    if not len(value_set):
+        empty = [pq.read_schema(p).empty_table() for p in paths]
+        return _without_read_records(pa.concat_tables(empty, promote_options="permissive"))
+    low, high = value_set[0].as_py(), value_set[-1].as_py()
     tables = []
     for path in paths:
         with pq.ParquetFile(path) as pf:
@@ -46,7 +49,7 @@ def read_matches(paths: Iterable[str], ids=None) -> pa.Table:
             kept = []
             for i in range(pf.metadata.num_row_groups):
                 stats = pf.metadata.row_group(i).column(column).statistics
-                if not len(value_set) or (
+                if (
                     stats is not None
                     and stats.has_min_max
                     and (stats.max < low or stats.min > high)

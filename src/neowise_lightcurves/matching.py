@@ -253,6 +253,17 @@ def _may_hold_a_match(rg: pq.RowGroupMetaData, ra_i: int, dec_i: int, bounds) ->
     return may_overlap(bounds, *ra_mm, *dec_mm)
 
 
+def candidate_row_groups(meta: pq.FileMetaData, bounds) -> list[int]:
+    """The coarse filter: row groups of a file (its footer ``meta``) whose ``ra``/``dec``
+    statistics do not exclude every cone of ``bounds`` (:func:`cone_bounds`)."""
+    ra_i, dec_i = reads.column_indices(meta, ("ra", "dec"))
+    return [
+        g
+        for g in range(meta.num_row_groups)
+        if _may_hold_a_match(meta.row_group(g), ra_i, dec_i, bounds)
+    ]
+
+
 def output_schema(columns: tuple[str, ...]) -> pa.Schema:
     """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``."""
     file_schema = cols.file_schema()
@@ -313,17 +324,12 @@ def match_file(
         raise CatalogError(
             f"catalogue file {info.path} lacks needed column(s): {', '.join(missing)}"
         )
-    ra_i, dec_i = schema.get_field_index("ra"), schema.get_field_index("dec")
     if cones is None:
         cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     others = [c for c in columns if c not in ("ra", "dec")]
     target_ids = targets["target_id"].to_numpy(dtype=object)
     meta = pf.metadata
-    keep = [
-        g
-        for g in range(meta.num_row_groups)
-        if _may_hold_a_match(meta.row_group(g), ra_i, dec_i, cones.bounds)
-    ]
+    keep = candidate_row_groups(meta, cones.bounds)
     sizes = [meta.row_group(g).num_rows for g in keep]
     if record is not None:
         file_size = info.size
@@ -331,17 +337,7 @@ def match_file(
             file_size = catalog.filesystem.get_file_info(info.path).size
         position_columns = reads.column_indices(meta, ("ra", "dec"))
         other_columns = reads.column_indices(meta, others)
-        requests, nbytes = reads.footer_cost(file_size, meta.serialized_size)
-        floor = reads.read_cost(meta, list(range(meta.num_row_groups)), position_columns, file_size)
-        record.add(
-            files=1,
-            row_groups=meta.num_row_groups,
-            row_groups_skipped=meta.num_row_groups - len(keep),
-            requests=requests,
-            bytes=nbytes,
-            footer_bytes=nbytes,
-            floor_bytes=nbytes + floor[1],
-        )
+        record.add(**reads.open_cost(meta, file_size, len(keep)).to_dict())
     out = []
     try:
         for batch in row_group_batches(sizes, batch_rows):

@@ -137,6 +137,23 @@ def read_cost(
     return len(merged), sum(length for _, length in merged)
 
 
+def open_cost(meta: pq.FileMetaData, file_size: int, row_groups_read: int) -> ReadRecord:
+    """What opening one file costs (:func:`footer_cost`), with its row groups, those skipped
+    (all but ``row_groups_read``) and its floor; its column reads are added as they happen."""
+    requests, nbytes = footer_cost(file_size, meta.serialized_size)
+    positions = column_indices(meta, ("ra", "dec"))
+    floor = read_cost(meta, list(range(meta.num_row_groups)), positions, file_size)[1]
+    return ReadRecord(
+        files=1,
+        row_groups=meta.num_row_groups,
+        row_groups_skipped=meta.num_row_groups - row_groups_read,
+        requests=requests,
+        bytes=nbytes,
+        footer_bytes=nbytes,
+        floor_bytes=nbytes + floor,
+    )
+
+
 def write_record(table: pa.Table, record: ReadRecord) -> pa.Table:
     """``table`` with ``record`` in its schema metadata."""
     metadata = dict(table.schema.metadata or {})
@@ -163,22 +180,20 @@ def run_reads(paths_by_year: dict[str, list[str]]) -> tuple[dict, dict[str, dict
         The same per year.
     """
 
-    def summed(paths):
-        out, jobs, without = ReadRecord(), 0, 0
-        for path in paths:
-            record = read_record(path)
-            if record is None:
-                without += 1
-                continue
-            out.add(**record.to_dict())
-            jobs += 1
+    def summed(records: list[ReadRecord | None]) -> dict:
+        out = ReadRecord()
+        for record in records:
+            if record is not None:
+                out.add(**record.to_dict())
         values = out.to_dict()
-        values["jobs"], values["jobs_without_record"] = jobs, without
+        values["jobs"] = sum(r is not None for r in records)
+        values["jobs_without_record"] = sum(r is None for r in records)
         values["amplification"] = round(out.bytes / out.floor_bytes, 3) if out.floor_bytes else None
         return values
 
-    per_year = {year: summed(paths) for year, paths in paths_by_year.items()}
-    total = summed([p for paths in paths_by_year.values() for p in paths])
+    records = {year: [read_record(p) for p in paths] for year, paths in paths_by_year.items()}
+    per_year = {year: summed(found) for year, found in records.items()}
+    total = summed([r for found in records.values() for r in found])
     return total, per_year
 
 
