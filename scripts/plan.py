@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from neowise_lightcurves import atomic, catalog, estimates, logs, manifest
+from neowise_lightcurves import atomic, catalog, estimates, logs, manifest, ranged
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
@@ -14,7 +14,7 @@ per_year = {
     year: estimates.estimate_year(cat, year, rows, p.radius_arcsec, p.columns, len(shards))
     for year in p.years
 }
-reads_text = estimates.estimate_text(per_year, p.cores * p.concurrent_partitions)
+reads_text = estimates.estimate_text(per_year, p.cores * ranged.FETCH_THREADS)
 n_targets = rows["target_id"].nunique()
 text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, reads_text)
 with atomic.atomic_path(snakemake.output[0]) as tmp:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+import pytest
 
 from neowise_lightcurves import (
     catalog,
@@ -31,9 +33,28 @@ def test_coalesce_merges_as_pyarrow_does():
 
 def test_footer_cost():
     small, big = reads.FOOTER_READ_BYTES - 8, reads.FOOTER_READ_BYTES
-    assert reads.footer_cost(10**6, small) == (2, reads.FOOTER_READ_BYTES)
-    assert reads.footer_cost(10**6, big) == (3, reads.FOOTER_READ_BYTES + big)
+    assert reads.footer_cost(10**7, small) == (2, reads.FOOTER_READ_BYTES)
+    assert reads.footer_cost(10**7, big) == (3, big + 8)  # the tail, then the rest of it
     assert reads.footer_cost(1000, 500) == (2, 1000)
+
+
+def test_read_footer_in_one_read_or_two(tiny_catalog, tmp_path):
+    """The footer equals pyarrow's own reading of it, in one read when the tail holds it and
+    in two (the tail, then exactly the rest) when it does not; not Parquet: a clear error."""
+    path = str(next(tiny_catalog.rglob("part*.parquet")))
+    expected = pq.read_metadata(path)
+    size = len(open(path, "rb").read())
+    footer = expected.serialized_size
+    for tail, reads_expected in ((footer + 8, 1), (footer // 2, 2)):
+        counter = iocount.ReadCounter()
+        fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
+        meta = reads.read_footer(fs.open_input_file(path), size, tail_bytes=tail)
+        assert meta.equals(expected) and meta.serialized_size == footer
+        assert counter.reads == reads_expected and counter.bytes == max(tail, footer + 8)
+    not_parquet = tmp_path / "not-parquet.bin"
+    not_parquet.write_bytes(b"x" * 100)
+    with pytest.raises(OSError, match="not a Parquet file"):
+        reads.read_footer(pafs.LocalFileSystem().open_input_file(str(not_parquet)), 100)
 
 
 def test_record_equals_what_was_read(tiny_catalog, tmp_path):

@@ -21,7 +21,13 @@ import pyarrow.parquet as pq
 
 from . import reads
 from .catalog import Catalog
-from .matching import BATCH_ROWS, Cones, candidate_row_groups, row_group_batches
+from .matching import (
+    BATCH_ROWS,
+    POSITION_BATCH_ROWS,
+    Cones,
+    candidate_row_groups,
+    row_group_batches,
+)
 
 #: Files whose footers are read per year, at most.
 SAMPLE_FILES = 12
@@ -37,13 +43,16 @@ def file_cost(
     low = reads.open_cost(meta, file_size, len(keep))
     sizes = [meta.row_group(g).num_rows for g in keep]
     high = reads.ReadRecord(**low.to_dict())
-    for batch in row_group_batches(sizes, BATCH_ROWS):
+    for batch in row_group_batches(sizes, POSITION_BATCH_ROWS):
         groups = [keep[i] for i in batch]
         r, b = reads.read_cost(meta, groups, positions, file_size)
         for rec in (low, high):
             rec.add(requests=r, bytes=b, position_bytes=b)
-        r, b = reads.read_cost(meta, groups, others, file_size)
-        high.add(requests=r, bytes=b, column_bytes=b, row_groups_second_pass=len(groups))
+        # high: every candidate row group holds a match (match_file's second pass)
+        for sub in row_group_batches([sizes[i] for i in batch], BATCH_ROWS):
+            second = [groups[i] for i in sub]
+            r, b = reads.read_cost(meta, second, others, file_size)
+            high.add(requests=r, bytes=b, column_bytes=b, row_groups_second_pass=len(second))
     return low, high
 
 
@@ -85,8 +94,8 @@ def estimate_year(
 
     def cost(item):
         k5, info = item
-        with catalog.filesystem.open_input_file(info.path) as fh:
-            meta = pq.ParquetFile(fh).metadata
+        fh, meta = reads.open_parquet(catalog.filesystem, info.path)
+        fh.close()
         return file_cost(meta, info.size, by_k5[k5], radius_arcsec, columns)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -168,6 +177,6 @@ def estimate_text(per_year: dict[str, dict], connections: int) -> str:
         " holds a match, high: every row group read for its positions does; time: requests",
         f" x latency + bytes / {CONNECTION_BYTES_PER_S / 1e6:.0f} MB/s, over {connections} "
         "connections at once",
-        " (cores x match.concurrent_partitions), CPU not counted)",
+        " (cores x the requests a match job keeps in flight), CPU not counted)",
     ]
     return "\n".join(lines) + "\n"

@@ -6,9 +6,10 @@ computed between unit vectors, so the poles, the RA 0/360 seam and partition edg
 special case. Targets closer together than the radius each get their
 own matches, and so do two ids at the same position.
 
-Reading a partition file costs what the answer needs: row groups whose ``ra``/``dec`` statistics
-exclude every cone are skipped, ``ra``/``dec`` are read first, and the other columns are read
-only for row groups that hold a match.
+Reading a partition file costs what the answer needs, in few round trips: one for the footer,
+row groups whose ``ra``/``dec`` statistics exclude every cone skipped, ``ra``/``dec`` of the
+others read at once, then the other columns of only the row groups that hold a match (each
+read's byte ranges fetched concurrently, :mod:`neowise_lightcurves.ranged`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import columns as cols
-from . import reads, sky
+from . import ranged, reads, sky
 from .catalog import Catalog, CatalogError, explain
 from .reads import ReadRecord
 
@@ -32,8 +33,13 @@ log = logging.getLogger(__name__)
 _PRUNE_SLACK_DEG = 1e-9
 #: Relative (and arcsec) slack on the pixel cover of the cones; the exact test comes after.
 _COVER_SLACK = 1e-6
-#: Most rows :func:`match_file` decodes in one read (~50 MB of the cached columns).
+#: Most rows whose positions :func:`match_file` reads at once (16 bytes a row decoded: a file
+#: of ~1.5 M rows is one read, whose column chunks are fetched concurrently).
+POSITION_BATCH_ROWS = 4_000_000
+#: Most rows :func:`match_file` decodes in one read of the other columns (~50 MB).
 BATCH_ROWS = 500_000
+#: Reads of other columns one file has in flight at once (each a batch of :data:`BATCH_ROWS`).
+CONCURRENT_BATCHES = 4
 #: Rows per row group of a match cache file (sorted by target: a light-curve job that reads a
 #: range of targets decodes only the row groups that hold them).
 CACHE_ROW_GROUP_ROWS = 50_000
@@ -303,11 +309,15 @@ def match_file(
 ) -> list[pa.Table]:
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
-    Row groups whose ``ra``/``dec`` statistics exclude every cone are skipped. The others are
-    read in batches of up to ``batch_rows`` rows: ``ra`` and ``dec`` first, then the other
-    ``columns`` of only the row groups that hold a match. Each read asks for all its column
-    chunks at once (pyarrow's ``pre_buffer``: ranges coalesced and fetched concurrently, which
-    hides the latency of object stores).
+    The steps, each a round trip to the storage whatever the file's size: the footer
+    (:func:`~neowise_lightcurves.reads.open_parquet`: the file's size, one read of its tail);
+    the coarse filter (:func:`candidate_row_groups`: row groups whose ``ra``/``dec`` statistics
+    exclude every cone are skipped); ``ra`` and ``dec`` of the other row groups, in one read
+    (up to :data:`POSITION_BATCH_ROWS` rows); the exact test (:meth:`Cones.match`); then the
+    other ``columns`` of only the row groups that hold a match, in batches of up to
+    ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once. Every read asks for all its column
+    chunks together (:func:`neowise_lightcurves.ranged.read_row_groups`: ranges coalesced and
+    fetched concurrently), which hides an object store's latency.
 
     ``cones``, the targets' :class:`Cones` when already set up (one partition may have several
     files), saves setting them up again. ``record``, when given, is added what was read
@@ -315,8 +325,8 @@ def match_file(
     holding ``target_id``, ``dist_arcsec`` and ``columns``.
     """
     try:
-        pf = pq.ParquetFile(catalog.filesystem.open_input_file(info.path), pre_buffer=True)
-        schema = pf.schema_arrow
+        source, meta = reads.open_parquet(catalog.filesystem, info.path)
+        schema = meta.schema.to_arrow_schema()
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
     missing = [c for c in columns if schema.get_field_index(c) < 0]
@@ -328,53 +338,54 @@ def match_file(
         cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     others = [c for c in columns if c not in ("ra", "dec")]
     target_ids = targets["target_id"].to_numpy(dtype=object)
-    meta = pf.metadata
     keep = candidate_row_groups(meta, cones.bounds)
-    sizes = [meta.row_group(g).num_rows for g in keep]
+    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    file_size = source.size()
     if record is not None:
-        file_size = info.size
-        if file_size is None:
-            file_size = catalog.filesystem.get_file_info(info.path).size
-        position_columns = reads.column_indices(meta, ("ra", "dec"))
-        other_columns = reads.column_indices(meta, others)
         record.add(**reads.open_cost(meta, file_size, len(keep)).to_dict())
+
+    def second_pass(groups, rows_wanted):
+        """``others`` of the row groups ``groups``, at the rows ``rows_wanted`` among them."""
+        table = ranged.read_row_groups(source, meta, groups, others, record, "column_bytes")
+        if record is not None:
+            record.add(row_groups_second_pass=len(groups))
+        return table.take(pa.array(rows_wanted))
+
     out = []
     try:
-        for batch in row_group_batches(sizes, batch_rows):
+        for batch in row_group_batches(list(sizes[keep]), POSITION_BATCH_ROWS):
             groups = [keep[i] for i in batch]
-            starts = np.concatenate([[0], np.cumsum([sizes[i] for i in batch])])
-            pos = pf.read_row_groups(groups, columns=["ra", "dec"])
-            if record is not None:
-                requests, nbytes = reads.read_cost(meta, groups, position_columns, file_size)
-                record.add(requests=requests, bytes=nbytes, position_bytes=nbytes)
+            pos = ranged.read_row_groups(
+                source, meta, groups, ["ra", "dec"], record, "position_bytes"
+            )
             ti, di, dist = cones.match(
                 pos["ra"].to_numpy(zero_copy_only=False),
                 pos["dec"].to_numpy(zero_copy_only=False),
             )
             if len(ti) == 0:
                 continue
-            # the row groups of this batch that hold a match, and each match's row among them
-            where = np.searchsorted(starts, di, side="right") - 1
+            # the row groups that hold a match, in batches, and each match's row in its batch
+            starts = np.concatenate([[0], np.cumsum(sizes[groups])])
+            where = np.searchsorted(starts, di, side="right") - 1  # index into groups
             hit = np.unique(where)
-            hit_starts = np.concatenate([[0], np.cumsum(np.diff(starts)[hit])])
-            local = di - starts[where] + hit_starts[np.searchsorted(hit, where)]
-            rows = pf.read_row_groups([groups[i] for i in hit], columns=others)
-            if record is not None:
-                second = [groups[i] for i in hit]
-                requests, nbytes = reads.read_cost(meta, second, other_columns, file_size)
-                record.add(
-                    requests=requests,
-                    bytes=nbytes,
-                    column_bytes=nbytes,
-                    row_groups_second_pass=len(second),
-                )
-            rows = rows.take(pa.array(local))
-            for name in ("ra", "dec"):  # already read: not again
-                if name in columns:
-                    rows = rows.append_column(name, pos[name].take(pa.array(di)))
-            rows = rows.select(list(columns))
-            rows = rows.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
-            out.append(rows.add_column(0, "target_id", pa.array(target_ids[ti], pa.string())))
+            jobs = []
+            for sub in row_group_batches(list(sizes[[groups[i] for i in hit]]), batch_rows):
+                chosen = hit[sub]
+                in_batch = np.isin(where, chosen)
+                first = np.concatenate([[0], np.cumsum(sizes[[groups[i] for i in chosen]])])
+                slot = np.searchsorted(chosen, where[in_batch])
+                local = di[in_batch] - starts[where[in_batch]] + first[slot]
+                jobs.append(([groups[i] for i in chosen], local, np.flatnonzero(in_batch)))
+            with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(jobs))) as pool:
+                tables = list(pool.map(lambda job: second_pass(job[0], job[1]), jobs))
+            for table, (_, _, which) in zip(tables, jobs, strict=True):
+                for name in ("ra", "dec"):  # already read: not again
+                    if name in columns:
+                        table = table.append_column(name, pos[name].take(pa.array(di[which])))
+                table = table.select(list(columns))
+                table = table.add_column(0, "dist_arcsec", pa.array(dist[which], pa.float64()))
+                ids = pa.array(target_ids[ti[which]], pa.string())
+                out.append(table.add_column(0, "target_id", ids))
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
     return out

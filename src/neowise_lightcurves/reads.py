@@ -5,12 +5,13 @@ A match job keeps its :class:`ReadRecord` in its cache file's Parquet metadata (
 :data:`METADATA_KEY`), so the record travels with the file it describes; the ``costs`` rule
 sums the records of every cache file a run uses (:func:`run_reads`).
 
-Bytes and requests are those pyarrow asks the storage for, computed from the files' footers:
-the tail read that finds the footer (and a second read when the footer is larger), then the
-column chunks of the row groups and columns read, coalesced the way pyarrow's pre-buffering
-merges nearby ranges (:func:`coalesce`), plus one size lookup per file opened, two lookups for
-the year's folder and one listing per partition. On an object store each is one HTTP request
-(``tests/test_s3.py`` checks them against a counting proxy); on a local disk they are reads.
+Bytes and requests are those a match job asks the storage for, computed from the files'
+footers: the tail read that finds the footer (:func:`read_footer`; a second read when the
+footer is larger), then the column chunks of the row groups and columns read, nearby ranges
+merged (:func:`coalesce`, as :mod:`neowise_lightcurves.ranged` fetches them), plus one size
+lookup per file opened, two lookups for the year's folder and one listing per partition. On
+an object store each is one HTTP request (``tests/test_s3.py`` checks them against a counting
+proxy); on a local disk they are reads.
 The *floor* is what reading only ``ra`` and ``dec`` of every row group of the same files costs:
 the least any method that must look at every position pays.
 """
@@ -28,11 +29,14 @@ import pyarrow.parquet as pq
 
 #: The Parquet metadata key of a cache file's record.
 METADATA_KEY = b"neowise_lightcurves.reads"
-#: pyarrow's first read of a Parquet file's tail (its footer, when it fits).
-FOOTER_READ_BYTES = 64 * 1024
-#: pyarrow's pre-buffering: ranges closer than this are fetched as one (bytes).
+#: The first read of a Parquet file's tail (:func:`read_footer`): the footer, when it fits.
+#: pyarrow's own is 64 KiB, which a footer of 143 columns x 15 row groups (~300 KB) overflows,
+#: costing a second round trip; one more MiB is ~10 ms at S3's 100 MB/s per connection.
+FOOTER_READ_BYTES = 1 << 20
+#: Column-chunk ranges closer than this are fetched as one (bytes; pyarrow's own default).
 HOLE_SIZE_LIMIT = pa.CacheOptions().hole_size_limit
-#: ... unless the merged range would exceed this (bytes).
+#: ... unless the merged range would exceed this (bytes; pyarrow's default, 32 MiB: a
+#: connection's ~0.3 s at S3's 100 MB/s).
 RANGE_SIZE_LIMIT = pa.CacheOptions().range_size_limit
 #: Requests that check a year's folder exists (a key lookup, then a listing).
 YEAR_LOOKUP_REQUESTS = 2
@@ -117,19 +121,57 @@ def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:
     return [where[n] for n in names]
 
 
+def read_footer(
+    source: pa.NativeFile, file_size: int, tail_bytes: int | None = None
+) -> pq.FileMetaData:
+    """A Parquet file's footer, in one read of its last ``tail_bytes`` when it fits there and
+    otherwise in one more read of the rest (:func:`footer_cost` counts them).
+
+    Parameters
+    ----------
+    source : pyarrow.NativeFile
+        The file, opened for random access.
+    file_size : int
+        Its size in bytes.
+    tail_bytes : int, optional
+        Bytes of the first read (default :data:`FOOTER_READ_BYTES`).
+    """
+    first = min(file_size, tail_bytes or FOOTER_READ_BYTES)
+    tail = source.read_at(first, file_size - first)
+    if len(tail) < 8 or tail[-4:] != b"PAR1":
+        raise OSError(f"not a Parquet file (no PAR1 at its end, {file_size} bytes)")
+    length = int.from_bytes(tail[-8:-4], "little")
+    if length + 8 > file_size:
+        raise OSError(f"corrupt Parquet footer: {length} bytes in a {file_size}-byte file")
+    if length + 8 > len(tail):
+        rest = length + 8 - len(tail)
+        tail = source.read_at(rest, file_size - len(tail) - rest) + tail
+    return pq.read_metadata(pa.BufferReader(tail[len(tail) - length - 8 :]))
+
+
+def open_parquet(filesystem, path: str) -> tuple[pa.NativeFile, pq.FileMetaData]:
+    """Open a Parquet file for reading: its size (one lookup), then :func:`read_footer`.
+    Returns the open file and its footer (give it to ``pyarrow.parquet.ParquetFile(...,
+    metadata=...)``, which then reads no footer again)."""
+    source = filesystem.open_input_file(path)
+    return source, read_footer(source, source.size())
+
+
 def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
-    """(requests, bytes) of opening a Parquet file: its size, the tail read and, when the
-    footer (``metadata_bytes``) does not fit in that read, a read of the whole footer."""
+    """(requests, bytes) of opening a Parquet file with :func:`read_footer`: its size, the
+    tail read and, when the footer (``metadata_bytes``) does not fit in that read, a read of
+    the rest of it."""
     first = min(file_size, FOOTER_READ_BYTES)
     if metadata_bytes + 8 <= first:
         return 2, first
-    return 3, first + metadata_bytes
+    return 3, metadata_bytes + 8
 
 
 def read_cost(
     meta: pq.FileMetaData, row_groups: list[int], columns: list[int], file_size: int
 ) -> tuple[int, int]:
-    """(requests, bytes) of reading ``columns`` of ``row_groups`` at once, pre-buffered."""
+    """(requests, bytes) of reading ``columns`` of ``row_groups`` at once
+    (:func:`neowise_lightcurves.ranged.read_row_groups`)."""
     ranges = [
         column_chunk_range(meta.row_group(g), c, file_size) for g in row_groups for c in columns
     ]

@@ -28,7 +28,6 @@ rule plan:
         shard_order=config["match"]["shard_order"],
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
-        concurrent_partitions=config["match"]["concurrent_partitions"],
         cores=workflow.cores,
     script:
         "../../scripts/plan.py"
