@@ -87,9 +87,18 @@ class MotoServer:
             self.proc.kill()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops bursts of new connections (1 s retries)
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up
+            super().handle_error(request, client_address)
+
+
 class _Server:
     def __init__(self, handler):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -105,7 +114,10 @@ class Proxy(_Server):
 
     Optionally answers 503 SlowDown to every request that arrives within ``fail_seconds`` of
     the first one, waits ``latency_s`` before answering each request (first-byte latency), and
-    sends each response body at most ``bytes_per_s`` bytes a second (per connection).
+    sends each response body at most ``bytes_per_s`` bytes a second (per connection). With
+    :attr:`close_connections` set, every connection is closed after one response (clients that
+    fork with open connections, e.g. a multiprocessing pool over pyarrow's S3, then never share
+    one).
     """
 
     def __init__(
@@ -120,6 +132,7 @@ class Proxy(_Server):
         self.fail_seconds = fail_seconds
         self.latency_s = latency_s
         self.bytes_per_s = bytes_per_s
+        self.close_connections = False
         self.first = None
         self.failed = 0
         self.forwarded = 0
@@ -190,6 +203,9 @@ class Proxy(_Server):
                     if self.command != "HEAD"
                     else resp.getheader("Content-Length", "0"),
                 )
+                if proxy.close_connections:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 if self.command != "HEAD":
                     self._send_body(data)

@@ -1,0 +1,508 @@
+"""The read path on a latency-shaped S3 server: ours, fetch(), IRSA's notebook method, the floor.
+
+    python benchmarks/object_store.py server-speed --sky /tmp/os/sky-random
+    python benchmarks/object_store.py tune --sky /tmp/os/sky-random --targets 100
+    python benchmarks/object_store.py run --skies /tmp/os/sky-random /tmp/os/sky-time \\
+        /tmp/os/sky-spatial --latency-ms 20 80 --targets 1 100 10000 --radii 1 10 \\
+        --workdir /tmp/os/run
+
+The skies are ``read_path.py generate`` ones (4 partitions x 2 years, ~1.5 M rows x 143
+columns a file, in ``--order`` random, time or spatial), with the notebook's ``_metadata``
+inflated (``read_path.py inflate-metadata``). ``run`` starts a real S3 server on loopback
+(moto's server mode with ranged GETs that read only the range, ``fast_moto.py``; stock moto
+reads the whole object for every range), uploads each sky to a bucket of its own, and puts a
+proxy in front of it (``tests/servers.py``'s) that waits ``--latency-ms`` before answering each
+request (first-byte latency) and sends each response at most ``--mb-per-s`` (100 MB/s: what S3
+gives one connection). Then, per latency, sky, target count and radius, each method reads the
+sky through the proxy, in a Python of its own:
+
+- **ours**: ``snakemake --cores 2`` end to end (as read_path.py's ``ours``), its
+  ``reads.json`` compared with what the proxy served;
+- **fetch**: ``neowise_lightcurves.fetch()`` (the same steps in one process);
+- **baseline**: IRSA's notebook method (read_path.py's ``baseline``) over the bucket's
+  ``_metadata``;
+- **floor**: only ``ra`` and ``dec`` of every row group of every file of the partitions the
+  targets touch, 16 files at once, each file's column chunks fetched at once
+  (``neowise_lightcurves.ranged``), in one Python already started.
+
+Wall time, requests and bytes the proxy served, rows out. ``server-speed`` measures the S3
+server itself (stock and patched moto, bare and through the proxy), so that it is not what the
+run measures. ``tune`` runs fetch() with the read path's knobs varied one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:0] = [str(HERE), str(REPO / "tests")]
+
+import read_path  # noqa: E402
+from servers import Proxy, free_port  # noqa: E402
+
+PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
+REGION = "us-west-2"
+METHODS = ("ours", "fetch", "baseline", "floor")
+
+
+# ------------------------------------------------------------------------------ the server
+class S3Server:
+    """``fast_moto.py`` in a subprocess on a free loopback port (``stock``: unpatched moto)."""
+
+    def __init__(self, stock: bool = False):
+        self.port = free_port()
+        cmd = [sys.executable, str(HERE / "fast_moto.py"), "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            cmd + (["--stock"] if stock else []),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{self.endpoint}/", timeout=1)
+                return
+            except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("the S3 server did not start") from None
+                time.sleep(0.2)
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.endpoint}",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def upload(self, bucket: str, files: dict[str, Path]) -> int:
+        """Create the public ``bucket`` and upload ``files`` (key -> path); returns bytes."""
+        s3 = self.client()
+        s3.create_bucket(
+            Bucket=bucket,
+            CreateBucketConfiguration={"LocationConstraint": REGION},
+            ACL="public-read",
+        )
+        total = 0
+        for key, path in files.items():
+            with open(path, "rb") as f:
+                s3.put_object(Bucket=bucket, Key=key, Body=f, ACL="public-read")
+            total += path.stat().st_size
+        return total
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def sky_files(sky: Path) -> dict[str, Path]:
+    """The sky's catalogue files (the years' folders) under IRSA's prefix."""
+    return {
+        f"{PREFIX}/{p.relative_to(sky).as_posix()}": p
+        for p in sorted(sky.glob("year*/**/*"))
+        if p.is_file()
+    }
+
+
+def bucket_of(sky: Path) -> str:
+    return "nlc-" + sky.name.lower().replace("_", "-")
+
+
+def s3_filesystem(endpoint: str):
+    import pyarrow.fs
+
+    return pyarrow.fs.S3FileSystem(
+        anonymous=True, region=REGION, endpoint_override=endpoint, scheme="http"
+    )
+
+
+# ------------------------------------------------------------------------------ server speed
+def server_speed(sky: Path) -> None:
+    """Time 64 KiB and 32 MiB ranged GETs of one catalogue file: stock and patched moto, bare
+    and through the proxy (0 ms; 20 ms and 100 MB/s)."""
+    path = sorted(sky.glob("year1/**/part*.parquet"))[0]
+    data = path.read_bytes()
+    rows = []
+    for stock in (True, False):
+        server = S3Server(stock=stock)
+        try:
+            server.upload("speed", {"k": path})
+            for label, proxy_args in (
+                ("bare", None),
+                ("proxy 0 ms", {}),
+                ("proxy 20 ms, 100 MB/s", {"latency_s": 0.02, "bytes_per_s": 100e6}),
+            ):
+                proxy = Proxy(server.endpoint, **proxy_args) if proxy_args is not None else None
+                endpoint = proxy.endpoint if proxy else server.endpoint
+                f = s3_filesystem(endpoint).open_input_file("speed/k")
+                rng = random.Random(1)
+                n = 20 if not stock else 5
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    off = rng.randrange(0, len(data) - 65536)
+                    assert f.read_at(65536, off) == data[off : off + 65536]
+                small = (time.perf_counter() - t0) / n
+                t0 = time.perf_counter()
+                assert f.read_at(32 << 20, 4096) == data[4096 : 4096 + (32 << 20)]
+                big = time.perf_counter() - t0
+                if proxy:
+                    proxy.stop()
+                rows.append(
+                    f"| {'stock' if stock else 'patched'} moto | {label} | "
+                    f"{small * 1000:.1f} | {(32 << 20) / big / 1e6:.0f} |"
+                )
+                print(rows[-1], flush=True)
+        finally:
+            server.stop()
+    print(f"\none {len(data) / 1e6:.0f} MB object\n")
+    print("| server | path | 64 KiB range (ms) | 32 MiB range (MB/s) |\n|---|---|---|---|")
+    print("\n".join(rows))
+
+
+# ------------------------------------------------------------------------------ the methods
+def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str) -> dict:
+    """One method (not ours) against the bucket of ``sky`` behind ``endpoint``."""
+    root = f"{bucket_of(sky)}/{PREFIX}"
+    fs = s3_filesystem(endpoint)
+    if name == "baseline":
+        return read_path.baseline(sky, targets_csv, radius, filesystem=fs, root=root)
+    if name == "floor":
+        return read_path.floor(
+            sky, targets_csv, radius, filesystem=fs, root=root, columns=["ra", "dec"], threads=16
+        )
+    if name == "fetch":
+        import astropy.table  # noqa: F401  (imported before the clock, as for the others)
+        import pandas as pd
+
+        from neowise_lightcurves import inprocess, reads
+
+        t0 = time.perf_counter()
+        record = reads.ReadRecord()
+        lc = inprocess.fetch(
+            pd.read_csv(targets_csv),
+            root=f"s3://{root}",
+            s3=s3_settings(endpoint),
+            years=list(read_path.YEARS),
+            radius_arcsec=radius,
+            cuts="cc_flags == '0000'",
+            record=record,
+        )
+        return {
+            "wall": time.perf_counter() - t0,
+            "rows": len(lc),
+            "recorded_requests": record.requests,
+            "recorded_bytes": record.bytes,
+        }
+    raise ValueError(name)
+
+
+def s3_settings(endpoint: str) -> dict:
+    return {
+        "anonymous": True,
+        "region": REGION,
+        "endpoint_override": endpoint,
+        "scheme": "http",
+        "retries": 6,
+    }
+
+
+def ours(sky: Path, targets_csv: Path, radius: float, endpoint: str, workdir: Path) -> dict:
+    import shutil
+
+    import pandas as pd
+    from workflow_costs import snakemake as run_workflow
+
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    cfg = {
+        "targets": {"source": "file", "path": str(targets_csv)},
+        "catalog": {
+            "root": f"s3://{bucket_of(sky)}/{PREFIX}",
+            "years": list(read_path.YEARS),
+            "s3": s3_settings(endpoint),
+        },
+        "match": {"radius_arcsec": radius, "cuts": "cc_flags == '0000'"},
+        "plots": {"top_n": 1},
+        "outputs": {"per_target_formats": []},
+    }
+    wall, _ = run_workflow(workdir, cfg)
+    rec = json.loads((workdir / "results/reads.json").read_text())
+    rows = len(pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"]))
+    return {
+        "wall": wall,
+        "rows": rows,
+        "recorded_requests": rec["total"]["requests"],
+        "recorded_bytes": rec["total"]["bytes"],
+    }
+
+
+def in_subprocess(
+    name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str, *knobs: str
+) -> dict:
+    """Run a method in a Python of its own; ``knobs``: ``method``'s tuning options."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "method",
+            name,
+            "--sky",
+            str(sky),
+            "--targets",
+            str(targets_csv),
+            "--radius",
+            str(radius),
+            "--endpoint",
+            endpoint,
+            *knobs,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode:
+        sys.exit(f"{name} failed:\n{out.stdout[-2000:]}{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ tune
+#: The read path's knobs ``tune`` varies: (option, module attribute, values).
+KNOBS = (
+    ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
+    ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
+    ("--footer-bytes", "reads.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
+)
+
+
+def tune(
+    sky: Path, workdir: Path, latencies_ms: list[float], n: int, mb_per_s: float, repeat: int
+) -> None:
+    """fetch() of ``n`` targets at 1" with each knob of :data:`KNOBS` varied in turn (the
+    others at their defaults), ``repeat`` times each; the median wall time goes in."""
+    from neowise_lightcurves import matching, ranged, reads
+
+    defaults = {"ranged": ranged, "matching": matching, "reads": reads}
+    workdir.mkdir(parents=True, exist_ok=True)
+    targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
+    read_path.write_targets(sky, n, targets_csv, 1.0)
+    order = json.loads((sky / "sky.json").read_text())["order"]
+    print(f"| latency | {order} sky, {n:,} targets: knob | value | wall (s) | requests |")
+    print("|---|---|---|---|---|")
+    server = S3Server()
+    try:
+        server.upload(bucket_of(sky), sky_files(sky))
+        for latency in latencies_ms:
+            proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)
+            try:
+                for option, attribute, values in KNOBS:
+                    module, name = attribute.split(".")
+                    default = getattr(defaults[module], name)
+                    for value in values:
+                        walls = []
+                        for _ in range(repeat):
+                            proxy.reset()
+                            r = in_subprocess(
+                                "fetch", sky, targets_csv, 1.0, proxy.endpoint, option, str(value)
+                            )
+                            walls.append(r["wall"])
+                        mark = " (default)" if value == default else ""
+                        print(
+                            f"| {latency:g} ms | {option[2:]} | {value:,}{mark} | "
+                            f"{sorted(walls)[len(walls) // 2]:.1f} | {len(proxy.requests):,} |",
+                            flush=True,
+                        )
+            finally:
+                proxy.stop()
+    finally:
+        server.stop()
+
+
+def set_knobs(args) -> None:
+    """Set the tuning options ``method`` was given on the package's modules."""
+    from neowise_lightcurves import matching, ranged, reads
+
+    modules = {"ranged": ranged, "matching": matching, "reads": reads}
+    for option, attribute, _ in KNOBS:
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is not None:
+            module, name = attribute.split(".")
+            setattr(modules[module], name, value)
+
+
+# ------------------------------------------------------------------------------ run
+def run(
+    skies: list[Path],
+    workdir: Path,
+    latencies_ms: list[float],
+    counts: list[int],
+    radii: list[float],
+    methods: list[str],
+    mb_per_s: float,
+    out: Path | None = None,
+) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    results_path = out or workdir / "results.jsonl"
+    server = S3Server()
+    try:
+        for sky in skies:
+            t0 = time.perf_counter()
+            nbytes = server.upload(bucket_of(sky), sky_files(sky))
+            print(f"uploaded {sky} ({nbytes / 1e9:.1f} GB) in {time.perf_counter() - t0:.0f} s")
+        for latency in latencies_ms:
+            proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)
+            try:
+                for sky in skies:
+                    order = json.loads((sky / "sky.json").read_text())["order"]
+                    for n in counts:
+                        targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
+                        read_path.write_targets(sky, n, targets_csv, max(radii))
+                        for radius in radii:
+                            for name in methods:
+                                proxy.reset()
+                                # the notebook's forked pool would share the parent's pooled
+                                # S3 connections (pyarrow's S3 is not fork-safe): one response
+                                # per connection for it
+                                proxy.close_connections = name == "baseline"
+                                if name == "ours":
+                                    wd = workdir / f"ours-{sky.name}-{n}-{radius:g}"
+                                    r = ours(sky, targets_csv, radius, proxy.endpoint, wd)
+                                else:
+                                    r = in_subprocess(
+                                        name, sky, targets_csv, radius, proxy.endpoint
+                                    )
+                                with proxy.lock:
+                                    served = list(proxy.requests)
+                                r.update(
+                                    method=name,
+                                    order=order,
+                                    latency_ms=latency,
+                                    targets=n,
+                                    radius=radius,
+                                    requests=len(served),
+                                    bytes=sum(q["bytes"] for q in served),
+                                )
+                                with open(results_path, "a") as f:
+                                    f.write(json.dumps(r) + "\n")
+                                print(line(r), flush=True)
+            finally:
+                proxy.stop()
+    finally:
+        server.stop()
+    report(results_path)
+
+
+HEADER = (
+    "| latency | order | targets | radius | method | wall (s) | requests | MB served | rows | "
+    "record: requests / MB |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def line(r: dict) -> str:
+    rec = ""
+    if "recorded_requests" in r:
+        rec = f"{r['recorded_requests']:,} / {r['recorded_bytes'] / 1e6:.1f}"
+    return (
+        f'| {r["latency_ms"]:g} ms | {r["order"]} | {r["targets"]:,} | {r["radius"]:g}" | '
+        f"{r['method']} | {r['wall']:.1f} | {r['requests']:,} | {r['bytes'] / 1e6:.1f} | "
+        f"{r['rows']:,} | {rec} |"
+    )
+
+
+def report(results_path: Path) -> None:
+    """The table of a run's results (the last result of each case), with the ratios the issue
+    asks for: ours / floor, ours / baseline and fetch / baseline."""
+    results = {}
+    for text in results_path.read_text().splitlines():
+        r = json.loads(text)
+        results[(r["latency_ms"], r["order"], r["targets"], r["radius"], r["method"])] = r
+    print(HEADER)
+    for r in results.values():
+        print(line(r))
+    print("\n| latency | order | targets | radius | ours/floor | ours/baseline | fetch/baseline |")
+    print("|---|---|---|---|---|---|---|")
+    cases = sorted({k[:4] for k in results})
+    for case in cases:
+        wall = {m: results[(*case, m)]["wall"] for m in METHODS if (*case, m) in results}
+
+        def ratio(a, b, wall=wall):
+            return f"{wall[a] / wall[b]:.2f}" if a in wall and b in wall else ""
+
+        lat, order, n, radius = case
+        print(
+            f'| {lat:g} ms | {order} | {n:,} | {radius:g}" | {ratio("ours", "floor")} | '
+            f"{ratio('ours', 'baseline')} | {ratio('fetch', 'baseline')} |"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("server-speed")
+    s.add_argument("--sky", type=Path, required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--skies", type=Path, nargs="+", required=True)
+    r.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-object-store"))
+    r.add_argument("--latency-ms", type=float, nargs="+", default=[20.0, 80.0])
+    r.add_argument("--mb-per-s", type=float, default=100.0, help="per connection")
+    r.add_argument("--targets", type=int, nargs="+", default=[1, 100, 10_000])
+    r.add_argument("--radii", type=float, nargs="+", default=[1.0, 10.0])
+    r.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p = sub.add_parser("report")
+    p.add_argument("results", type=Path)
+    m = sub.add_parser("method")
+    m.add_argument("name", choices=METHODS[1:])
+    m.add_argument("--sky", type=Path, required=True)
+    m.add_argument("--targets", type=Path, required=True)
+    m.add_argument("--radius", type=float, required=True)
+    m.add_argument("--endpoint", required=True)
+    for option, _, _ in KNOBS:
+        m.add_argument(option, type=int, default=None)
+    t = sub.add_parser("tune")
+    t.add_argument("--sky", type=Path, required=True)
+    t.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-object-store-tune"))
+    t.add_argument("--latency-ms", type=float, nargs="+", default=[20.0, 80.0])
+    t.add_argument("--mb-per-s", type=float, default=100.0)
+    t.add_argument("--targets", type=int, default=100)
+    t.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    if args.cmd == "server-speed":
+        server_speed(args.sky)
+    elif args.cmd == "run":
+        run(
+            args.skies,
+            args.workdir,
+            args.latency_ms,
+            args.targets,
+            args.radii,
+            args.methods,
+            args.mb_per_s,
+        )
+    elif args.cmd == "report":
+        report(args.results)
+    elif args.cmd == "tune":
+        tune(args.sky, args.workdir, args.latency_ms, args.targets, args.mb_per_s, args.repeat)
+    else:
+        os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+        set_knobs(args)
+        print(json.dumps(method(args.name, args.sky, args.targets, args.radius, args.endpoint)))
+
+
+if __name__ == "__main__":
+    main()
