@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -94,31 +96,64 @@ def _cluster_up() -> bool:
     return out.returncode == 0 and any(s in out.stdout for s in ("idle", "mixed", "allocated"))
 
 
+#: Environment variable naming a folder the test session shares with its pytest-xdist workers.
+SHARED_ENV = "NLC_TEST_SHARED"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        os.environ[SHARED_ENV] = tempfile.mkdtemp(prefix="nlc-tests-")
+
+
+def _shared() -> Path:
+    return Path(os.environ[SHARED_ENV])
+
+
 @pytest.fixture(scope="session", autouse=True)
-def local_slurm(request, tmp_path_factory):
+def local_slurm(request):
     """A real one-node SLURM on localhost for the `slurm` tests, up for the whole session.
 
     Started first when any selected test is marked `slurm`, because Snakemake's SLURM plugin
     asks `scontrol` at start-up wherever the SLURM commands are installed, which takes ~9 s per
     Snakemake run when no controller answers. An already running cluster is used as it is and
-    left running; one this fixture starts (tools/local-slurm, as root) is stopped at the end.
+    left running; one this fixture starts (tools/local-slurm, as root) is stopped when the
+    session ends (:func:`pytest_sessionfinish`). Under pytest-xdist every worker runs this
+    fixture: the first to take the lock starts the cluster, the others wait and find it up.
     """
     wanted = any(item.get_closest_marker("slurm") for item in request.session.items)
     if not wanted:
         yield None
         return
+    with open(_shared() / "slurm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        state = _start_slurm()
+    yield state
+
+
+def _start_slurm() -> str | None:
+    """Bring the cluster up if needed: returns "running" (found up), "started" (by this
+    session) or None (not root: cannot)."""
     if _cluster_up():
-        yield "running"
-        return
+        return "running"
     if os.geteuid() != 0:
-        yield None  # the slurm tests skip themselves
-        return
-    env = dict(os.environ, LOCAL_SLURM_BASE=str(tmp_path_factory.mktemp("slurm")))
+        return None  # the slurm tests skip themselves
+    base = _shared() / "slurm"
+    env = dict(os.environ, LOCAL_SLURM_BASE=str(base))
     start = subprocess.run(
         [str(TOOLS / "local-slurm"), "start"], capture_output=True, text=True, env=env, timeout=900
     )
+    (_shared() / "slurm.started").write_text(str(base))
     if start.returncode != 0:
-        subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)
         pytest.exit(f"local SLURM did not start:\n{start.stdout}\n{start.stderr}", returncode=1)
-    yield "started"
-    subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)
+    return "started"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the SLURM cluster :func:`local_slurm` started, once every worker is done."""
+    if hasattr(session.config, "workerinput") or SHARED_ENV not in os.environ:
+        return
+    started = _shared() / "slurm.started"
+    if started.exists():
+        env = dict(os.environ, LOCAL_SLURM_BASE=started.read_text())
+        subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)
+        started.unlink()

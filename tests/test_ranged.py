@@ -4,8 +4,10 @@ and counted."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -97,3 +99,47 @@ def test_a_read_outside_the_held_ranges_is_served_and_counted(parquet_file):
     assert view.missed == [2, 30]
     view.seek(-4, 2)
     assert bytes(view.read()) == b"PAR1"
+
+
+def test_concurrent_fetch_through_the_counting_filesystem(parquet_file):
+    """The benchmarks' counting filesystem (pyarrow reads it through Python: a seek, then a
+    read) returns the right bytes to concurrent fetches, and counts them all."""
+    counter = iocount.ReadCounter()
+    fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
+    source = fs.open_input_file(parquet_file)
+    data = open(parquet_file, "rb").read()
+    rng = np.random.default_rng(0)
+    ranges = [(int(a), 65536) for a in rng.integers(0, len(data) - 65536, 400)]
+    held = ranged.fetch(source, ranges)
+    assert all(bytes(held[a]) == data[a : a + n] for a, n in ranges)
+    assert counter.reads == len(ranges) and counter.bytes == 65536 * len(ranges)
+
+
+def test_size_is_right_while_other_threads_read(parquet_file):
+    """pyarrow finds a Python-read file's size by tell, seek to the end, tell, seek back,
+    outside the lock its positioned reads take: with positions kept per thread, no read in
+    another thread moves them (a shared position once gave a match job a wrong size, hence
+    "Invalid column metadata"). Thread switches forced often, to give a race its chance."""
+    size = len(open(parquet_file, "rb").read())
+    counting = iocount.counting_filesystem(pafs.LocalFileSystem(), iocount.ReadCounter())
+    src = pafs.LocalFileSystem().open_input_file(parquet_file)
+    view = pa.PythonFile(ranged.RangeFile(src, size, {0: src.read_at(size, 0)}), mode="r")
+    for source in (counting.open_input_file(parquet_file), view):
+        wrong = []
+
+        def work(i, source=source, wrong=wrong):
+            for j in range(600):
+                if j % 2:
+                    if source.size() != size:
+                        wrong.append(j)
+                else:
+                    source.read_at(4096, (i * 7919 + j * 104729) % (size - 4096))
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(work, range(16)))
+        finally:
+            sys.setswitchinterval(interval)
+        assert wrong == []

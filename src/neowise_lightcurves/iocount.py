@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 
 from .catalog import Catalog
 
@@ -25,23 +26,40 @@ class ReadCounter:
 
 
 class _CountingFile:
-    """A file-like wrapper of a pyarrow ``NativeFile`` that counts what is read."""
+    """A file-like wrapper of a pyarrow ``NativeFile`` that counts what is read.
+
+    pyarrow reads it at an offset by a seek, then a read: the position is kept per thread, so
+    that threads reading at once (``neowise_lightcurves.ranged``) do not move each other's.
+    """
 
     def __init__(self, raw, counter: ReadCounter):
         self.raw, self.counter = raw, counter
         self.closed = False
+        self._where = threading.local()
+        self._lock = threading.Lock()
+
+    @property
+    def _position(self) -> int:
+        return getattr(self._where, "position", 0)
 
     def read(self, n=-1):
-        data = self.raw.read() if n is None or n < 0 else self.raw.read(n)
-        self.counter.bytes += len(data)
-        self.counter.reads += 1
+        start = self._position
+        if n is None or n < 0:
+            n = self.raw.size() - start
+        data = self.raw.read_at(n, start)
+        self._where.position = start + len(data)
+        with self._lock:
+            self.counter.bytes += len(data)
+            self.counter.reads += 1
         return data
 
     def seek(self, offset, whence=0):
-        return self.raw.seek(offset, whence)
+        base = {0: 0, 1: self._position, 2: self.raw.size()}[whence]
+        self._where.position = base + offset
+        return self._where.position
 
     def tell(self):
-        return self.raw.tell()
+        return self._position
 
     def size(self):
         return self.raw.size()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -40,7 +41,9 @@ class RangeFile(io.RawIOBase):
 
     pyarrow reads it through :class:`pyarrow.PythonFile`; a read outside the held ranges is
     read from ``source`` (the file itself) and counted in :attr:`missed` (requests, bytes),
-    so that nothing is lost and nothing goes unrecorded.
+    so that nothing is lost and nothing goes unrecorded. The position is kept per thread:
+    pyarrow finds the size by seeking to the end and back outside the lock its positioned
+    reads take, so a shared position could be moved by another thread in between.
     """
 
     def __init__(self, source: pa.NativeFile, size: int, held: dict[int, bytes]):
@@ -48,8 +51,17 @@ class RangeFile(io.RawIOBase):
         self.source, self.size = source, size
         self.starts = sorted(held)
         self.held = held
-        self.position = 0
+        self._where = threading.local()
+        self._lock = threading.Lock()
         self.missed = [0, 0]
+
+    @property
+    def position(self) -> int:
+        return getattr(self._where, "position", 0)
+
+    @position.setter
+    def position(self, value: int) -> None:
+        self._where.position = value
 
     def readable(self) -> bool:
         return True
@@ -75,8 +87,9 @@ class RangeFile(io.RawIOBase):
             if start + n <= first + len(data):
                 self.position += n
                 return memoryview(data)[start - first : start - first + n]
-        self.missed[0] += 1
-        self.missed[1] += n
+        with self._lock:
+            self.missed[0] += 1
+            self.missed[1] += n
         self.position += n
         return self.source.read_at(n, start)
 
