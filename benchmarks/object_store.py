@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -207,6 +208,8 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
         return {
             "wall": time.perf_counter() - t0,
             "rows": len(lc),
+            "cntr_sum": int(lc["cntr"].sum()),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "recorded_requests": record.requests,
             "recorded_bytes": record.bytes,
         }
@@ -245,10 +248,11 @@ def ours(sky: Path, targets_csv: Path, radius: float, endpoint: str, workdir: Pa
     }
     wall, _ = run_workflow(workdir, cfg)
     rec = json.loads((workdir / "results/reads.json").read_text())
-    rows = len(pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"]))
+    cntr = pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"])["cntr"]
     return {
         "wall": wall,
-        "rows": rows,
+        "rows": len(cntr),
+        "cntr_sum": int(cntr.sum()),
         "recorded_requests": rec["total"]["requests"],
         "recorded_bytes": rec["total"]["bytes"],
     }
@@ -303,8 +307,11 @@ def tune(
     targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
     read_path.write_targets(sky, n, targets_csv, 1.0)
     order = json.loads((sky / "sky.json").read_text())["order"]
-    print(f"| latency | {order} sky, {n:,} targets: knob | value | wall (s) | requests |")
-    print("|---|---|---|---|---|")
+    print(
+        f"| latency | {order} sky, {n:,} targets: knob | value | wall (s) | peak RSS (MB) | "
+        "requests |"
+    )
+    print("|---|---|---|---|---|---|")
     server = S3Server()
     try:
         server.upload(bucket_of(sky), sky_files(sky))
@@ -315,17 +322,18 @@ def tune(
                     module, name = attribute.split(".")
                     default = getattr(defaults[module], name)
                     for value in values:
-                        walls = []
+                        done = []
                         for _ in range(repeat):
                             proxy.reset()
                             r = in_subprocess(
                                 "fetch", sky, targets_csv, 1.0, proxy.endpoint, option, str(value)
                             )
-                            walls.append(r["wall"])
+                            done.append(r)
+                        r = sorted(done, key=lambda r: r["wall"])[len(done) // 2]
                         mark = " (default)" if value == default else ""
                         print(
                             f"| {latency:g} ms | {option[2:]} | {value:,}{mark} | "
-                            f"{sorted(walls)[len(walls) // 2]:.1f} | {len(proxy.requests):,} |",
+                            f"{r['wall']:.1f} | {r['peak_mb']:.0f} | {len(proxy.requests):,} |",
                             flush=True,
                         )
             finally:
@@ -397,6 +405,8 @@ def run(
                                     radius=radius,
                                     requests=len(served),
                                     bytes=sum(q["bytes"] for q in served),
+                                    # what ranged GETs served (not listings' XML)
+                                    ranged_bytes=sum(q["bytes"] for q in served if q["range"]),
                                 )
                                 with open(results_path, "a") as f:
                                     f.write(json.dumps(r) + "\n")
@@ -425,29 +435,61 @@ def line(r: dict) -> str:
     )
 
 
-def report(results_path: Path) -> None:
-    """The table of a run's results (the last result of each case), with the ratios the issue
-    asks for: ours / floor, ours / baseline and fetch / baseline."""
+def report(results_path: Path, full: bool = False) -> None:
+    """A run's results (the last of each case), one row per case: each method's wall time,
+    what the proxy served for ours, the notebook's method and the floor, whether every method
+    gave the same rows (and ours and fetch() the same light curves: ``cntr`` sums, when the
+    run recorded them), and what the proxy served beyond what our read records say (requests,
+    then bytes of ranged GETs: 0 / 0 is exact; runs without ``ranged_bytes`` count the
+    listings' XML too); then the ratios the issue asks for. ``full``: every method's row too."""
     results = {}
     for text in results_path.read_text().splitlines():
         r = json.loads(text)
         results[(r["latency_ms"], r["order"], r["targets"], r["radius"], r["method"])] = r
-    print(HEADER)
-    for r in results.values():
-        print(line(r))
-    print("\n| latency | order | targets | radius | ours/floor | ours/baseline | fetch/baseline |")
-    print("|---|---|---|---|---|---|---|")
-    cases = sorted({k[:4] for k in results})
-    for case in cases:
-        wall = {m: results[(*case, m)]["wall"] for m in METHODS if (*case, m) in results}
+    if full:
+        print(HEADER)
+        for r in results.values():
+            print(line(r))
+        print()
+    print(
+        "| latency | order | targets | radius | wall: ours / fetch / notebook / floor (s) | "
+        "ours/floor | ours/notebook | fetch/notebook | MB: ours / notebook / floor | "
+        "requests: ours / notebook / floor | rows out | same rows | proxy - record |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case in sorted({k[:4] for k in results}):
+        got = {m: results[(*case, m)] for m in METHODS if (*case, m) in results}
 
-        def ratio(a, b, wall=wall):
-            return f"{wall[a] / wall[b]:.2f}" if a in wall and b in wall else ""
+        def cell(key, fmt, methods, got=got):
+            return " / ".join(fmt(got[m][key]) if m in got else "-" for m in methods)
 
+        def ratio(a, b, got=got):
+            return f"{got[a]['wall'] / got[b]['wall']:.2f}" if a in got and b in got else ""
+
+        answers = [got[m]["rows"] for m in ("ours", "fetch", "baseline") if m in got]
+        sums = {
+            got[m]["cntr_sum"]
+            for m in ("ours", "fetch", "baseline")
+            if "cntr_sum" in got.get(m, {})
+        }
+        same = "yes" if len(set(answers)) == 1 and len(sums) <= 1 else "NO"
+        deltas = []  # proxy minus record: requests, data bytes
+        for m in ("ours", "fetch"):
+            if m in got:
+                served = got[m].get("ranged_bytes", got[m]["bytes"])
+                deltas.append(
+                    f"{got[m]['requests'] - got[m]['recorded_requests']:,} / "
+                    f"{served - got[m]['recorded_bytes']:,}"
+                )
         lat, order, n, radius = case
         print(
-            f'| {lat:g} ms | {order} | {n:,} | {radius:g}" | {ratio("ours", "floor")} | '
-            f"{ratio('ours', 'baseline')} | {ratio('fetch', 'baseline')} |"
+            f'| {lat:g} ms | {order} | {n:,} | {radius:g}" | '
+            f"{cell('wall', lambda v: f'{v:.1f}', METHODS)} | {ratio('ours', 'floor')} | "
+            f"{ratio('ours', 'baseline')} | {ratio('fetch', 'baseline')} | "
+            f"{cell('bytes', lambda v: f'{v / 1e6:,.0f}', ('ours', 'baseline', 'floor'))} | "
+            f"{cell('requests', lambda v: f'{v:,}', ('ours', 'baseline', 'floor'))} | "
+            f"{answers[0] if answers else '':,} | {same} | "
+            f"{', '.join(deltas)} |"
         )
 
 
@@ -466,6 +508,7 @@ def main() -> None:
     r.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p = sub.add_parser("report")
     p.add_argument("results", type=Path)
+    p.add_argument("--full", action="store_true", help="also every method's own row")
     m = sub.add_parser("method")
     m.add_argument("name", choices=METHODS[1:])
     m.add_argument("--sky", type=Path, required=True)
@@ -495,7 +538,7 @@ def main() -> None:
             args.mb_per_s,
         )
     elif args.cmd == "report":
-        report(args.results)
+        report(args.results, args.full)
     elif args.cmd == "tune":
         tune(args.sky, args.workdir, args.latency_ms, args.targets, args.mb_per_s, args.repeat)
     else:

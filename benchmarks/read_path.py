@@ -458,6 +458,7 @@ def baseline(
         "reads": reads,
         "bytes": read,
         "rows": len(result),
+        "cntr_sum": int(result["cntr"].sum()),
         "peak_mb": max(rss) / 1024,
     }
 

@@ -33,9 +33,14 @@ def test_coalesce_merges_as_pyarrow_does():
 
 def test_footer_cost():
     small, big = reads.FOOTER_READ_BYTES - 8, reads.FOOTER_READ_BYTES
-    assert reads.footer_cost(10**7, small) == (2, reads.FOOTER_READ_BYTES)
-    assert reads.footer_cost(10**7, big) == (3, big + 8)  # the tail, then the rest of it
+    assert reads.footer_cost(10**8, small) == (2, reads.FOOTER_READ_BYTES)
+    assert reads.footer_cost(10**8, big) == (3, big + 8)  # the tail, then the rest of it
     assert reads.footer_cost(1000, 500) == (2, 1000)
+    # a small file: a 16th of it, at least 64 KiB (not the whole file for its footer)
+    assert reads.first_read_bytes(600_000) == 64 * 1024
+    assert reads.first_read_bytes(4 * 10**6) == 250_000
+    assert reads.footer_cost(4 * 10**6, 100_000) == (2, 250_000)
+    assert reads.footer_cost(4 * 10**6, 300_000) == (3, 300_008)
 
 
 def test_read_footer_in_one_read_or_two(tiny_catalog, tmp_path):

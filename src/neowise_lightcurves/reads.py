@@ -33,6 +33,16 @@ METADATA_KEY = b"neowise_lightcurves.reads"
 #: pyarrow's own is 64 KiB, which a footer of 143 columns x 15 row groups (~300 KB) overflows,
 #: costing a second round trip; one more MiB is ~10 ms at S3's 100 MB/s per connection.
 FOOTER_READ_BYTES = 1 << 20
+#: ... but at most this share of a small file (the demo's are ~0.6 MB), at least 64 KiB.
+FOOTER_READ_SHARE = 1 / 16
+
+
+def first_read_bytes(file_size: int) -> int:
+    """Bytes of :func:`read_footer`'s first read of a file of ``file_size`` bytes."""
+    share = max(64 * 1024, int(file_size * FOOTER_READ_SHARE))
+    return min(file_size, FOOTER_READ_BYTES, share)
+
+
 #: Column-chunk ranges closer than this are fetched as one (bytes; pyarrow's own default).
 HOLE_SIZE_LIMIT = pa.CacheOptions().hole_size_limit
 #: ... unless the merged range would exceed this (bytes; pyarrow's default, 32 MiB: a
@@ -134,9 +144,9 @@ def read_footer(
     file_size : int
         Its size in bytes.
     tail_bytes : int, optional
-        Bytes of the first read (default :data:`FOOTER_READ_BYTES`).
+        Bytes of the first read (default: :func:`first_read_bytes` of the size).
     """
-    first = min(file_size, tail_bytes or FOOTER_READ_BYTES)
+    first = min(file_size, tail_bytes or first_read_bytes(file_size))
     tail = source.read_at(first, file_size - first)
     if len(tail) < 8 or tail[-4:] != b"PAR1":
         raise OSError(f"not a Parquet file (no PAR1 at its end, {file_size} bytes)")
@@ -161,7 +171,7 @@ def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
     """(requests, bytes) of opening a Parquet file with :func:`read_footer`: its size, the
     tail read and, when the footer (``metadata_bytes``) does not fit in that read, a read of
     the rest of it."""
-    first = min(file_size, FOOTER_READ_BYTES)
+    first = first_read_bytes(file_size)
     if metadata_bytes + 8 <= first:
         return 2, first
     return 3, metadata_bytes + 8
