@@ -415,8 +415,9 @@ def match_shard(
     columns : tuple of str
         Catalogue columns to keep (see :func:`neowise_lightcurves.columns.cached_columns`).
     concurrent_partitions : int
-        Partitions read at once, each in a thread of its own (hides storage latency; pyarrow
-        releases the GIL). Not CPU cores: pyarrow decodes on its own pool, sized to the job's
+        Partition files read at once, each in a thread of its own (a partition's several files
+        count one each; hides storage latency; pyarrow releases the GIL). Partitions are listed
+        as many at once. Not CPU cores: pyarrow decodes on its own pool, sized to the job's
         ``threads``.
     record : ReadRecord, optional
         Added what the job reads (:mod:`neowise_lightcurves.reads`).
@@ -436,25 +437,30 @@ def match_shard(
         record.add(requests=reads.YEAR_LOOKUP_REQUESTS)
     groups = [(int(k5), g) for k5, g in rows.groupby("k5", sort=True)]
 
-    def one_partition(item):
+    def listing(item):
         k5, targets = item
         files = catalog.partition_files(year, k5)
         if record is not None:
             record.add(listings=1, requests=1)
         log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
-        if not files:
-            return []
-        cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
-        return [
-            t
-            for info in files
-            for t in match_file(
-                catalog, info, targets, radius_arcsec, columns, cones, record=record
-            )
-        ]
+        return files
 
     with ThreadPoolExecutor(max_workers=max(1, int(concurrent_partitions))) as pool:
-        pieces = [t for part in pool.map(one_partition, groups) for t in part]
+        listed = list(pool.map(listing, groups))
+        # every file of every partition, read concurrent_partitions at a time (a partition of
+        # several files is not read one file after another)
+        work = [
+            (info, targets, Cones(targets["ra"], targets["dec"], radius_arcsec))
+            for (_, targets), files in zip(groups, listed, strict=True)
+            if files
+            for info in files
+        ]
+
+        def one_file(item):
+            info, targets, cones = item
+            return match_file(catalog, info, targets, radius_arcsec, columns, cones, record=record)
+
+        pieces = [t for part in pool.map(one_file, work) for t in part]
     schema = output_schema(columns)
     if not pieces:
         return schema.empty_table()
