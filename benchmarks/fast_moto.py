@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import threading
 import time
 
@@ -79,6 +80,8 @@ def serve(port: int, stock: bool = False) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     print(f"serving on 127.0.0.1:{port} ({'stock' if stock else 'ranged reads patched'})")
+    # SIGTERM (tests/servers.py's MotoServer.stop) ends it as Ctrl-C does
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)

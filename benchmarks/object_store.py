@@ -36,11 +36,9 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +46,7 @@ REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO / "tests")]
 
 import read_path  # noqa: E402
-from servers import Proxy, free_port  # noqa: E402
+from servers import MotoServer, Proxy  # noqa: E402
 
 PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 REGION = "us-west-2"
@@ -56,70 +54,24 @@ METHODS = ("ours", "fetch", "baseline", "floor")
 
 
 # ------------------------------------------------------------------------------ the server
-class S3Server:
+class S3Server(MotoServer):
     """``fast_moto.py`` in a subprocess on a free loopback port (``stock``: unpatched moto)."""
 
     def __init__(self, stock: bool = False):
-        self.port = free_port()
-        cmd = [sys.executable, str(HERE / "fast_moto.py"), "--port", str(self.port)]
-        self.proc = subprocess.Popen(
-            cmd + (["--stock"] if stock else []),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{self.endpoint}/", timeout=1)
-                return
-            except Exception:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the S3 server did not start") from None
-                time.sleep(0.2)
-
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def client(self):
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=f"http://{self.endpoint}",
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+        command = [sys.executable, str(HERE / "fast_moto.py")]
+        super().__init__(
+            [*command, *(["--stock"] if stock else []), "--port"], name="the S3 server"
         )
 
-    def upload(self, bucket: str, files: dict[str, Path]) -> int:
-        """Create the public ``bucket`` and upload ``files`` (key -> path); returns bytes."""
-        s3 = self.client()
-        s3.create_bucket(
-            Bucket=bucket,
-            CreateBucketConfiguration={"LocationConstraint": REGION},
-            ACL="public-read",
-        )
-        total = 0
-        for key, path in files.items():
-            with open(path, "rb") as f:
-                s3.put_object(Bucket=bucket, Key=key, Body=f, ACL="public-read")
-            total += path.stat().st_size
-        return total
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-
-
-def sky_files(sky: Path) -> dict[str, Path]:
-    """The sky's catalogue files (the years' folders) under IRSA's prefix."""
-    return {
-        f"{PREFIX}/{p.relative_to(sky).as_posix()}": p
-        for p in sorted(sky.glob("year*/**/*"))
-        if p.is_file()
-    }
+    def upload_sky(self, sky: Path) -> int:
+        """The sky's catalogue (its years' folders) into its own public bucket, under IRSA's
+        prefix; returns the bytes uploaded."""
+        files = {
+            f"{PREFIX}/{p.relative_to(sky).as_posix()}": p
+            for p in sorted(sky.glob("year*/**/*"))
+            if p.is_file()
+        }
+        return self.upload(bucket_of(sky), files)
 
 
 def bucket_of(sky: Path) -> str:
@@ -127,11 +79,10 @@ def bucket_of(sky: Path) -> str:
 
 
 def s3_filesystem(endpoint: str):
-    import pyarrow.fs
+    """The pyarrow filesystem the workflow reads the server behind ``endpoint`` with."""
+    from neowise_lightcurves import catalog
 
-    return pyarrow.fs.S3FileSystem(
-        anonymous=True, region=REGION, endpoint_override=endpoint, scheme="http"
-    )
+    return catalog.open_catalog(f"s3://{PREFIX}", s3=s3_settings(endpoint)).filesystem
 
 
 # ------------------------------------------------------------------------------ server speed
@@ -189,30 +140,11 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
             sky, targets_csv, radius, filesystem=fs, root=root, columns=["ra", "dec"], threads=16
         )
     if name == "fetch":
-        import astropy.table  # noqa: F401  (imported before the clock, as for the others)
-        import pandas as pd
-
-        from neowise_lightcurves import inprocess, reads
-
-        t0 = time.perf_counter()
-        record = reads.ReadRecord()
-        lc = inprocess.fetch(
-            pd.read_csv(targets_csv),
-            root=f"s3://{root}",
-            s3=s3_settings(endpoint),
-            years=list(read_path.YEARS),
-            radius_arcsec=radius,
-            cuts="cc_flags == '0000'",
-            record=record,
+        r = read_path.fetch_method(
+            sky, targets_csv, radius, root=f"s3://{root}", s3=s3_settings(endpoint)
         )
-        return {
-            "wall": time.perf_counter() - t0,
-            "rows": len(lc),
-            "cntr_sum": int(lc["cntr"].sum()),
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "recorded_requests": record.requests,
-            "recorded_bytes": record.bytes,
-        }
+        r["recorded_requests"], r["recorded_bytes"] = r.pop("reads"), r.pop("bytes")
+        return r
     raise ValueError(name)
 
 
@@ -235,17 +167,8 @@ def ours(sky: Path, targets_csv: Path, radius: float, endpoint: str, workdir: Pa
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    cfg = {
-        "targets": {"source": "file", "path": str(targets_csv)},
-        "catalog": {
-            "root": f"s3://{bucket_of(sky)}/{PREFIX}",
-            "years": list(read_path.YEARS),
-            "s3": s3_settings(endpoint),
-        },
-        "match": {"radius_arcsec": radius, "cuts": "cc_flags == '0000'"},
-        "plots": {"top_n": 1},
-        "outputs": {"per_target_formats": []},
-    }
+    catalog = {"root": f"s3://{bucket_of(sky)}/{PREFIX}", "s3": s3_settings(endpoint)}
+    cfg = read_path.workflow_config(targets_csv, radius, catalog)
     wall, _ = run_workflow(workdir, cfg)
     rec = json.loads((workdir / "results/reads.json").read_text())
     cntr = pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"])["cntr"]
@@ -300,9 +223,6 @@ def tune(
 ) -> None:
     """fetch() of ``n`` targets at 1" with each knob of :data:`KNOBS` varied in turn (the
     others at their defaults), ``repeat`` times each; the median wall time goes in."""
-    from neowise_lightcurves import matching, ranged, reads
-
-    defaults = {"ranged": ranged, "matching": matching, "reads": reads}
     workdir.mkdir(parents=True, exist_ok=True)
     targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
     read_path.write_targets(sky, n, targets_csv, 1.0)
@@ -314,13 +234,12 @@ def tune(
     print("|---|---|---|---|---|---|")
     server = S3Server()
     try:
-        server.upload(bucket_of(sky), sky_files(sky))
+        server.upload_sky(sky)
         for latency in latencies_ms:
             proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)
             try:
                 for option, attribute, values in KNOBS:
-                    module, name = attribute.split(".")
-                    default = getattr(defaults[module], name)
+                    default = getattr(*_knob(attribute))
                     for value in values:
                         done = []
                         for _ in range(repeat):
@@ -342,16 +261,20 @@ def tune(
         server.stop()
 
 
+def _knob(attribute: str):
+    """(module, name) of a :data:`KNOBS` attribute such as ``"ranged.FETCH_THREADS"``."""
+    import importlib
+
+    module, name = attribute.split(".")
+    return importlib.import_module(f"neowise_lightcurves.{module}"), name
+
+
 def set_knobs(args) -> None:
     """Set the tuning options ``method`` was given on the package's modules."""
-    from neowise_lightcurves import matching, ranged, reads
-
-    modules = {"ranged": ranged, "matching": matching, "reads": reads}
     for option, attribute, _ in KNOBS:
         value = getattr(args, option[2:].replace("-", "_"))
         if value is not None:
-            module, name = attribute.split(".")
-            setattr(modules[module], name, value)
+            setattr(*_knob(attribute), value)
 
 
 # ------------------------------------------------------------------------------ run
@@ -371,7 +294,7 @@ def run(
     try:
         for sky in skies:
             t0 = time.perf_counter()
-            nbytes = server.upload(bucket_of(sky), sky_files(sky))
+            nbytes = server.upload_sky(sky)
             print(f"uploaded {sky} ({nbytes / 1e9:.1f} GB) in {time.perf_counter() - t0:.0f} s")
         for latency in latencies_ms:
             proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)

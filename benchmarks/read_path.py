@@ -46,6 +46,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 YEARS = (1, 2)
+#: The cuts every method applies (the notebook's).
+CUTS = "cc_flags == '0000'"
 
 
 # ------------------------------------------------------------------------------ generate
@@ -519,28 +521,44 @@ def floor(
 
 
 # ------------------------------------------------------------------------------ fetch
-def fetch_method(sky: Path, targets_csv: Path, radius_arcsec: float) -> dict:
-    """neowise_lightcurves.fetch() in this process (bytes from its read record)."""
+def fetch_method(
+    sky: Path, targets_csv: Path, radius_arcsec: float, root: str | None = None, s3=None
+) -> dict:
+    """neowise_lightcurves.fetch() in this process (requests and bytes from its read record);
+    ``root`` and ``s3``: the catalogue (default: the local ``sky``) and ``catalog.s3``."""
     import astropy.table  # noqa: F401  (the notebook method's imports come before its clock too)
 
     from neowise_lightcurves import inprocess, reads
 
     t0 = time.perf_counter()
     record = reads.ReadRecord()
+    catalog = {"root": root or str(sky), **({"s3": s3} if s3 else {})}
     lc = inprocess.fetch(
         pd.read_csv(targets_csv),
-        root=str(sky),
         years=list(YEARS),
         radius_arcsec=radius_arcsec,
-        cuts="cc_flags == '0000'",
+        cuts=CUTS,
         record=record,
+        **catalog,
     )
     return {
         "wall": time.perf_counter() - t0,
         "reads": record.requests,
         "bytes": record.bytes,
         "rows": len(lc),
+        "cntr_sum": int(lc["cntr"].sum()),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def workflow_config(targets_csv: Path, radius_arcsec: float, catalog: dict) -> dict:
+    """The config ``ours`` runs the workflow with: ``catalog`` (root, ...) and the years."""
+    return {
+        "targets": {"source": "file", "path": str(targets_csv)},
+        "catalog": {**catalog, "years": list(YEARS)},
+        "match": {"radius_arcsec": radius_arcsec, "cuts": CUTS},
+        "plots": {"top_n": 1},
+        "outputs": {"per_target_formats": []},  # the other methods write no per-target files
     }
 
 
@@ -554,13 +572,7 @@ def ours(sky: Path, targets_csv: Path, radius_arcsec: float, workdir: Path) -> d
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     io = workdir / "io"
-    cfg = {
-        "targets": {"source": "file", "path": str(targets_csv)},
-        "catalog": {"root": str(sky), "years": list(YEARS)},
-        "match": {"radius_arcsec": radius_arcsec, "cuts": "cc_flags == '0000'"},
-        "plots": {"top_n": 1},
-        "outputs": {"per_target_formats": []},  # the other methods write no per-target files
-    }
+    cfg = workflow_config(targets_csv, radius_arcsec, {"root": str(sky)})
     env = dict(os.environ, NEOWISE_LC_COUNT_BYTES=str(io))
     wall, _ = run_workflow(workdir, cfg, env=env)
     jobs = [json.loads(p.read_text()) for p in io.glob("*.json")]

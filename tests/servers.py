@@ -27,25 +27,25 @@ def free_port() -> int:
 
 
 class MotoServer:
-    """``moto_server`` in a subprocess on a free loopback port."""
+    """``moto_server`` (or ``command``, given the port as its last argument) in a subprocess on
+    a free loopback port."""
 
-    def __init__(self):
+    def __init__(self, command: list[str] | None = None, name: str = "moto_server"):
         self.port = free_port()
-        exe = Path(sys.executable).parent / "moto_server"
+        if command is None:
+            command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p"]
         self.proc = subprocess.Popen(
-            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [*command, str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1)
+                urllib.request.urlopen(f"http://{self.endpoint}/", timeout=1)
                 break
             except Exception:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()
-                    raise RuntimeError("moto_server did not start") from None
+                    raise RuntimeError(f"{name} did not start") from None
                 time.sleep(0.2)
 
     @property
@@ -63,21 +63,36 @@ class MotoServer:
             aws_secret_access_key="testing",
         )
 
-    def upload_tree(
-        self, root: Path, bucket: str = BUCKET, prefix: str = PREFIX, public: bool = True
-    ) -> int:
-        """Upload every file under ``root`` to ``bucket/prefix/...``; returns the file count."""
+    def upload(self, bucket: str, files: dict[str, Path], public: bool = True) -> int:
+        """Create ``bucket`` and upload ``files`` (key -> path); returns the bytes uploaded."""
         s3 = self.client()
         acl = {"ACL": "public-read"} if public else {}
         s3.create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}, **acl
         )
-        n = 0
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            key = f"{prefix}/{path.relative_to(root).as_posix()}"
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), **acl)
-            n += 1
-        return n
+        total = 0
+        for key, path in files.items():
+            with open(path, "rb") as body:
+                s3.put_object(Bucket=bucket, Key=key, Body=body, **acl)
+            total += path.stat().st_size
+        return total
+
+    def upload_tree(
+        self,
+        root: Path,
+        bucket: str = BUCKET,
+        prefix: str = PREFIX,
+        public: bool = True,
+        pattern: str = "**/*",
+    ) -> int:
+        """Upload every file under ``root`` matching ``pattern`` to ``bucket/prefix/...``;
+        returns the file count."""
+        files = {
+            f"{prefix}/{path.relative_to(root).as_posix()}": path
+            for path in sorted(p for p in root.glob(pattern) if p.is_file())
+        }
+        self.upload(bucket, files, public)
+        return len(files)
 
     def stop(self):
         self.proc.terminate()
