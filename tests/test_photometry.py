@@ -179,6 +179,9 @@ def test_epoch_figures_in_each_unit():
         raw = lc["w1flux"].to_numpy()
         want = {"dn": raw, "mjy": raw * factor["w1"], "mag": ZP["w1"] - 2.5 * np.log10(raw)}
         np.testing.assert_allclose(dots, want[unit], rtol=1e-9)
+        w2 = np.asarray(_lines(fig.axes[0], ".")[1].get_ydata(), float)
+        faint = lc["w2flux"].to_numpy() < 2 * lc["w2sigflux"].to_numpy()  # SNR < 2
+        assert faint.sum() == 14 and np.isnan(w2[faint]).all() == (unit == "mag")
         plt.close(fig)
     with pytest.raises(ValueError, match="plots.flux_unit.*'jy'"):
         plots.epoch_figure(lc, "T", b, DEFAULT_BINNING[0], flux_unit="jy")

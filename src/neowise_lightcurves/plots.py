@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .binning import epochs
+from .binning import UPPER_LIMIT_SNR, epochs
 from .filenames import safe_filename
 from .photometry import MJY_PER_DN, ZERO_POINT
 
@@ -27,7 +27,8 @@ def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = Fals
     Returns ``y, err, limit`` (numpy arrays): the values and their errors, and (binned only,
     else None) where an upper limit is drawn: ``max(flux, 0) + 2 err`` in DN or mJy, the 2-sigma
     limit ``{b}_mag`` in magnitudes. Magnitudes are ``ZP - 2.5 log10(DN)`` with error
-    ``1.0857 err / DN``, NaN (not drawn) for a flux <= 0; mJy is DN times
+    ``1.0857 err / DN``, NaN (not drawn) below SNR 2 (the catalogue gives no magnitude error
+    there, and binned epochs are upper limits); mJy is DN times
     :data:`~neowise_lightcurves.photometry.MJY_PER_DN`.
     """
     if flux_unit not in FLUX_UNITS:
@@ -42,7 +43,7 @@ def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = Fals
         limit = None if limit is None else limit * MJY_PER_DN[band]
     elif flux_unit == "mag":
         with np.errstate(invalid="ignore", divide="ignore"):
-            positive = np.where(flux > 0, flux, np.nan)
+            positive = np.where(flux >= UPPER_LIMIT_SNR * err, flux, np.nan)
             flux, err = (
                 ZERO_POINT[band] - 2.5 * np.log10(positive),
                 2.5 / np.log(10) * err / positive,
