@@ -14,5 +14,13 @@ outdir = Path(snakemake.input.summary).parent
 lc = outputs.read_lightcurves(outdir, chosen)
 binned = outputs.read_lightcurves(outdir, chosen, binned=True)
 with atomic.atomic_directory(snakemake.output[0]) as folder:
-    written = plots.plot_targets(lc, summary, folder, "all", binned, snakemake.params.gap_days)
+    written = plots.plot_targets(
+        lc,
+        summary,
+        folder,
+        "all",
+        binned,
+        snakemake.params.gap_days,
+        flux_unit=snakemake.params.flux_unit,
+    )
 log.info("%d figures in %s", len(written), snakemake.output[0])

@@ -41,6 +41,7 @@ def test_defaults_validate():
         (("catalog", "years"), [1, "two"], "years"),
         (("targets", "source"), "simbad", "source"),
         (("plots", "top_n"), -1, "top_n"),
+        (("plots", "flux_unit"), "jansky", "flux_unit"),
         (("outdir",), "", "outdir"),
         (("extra",), 1, "extra"),
         (("match", "radius_arcsec"), -2.5, "radius_arcsec"),

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Vega magnitude zero points (DN): mag = ZP - 2.5 log10(flux).
-ZERO_POINT = {"w1": 20.752, "w2": 19.596}
+from .photometry import MJY_PER_DN, ZERO_POINT  # Vega mag = ZP - 2.5 log10(flux in DN)
+
 BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
@@ -77,7 +77,8 @@ def bin_visits(
     MAD about their median, at most ``iterations`` rounds (:func:`clip_mask`).
 
     Columns: ``target_id, epoch, mjd, mjd_min, mjd_max, n_detections``, then for each band
-    ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_n`` (points kept), ``{b}_mjd``
+    ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_flux_mjy, {b}_flux_err_mjy`` (the
+    same in mJy, :mod:`neowise_lightcurves.photometry`), ``{b}_n`` (points kept), ``{b}_mjd``
     (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``.
     """
     lc = lightcurves.reset_index(drop=True)
@@ -111,6 +112,8 @@ def bin_visits(
             mag_err = np.where(upper, np.nan, 2.5 / np.log(10) * ferr / med)
         out[f"{b}_flux"] = med
         out[f"{b}_flux_err"] = ferr
+        out[f"{b}_flux_mjy"] = med * MJY_PER_DN[b]
+        out[f"{b}_flux_err_mjy"] = ferr * MJY_PER_DN[b]
         out[f"{b}_n"] = n
         out[f"{b}_mjd"] = t.groupby(groups).mean().to_numpy()
         out[f"{b}_mag"] = mag

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .cuts import cut_columns, cut_mask
+from .photometry import with_mjy_columns
 from .reads import METADATA_KEY
 
 #: Columns the light-curve table starts with, in this order.
@@ -100,7 +101,9 @@ def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "")
     Only targets in ``targets`` (a frame with ``target_id``, or the ids themselves) are kept (a
     cache shared with an earlier target list, or a neighbouring shard's, holds others), and a
     (target, ``cntr``) pair only once. Columns: :data:`LEADING`, then the other light-curve and
-    quality columns, with the types of ``matches`` (Arrow; a DataFrame is converted).
+    quality columns, with the types of ``matches`` (Arrow; a DataFrame is converted), with the
+    fluxes in mJy after the DN ones
+    (:func:`neowise_lightcurves.photometry.with_mjy_columns`).
     """
     if isinstance(matches, pd.DataFrame):
         matches = pa.Table.from_pandas(matches, preserve_index=False)
@@ -119,4 +122,4 @@ def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "")
     rows = rows[order[first]]
     columns = list(LEADING) + [c for c in matches.column_names if c not in LEADING]
     # one take of every column, in the final order
-    return matches.select(columns).take(pa.array(rows, pa.int64()))
+    return with_mjy_columns(matches.select(columns).take(pa.array(rows, pa.int64())))

@@ -1,6 +1,6 @@
 """Epoch figures of light curves, in the manner of IRSA's notebook: one panel per epoch (epochs
-split as the binning splits them, :func:`neowise_lightcurves.binning.epochs`), W1 and W2 raw
-fluxes with their errors; and the overview figures."""
+split as the binning splits them, :func:`neowise_lightcurves.binning.epochs`), W1 and W2 fluxes
+with their errors (raw DN, mJy or Vega magnitudes: :func:`y_values`); and the overview figures."""
 
 from __future__ import annotations
 
@@ -9,12 +9,48 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .binning import epochs
+from .binning import UPPER_LIMIT_SNR, epochs
 from .filenames import safe_filename
+from .photometry import MJY_PER_DN, ZERO_POINT
 
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
 #: Summary columns the overview figures use.
 OVERVIEW_COLUMNS = ("ra", "dec", "n_detections", "w1_mag_median", "w1_chi2_red", "w1_amplitude_mag")
+#: ``plots.flux_unit`` -> the epoch figures' y-axis label.
+FLUX_UNITS = {"dn": "raw flux (DN)", "mjy": "flux density (mJy)", "mag": "Vega magnitude"}
+
+
+def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = False):
+    """What the epoch figures draw for ``band`` of single exposures (``frame``: light curves)
+    or, with ``binned``, of binned epochs, in ``flux_unit`` (a key of :data:`FLUX_UNITS`).
+
+    Returns ``y, err, limit`` (numpy arrays): the values and their errors, and (binned only,
+    else None) where an upper limit is drawn: ``max(flux, 0) + 2 err`` in DN or mJy, the 2-sigma
+    limit ``{b}_mag`` in magnitudes. Magnitudes are ``ZP - 2.5 log10(DN)`` with error
+    ``1.0857 err / DN``, NaN (not drawn) below SNR 2 (the catalogue gives no magnitude error
+    there, and binned epochs are upper limits); mJy is DN times
+    :data:`~neowise_lightcurves.photometry.MJY_PER_DN`.
+    """
+    if flux_unit not in FLUX_UNITS:
+        raise ValueError(
+            f"plots.flux_unit must be one of {', '.join(FLUX_UNITS)}, not {flux_unit!r}"
+        )
+    names = (f"{band}_flux", f"{band}_flux_err") if binned else (f"{band}flux", f"{band}sigflux")
+    flux, err = (frame[c].to_numpy(dtype=float, na_value=np.nan) for c in names)
+    limit = np.fmax(np.nan_to_num(flux), 0) + 2 * err if binned else None
+    if flux_unit == "mjy":
+        flux, err = flux * MJY_PER_DN[band], err * MJY_PER_DN[band]
+        limit = None if limit is None else limit * MJY_PER_DN[band]
+    elif flux_unit == "mag":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            positive = np.where(flux >= UPPER_LIMIT_SNR * err, flux, np.nan)
+            flux, err = (
+                ZERO_POINT[band] - 2.5 * np.log10(positive),
+                2.5 / np.log(10) * err / positive,
+            )
+        if binned:
+            limit = frame[f"{band}_mag"].to_numpy(dtype=float, na_value=np.nan)
+    return flux, err, limit
 
 
 def select_targets(summary: pd.DataFrame, top_n: int | str) -> list[str]:
@@ -26,12 +62,14 @@ def select_targets(summary: pd.DataFrame, top_n: int | str) -> list[str]:
     return ranked["target_id"].astype(str).tolist()
 
 
-def _binned_points(ax, binned: pd.DataFrame, band: str, colour: str) -> None:
-    ok = binned[~binned[f"{band}_upper_limit"]]
+def _binned_points(ax, binned: pd.DataFrame, band: str, colour: str, flux_unit: str) -> None:
+    y, err, limit = y_values(binned, band, flux_unit, binned=True)
+    upper = binned[f"{band}_upper_limit"].to_numpy(dtype=bool)
+    ok = ~upper
     ax.errorbar(
-        ok[f"{band}_mjd"],
-        ok[f"{band}_flux"],
-        yerr=ok[f"{band}_flux_err"],
+        binned[f"{band}_mjd"].to_numpy()[ok],
+        y[ok],
+        yerr=err[ok],
         fmt="o",
         ms=6,
         mfc="white",
@@ -40,10 +78,10 @@ def _binned_points(ax, binned: pd.DataFrame, band: str, colour: str) -> None:
         lw=1.4,
         zorder=5,
     )
-    lim = binned[binned[f"{band}_upper_limit"] & binned[f"{band}_flux_err"].notna()]
+    lim = upper & binned[f"{band}_flux_err"].notna().to_numpy()
     ax.plot(
-        lim["mjd"],
-        np.fmax(lim[f"{band}_flux"].fillna(0), 0) + 2 * lim[f"{band}_flux_err"],
+        binned["mjd"].to_numpy()[lim],
+        limit[lim],
         "v",
         ms=7,
         mfc="white",
@@ -58,11 +96,13 @@ def epoch_figure(
     binned: pd.DataFrame | None,
     gap_days: float,
     ncols: int = 4,
+    flux_unit: str = "dn",
 ):
     """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
 
     Single exposures are dots with error bars, binned epochs open circles (open triangles:
-    2-sigma upper limits), W1 blue and W2 red, raw flux in DN.
+    2-sigma upper limits), W1 blue and W2 red, in ``flux_unit`` (:func:`y_values`: ``dn`` raw
+    flux, ``mjy`` flux density, ``mag`` Vega magnitudes on inverted axes).
     """
     import matplotlib
 
@@ -92,10 +132,11 @@ def epoch_figure(
     for i, ax in enumerate(axes):
         sel = lc[ep == i]
         for band, label, colour in BANDS:
+            y, err, _ = y_values(sel, band, flux_unit)
             ax.errorbar(
                 sel["mjd"],
-                sel[f"{band}flux"],
-                yerr=sel[f"{band}sigflux"],
+                y,
+                yerr=err,
                 fmt=".",
                 ms=4,
                 lw=0.8,
@@ -104,22 +145,26 @@ def epoch_figure(
                 label=label,
             )
             if binned is not None:
-                _binned_points(ax, binned[binned["epoch"] == i], band, colour)
+                _binned_points(ax, binned[binned["epoch"] == i], band, colour, flux_unit)
         ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f})", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.locator_params(axis="x", nbins=4)  # MJDs are wide labels
     for band, label, colour in BANDS:
-        top.plot(lc["mjd"], lc[f"{band}flux"], ".", ms=2, color=colour, alpha=0.4, label=label)
+        y, _, _ = y_values(lc, band, flux_unit)
+        top.plot(lc["mjd"], y, ".", ms=2, color=colour, alpha=0.4, label=label)
         if binned is not None:
-            _binned_points(top, binned, band, colour)
+            _binned_points(top, binned, band, colour, flux_unit)
+    if flux_unit == "mag":  # brighter up
+        for ax in [top, *axes]:
+            ax.invert_yaxis()
     top.set_title(
         "whole baseline (open circles: binned epochs; triangles: upper limits)", fontsize=9
     )
     top.legend(fontsize=7, loc="best")
     top.tick_params(labelsize=7)
     fig.supxlabel("MJD")
-    fig.supylabel("raw flux (DN)")
+    fig.supylabel(FLUX_UNITS[flux_unit])
     fig.suptitle(title)
     return fig
 
@@ -131,9 +176,11 @@ def plot_targets(
     top_n: int | str,
     binned: pd.DataFrame | None,
     gap_days: float,
+    flux_unit: str = "dn",
 ) -> list[Path]:
     """Write ``{folder}/{target}.png`` for the :func:`select_targets`, epochs split at gaps
-    > ``gap_days`` (d) as the binning splits them; returns the paths."""
+    > ``gap_days`` (d) as the binning splits them, fluxes in ``flux_unit`` (:func:`y_values`);
+    returns the paths."""
     import matplotlib.pyplot as plt
 
     from .atomic import atomic_path
@@ -151,7 +198,7 @@ def plot_targets(
     for tid in chosen:
         lc = groups[tid]
         title = f"NEOWISE light curve of {tid}  ({len(lc)} detections)"
-        fig = epoch_figure(lc, title, bgroups.get(tid), gap_days)
+        fig = epoch_figure(lc, title, bgroups.get(tid), gap_days, flux_unit=flux_unit)
         path = folder / f"{safe_filename(tid)}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=90)

@@ -19,6 +19,7 @@ rule plots:
         "../../envs/neowise-lightcurves.yaml"
     params:
         top_n=config["plots"]["top_n"],
+        flux_unit=config["plots"]["flux_unit"],
         gap_days=config["binning"]["gap_days"],
     script:
         "../../scripts/plots.py"
