@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .association import centroid_scatter
+
 #: Vega magnitude zero points (DN): mag = ZP - 2.5 log10(flux).
 ZERO_POINT = {"w1": 20.752, "w2": 19.596}
 BANDS = ("w1", "w2")
@@ -78,7 +80,10 @@ def bin_visits(
 
     Columns: ``target_id, epoch, mjd, mjd_min, mjd_max, n_detections``, then for each band
     ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_n`` (points kept), ``{b}_mjd``
-    (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``.
+    (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``; and, when the
+    light curves have ``ra`` and ``dec``, ``pos_scatter_arcsec``: the robust positional scatter
+    of the epoch's detections about their own centroid (arcsec,
+    :func:`neowise_lightcurves.association.centroid_scatter`; NaN for a single detection).
     """
     lc = lightcurves.reset_index(drop=True)
     groups, epoch = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(dtype=float), gap_days)
@@ -116,6 +121,8 @@ def bin_visits(
         out[f"{b}_mag"] = mag
         out[f"{b}_mag_err"] = mag_err
         out[f"{b}_upper_limit"] = upper
+    if "ra" in lc.columns and "dec" in lc.columns:
+        out["pos_scatter_arcsec"] = centroid_scatter(lc["ra"], lc["dec"], groups)
     return out.reset_index(drop=True)
 
 
