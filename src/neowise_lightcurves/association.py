@@ -5,9 +5,11 @@ second source within the cone).
 Positions are tangent-plane (gnomonic) offsets, east and north in arcsec, of each detection from
 a reference position given per row (:func:`tangent_offsets`; by default the target's own
 position, :func:`target_references`), computed from unit vectors: exact at the poles and across
-RA 0/360. Scatter is robust: per coordinate 1.4826 x the median absolute deviation about the
-median, the two coordinates combined as ``sqrt((s_east**2 + s_north**2) / 2)`` (for a round
-Gaussian cloud of per-coordinate width sigma, sigma).
+RA 0/360. Scatter is robust and does not depend on how the axes are turned (near a pole east and
+north turn quickly with position): the median distance of the positions from their median
+position, over ``sqrt(2 ln 2)`` = 1.1774, the median of a two-dimensional Gaussian's radius in
+units of its per-coordinate sigma (a round Gaussian cloud of per-coordinate width sigma gives
+sigma).
 
 The second-source test (:func:`second_source`) splits each target's offsets in two along their
 principal axis (the split that minimises the within-cluster sum of squares along that axis, found
@@ -26,7 +28,6 @@ import pandas as pd
 
 #: Arcseconds per radian.
 ARCSEC_PER_RADIAN = 180.0 / np.pi * 3600.0
-MAD_TO_SIGMA = 1.4826
 
 #: Per-target position columns (:func:`position_statistics`), in summary order.
 POSITION_COLUMNS = (
@@ -100,21 +101,21 @@ def target_references(target_id, targets: pd.DataFrame) -> tuple[np.ndarray, np.
     return ref["ra"].to_numpy(dtype=float), ref["dec"].to_numpy(dtype=float)
 
 
-def _robust_sigma(values: np.ndarray, groups) -> pd.Series:
-    """1.4826 x median absolute deviation about the median, per group."""
-    s = pd.Series(values)
-    med = s.groupby(groups).transform("median")
-    return MAD_TO_SIGMA * (s - med).abs().groupby(groups).median()
+#: Median radius of a round two-dimensional Gaussian in units of its per-coordinate sigma.
+MEDIAN_RADIUS = np.sqrt(2 * np.log(2))
 
 
 def robust_scatter(east, north, groups) -> pd.Series:
-    """Per group, ``sqrt((s_east**2 + s_north**2) / 2)`` with ``s`` = 1.4826 MAD about the
-    median of each coordinate (arcsec); NaN for groups of fewer than two positions."""
+    """Per group, the median distance of the positions from their median position (the median
+    of each coordinate) over ``sqrt(2 ln 2)``: a per-coordinate sigma (arcsec), robust to
+    outliers and the same however the axes are turned; NaN for groups of fewer than two
+    positions."""
     groups = np.asarray(groups)
-    se = _robust_sigma(np.asarray(east, float), groups)
-    sn = _robust_sigma(np.asarray(north, float), groups)
-    n = pd.Series(np.isfinite(east) & np.isfinite(north)).groupby(groups).sum()
-    return np.sqrt((se**2 + sn**2) / 2).where(n >= 2)
+    e, n = pd.Series(np.asarray(east, float)), pd.Series(np.asarray(north, float))
+    de = e - e.groupby(groups).transform("median")
+    dn = n - n.groupby(groups).transform("median")
+    radius = pd.Series(np.hypot(de, dn)).groupby(groups)
+    return (radius.median() / MEDIAN_RADIUS).where(radius.count() >= 2)
 
 
 def centroid_scatter(ra, dec, groups) -> np.ndarray:
