@@ -270,3 +270,46 @@ def test_summary_columns_and_epoch_scatter():
     # without diagnostics the columns are there, empty
     s = summary.summarize(lc, targets, binned)
     assert s["offset_median_arcsec"].isna().all() and s["second_source"].isna().all()
+
+
+def test_demo_neighbours_are_flagged_and_nothing_else(tiny_catalog):
+    """The demo sky at 10": every target with a second source within the cone (the demo plants
+    neighbours 3-8" from every third target; PAIR and SEAM are pairs 0.7-0.9" apart) is
+    flagged, no other, at the distance of its farthest neighbour (by astropy)."""
+    import pyarrow as pa
+
+    from neowise_lightcurves import catalog, columns, demo, lightcurves, manifest, matching
+
+    radius = 10.0
+    sky = demo.build_sky(1, 5)
+    t = sky.targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(t, radius, 2, None)
+    cat = catalog.open_catalog(str(tiny_catalog))
+    tables = [
+        matching.match_shard(cat, year, part, radius, columns.cached_columns(), 1)
+        for year in ("year1", "year2")
+        for _, part in rows.groupby("shard")
+    ]
+    matches = pa.concat_tables(tables, promote_options="permissive")
+    lc = lightcurves.build_lightcurves(matches, t, "cc_flags == '0000'").to_pandas()
+    got = association.diagnostics(lc, t, OPTIONS, association.flag_fractions(matches, t))
+    sep = (
+        SkyCoord(t["ra"].to_numpy()[:, None] * u.deg, t["dec"].to_numpy()[:, None] * u.deg)
+        .separation(
+            SkyCoord(sky.sources["ra"].to_numpy() * u.deg, sky.sources["dec"].to_numpy() * u.deg)
+        )
+        .to_value(u.arcsec)
+    )
+    within = np.where(sep < radius, sep, np.nan)
+    two = (sep < radius).sum(axis=1) >= 2
+    assert two.sum() >= 10
+    flagged = got.loc[t["target_id"], "second_source"].to_numpy(dtype=bool)
+    assert (flagged == two).all(), t["target_id"][flagged != two].tolist()
+    farthest = np.nanmax(within[two], axis=1)
+    found = got.loc[t["target_id"][two], "second_source_sep_arcsec"].to_numpy()
+    # (for PAIR and SEAM the near cluster holds both members of the pair: its centre lies
+    # between them)
+    assert np.allclose(found, farthest, atol=0.6)
+    # the demo's flags: ~5 % nb = 2, ~3 % na = 1, ~10 % cc_flags set, before the cuts
+    assert got["frac_blended"].dropna().between(0.0, 0.25).all()
+    assert got["frac_contaminated"].dropna().between(0.02, 0.25).all()

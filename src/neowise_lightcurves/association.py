@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Arcseconds per radian.
 ARCSEC_PER_RADIAN = 180.0 / np.pi * 3600.0
@@ -164,28 +166,41 @@ def flag_fractions(matches, targets=None) -> pd.DataFrame:
     a frame with ``target_id``) when given; indexed by target id.
     """
     names = ["target_id", "cntr", "nb", "na", "cc_flags"]
-    if not isinstance(matches, pd.DataFrame):
-        missing = [c for c in names if c not in matches.column_names]
-        if missing:
-            raise KeyError(f"match table lacks columns {missing}")
-        matches = matches.select(names).to_pandas()
-    m = matches[names]
-    if targets is not None:
-        ids = targets["target_id"] if isinstance(targets, pd.DataFrame) else targets
-        m = m[m["target_id"].isin(pd.unique(np.asarray(ids, dtype=object)))]
-    m = m.drop_duplicates(["target_id", "cntr"])
-    blended = (m["nb"] > 1) | (m["na"] > 0)
-    cc = m["cc_flags"]
-    contaminated = (cc.str.strip("0").str.len() > 0).where(cc.notna())
-    tid = m["target_id"].to_numpy(dtype=object)
-    out = pd.DataFrame(
-        {
-            "frac_blended": blended.astype(float).groupby(tid).mean(),
-            "frac_contaminated": contaminated.astype(float).groupby(tid).mean(),
-        }
-    )
-    out.index.name = "target_id"
-    return out
+    if isinstance(matches, pd.DataFrame):
+        matches = pa.Table.from_pandas(matches[names], preserve_index=False)
+    missing = [c for c in names if c not in matches.column_names]
+    if missing:
+        raise KeyError(f"match table lacks columns {missing}")
+    if targets is None:
+        targets = matches["target_id"].unique().to_numpy(zero_copy_only=False)
+    ids = targets["target_id"] if isinstance(targets, pd.DataFrame) else targets
+    ids = np.sort(pd.unique(np.asarray(ids, dtype=object)))
+    code = pc.index_in(matches["target_id"], value_set=pa.array(ids, pa.string()))
+    code = code.fill_null(-1).to_numpy(zero_copy_only=False)
+    cntr = matches["cntr"].to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(code >= 0)
+    order = rows[np.lexsort((cntr[rows], code[rows]))]
+    first = np.ones(len(order), dtype=bool)  # each (target, cntr) once
+    first[1:] = (code[order][1:] != code[order][:-1]) | (cntr[order][1:] != cntr[order][:-1])
+    rows = order[first]
+    take = pa.array(rows, pa.int64())
+    c = code[rows]
+    nb = pc.fill_null(matches["nb"].take(take), 1).to_numpy(zero_copy_only=False)
+    na = pc.fill_null(matches["na"].take(take), 0).to_numpy(zero_copy_only=False)
+    cc = pc.match_substring_regex(matches["cc_flags"].take(take), "[^0]")
+    has_cc = pc.is_valid(cc).to_numpy(zero_copy_only=False)
+    contaminated = pc.fill_null(cc, False).to_numpy(zero_copy_only=False)
+    n = np.bincount(c, minlength=len(ids))
+    n_cc = np.bincount(c, has_cc, len(ids))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = pd.DataFrame(
+            {
+                "frac_blended": np.bincount(c, (nb > 1) | (na > 0), len(ids)) / n,
+                "frac_contaminated": np.bincount(c, contaminated, len(ids)) / n_cc,
+            },
+            index=pd.Index(ids, name="target_id"),
+        )
+    return out[n > 0]
 
 
 def second_source(
