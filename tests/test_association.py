@@ -11,7 +11,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from conftest import DEFAULT_BINNING, DEFAULTS
 
-from neowise_lightcurves import association, binning, summary
+from neowise_lightcurves import association, binning, summary, target_files
 
 OPTIONS = DEFAULTS["association"]
 
@@ -252,6 +252,7 @@ def test_summary_columns_and_epoch_scatter():
     binned = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert binned["pos_scatter_arcsec"].iloc[0] == pytest.approx(1 / np.sqrt(2 * np.log(2)))
     assert np.isnan(binned["pos_scatter_arcsec"].iloc[1])
+    assert str(target_files.to_table(binned, {})["pos_scatter_arcsec"].unit) == "arcsec"
     assert "pos_scatter_arcsec" not in binning.bin_visits(
         lc.drop(columns=["ra", "dec"]), *DEFAULT_BINNING
     )
