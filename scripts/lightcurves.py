@@ -16,6 +16,13 @@ outputs = merge.Outputs(
     out.lightcurves, out.binned, out.summary, out.get("per_target"), tuple(p.formats)
 )
 stats = merge.merge_group(
-    list(snakemake.input.matches), homes, outputs, p.cuts, p.binning, meta, group=w.group
+    list(snakemake.input.matches),
+    homes,
+    outputs,
+    p.cuts,
+    p.binning,
+    meta,
+    group=w.group,
+    association_options=dict(p.association),
 )
 log.info("%s: %s (cuts %r)", w.group, stats, p.cuts)

@@ -59,6 +59,8 @@ def test_defaults_validate():
         (("targets", "vizier", "tap_url"), "tapvizier.cds", "tap_url"),
         (("targets", "vizier", "row_limit"), 0, "row_limit"),
         (("binning", "sigma"), 0, "sigma"),
+        (("association", "min_cluster_fraction"), 0.7, "min_cluster_fraction"),
+        (("association", "max_gap"), 1, "max_gap"),
         (("outputs", "per_target_formats"), ["hdf5"], "per_target_formats"),
         (("demo", "field_sources"), -1, "field_sources"),
     ],

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from neowise_lightcurves import (
+    association,
     binning,
     catalog,
     columns,
@@ -29,6 +30,13 @@ COLUMNS = columns.cached_columns()
 BINNING = {"gap_days": 30.0, "sigma": 3.0, "iterations": 5}
 CUTS = "cc_flags == '0000'"
 YEARS = ("year1", "year2")
+ASSOCIATION = {
+    "min_cluster_detections": 5,
+    "min_cluster_fraction": 0.1,
+    "min_separation_arcsec": 0.5,
+    "min_separation_sigma": 4.0,
+    "max_gap_ratio": 0.5,
+}
 
 
 def targets():
@@ -67,7 +75,15 @@ def merge_all(outdir, rows, caches, batch_rows, formats=()):
         )
         paths = [caches[(r, y)] for y in YEARS for r in g.reads]
         stats[name] = merge.merge_group(
-            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows
+            paths,
+            homes,
+            out,
+            CUTS,
+            BINNING,
+            {"run": "test"},
+            name,
+            batch_rows,
+            association_options=ASSOCIATION,
         )
     pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
     outputs.concat_parquet(pieces, outdir / outputs.SUMMARY)
@@ -88,7 +104,9 @@ def all_at_once(tiny_catalog, tmp_path_factory):
     before = lightcurves.detections_per_target(matches, t)
     lc = lightcurves.build_lightcurves(matches, t, CUTS).to_pandas()
     binned = binning.bin_visits(lc, **BINNING)
-    table = summary.summarize(lc, t, binned, n_before_cuts=before)
+    flags = association.flag_fractions(matches, t)
+    diagnostics = association.diagnostics(lc, t, ASSOCIATION, flags)
+    table = summary.summarize(lc, t, binned, n_before_cuts=before, diagnostics=diagnostics)
     return lc, binned, table
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .association import centroid_scatter
 from .photometry import MJY_PER_DN, ZERO_POINT  # Vega mag = ZP - 2.5 log10(flux in DN)
 
 BANDS = ("w1", "w2")
@@ -79,7 +80,10 @@ def bin_visits(
     Columns: ``target_id, epoch, mjd, mjd_min, mjd_max, n_detections``, then for each band
     ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_flux_mjy, {b}_flux_err_mjy`` (the
     same in mJy, :mod:`neowise_lightcurves.photometry`), ``{b}_n`` (points kept), ``{b}_mjd``
-    (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``.
+    (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``; and, when the
+    light curves have ``ra`` and ``dec``, ``pos_scatter_arcsec``: the robust positional scatter
+    of the epoch's detections about their own centroid (arcsec,
+    :func:`neowise_lightcurves.association.centroid_scatter`; NaN for a single detection).
     """
     lc = lightcurves.reset_index(drop=True)
     groups, epoch = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(dtype=float), gap_days)
@@ -119,6 +123,8 @@ def bin_visits(
         out[f"{b}_mag"] = mag
         out[f"{b}_mag_err"] = mag_err
         out[f"{b}_upper_limit"] = upper
+    if "ra" in lc.columns and "dec" in lc.columns:
+        out["pos_scatter_arcsec"] = centroid_scatter(lc["ra"], lc["dec"], groups)
     return out.reset_index(drop=True)
 
 

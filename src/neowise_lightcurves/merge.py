@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import binning, lightcurves, summary, target_files
+from . import association, binning, lightcurves, summary, target_files
 from .atomic import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ BATCH_ROWS = 500_000
 ROW_GROUP_ROWS = 50_000
 #: Columns binning and the summary need from the light curves.
 _BINNING_COLUMNS = ("target_id", "mjd", "year", "w1flux", "w1sigflux", "w2flux", "w2sigflux")
+#: ... and the association diagnostics.
+_POSITION_COLUMNS = ("ra", "dec")
 
 
 def rows_per_target(paths: list[str], ids: np.ndarray) -> np.ndarray:
@@ -113,6 +115,7 @@ def merge_group(
     metadata: dict,
     group: str,
     batch_rows: int = BATCH_ROWS,
+    association_options: dict | None = None,
 ) -> dict:
     """Build one group's outputs from its match caches.
 
@@ -135,6 +138,9 @@ def merge_group(
         The group's name, in the summary's ``group`` column.
     batch_rows : int
         Most cached rows read at once.
+    association_options : dict, optional
+        Settings of the second-source test (config ``association``, see
+        :func:`~neowise_lightcurves.association.second_source`); None: not run.
 
     Returns
     -------
@@ -163,16 +169,22 @@ def merge_group(
             mine = ids[batch]
             matches = lightcurves.read_matches(match_paths, mine)
             before = lightcurves.detections_per_target(matches, mine)
+            flags = association.flag_fractions(matches, mine)  # before the cuts
             lc = lightcurves.build_lightcurves(matches, mine, cuts)
             del matches
-            small = lc.select(list(_BINNING_COLUMNS)).to_pandas()
+            small = lc.select(list(_BINNING_COLUMNS + _POSITION_COLUMNS)).to_pandas()
             binned = binning.bin_visits(
                 small,
                 binning_options["gap_days"],
                 binning_options["sigma"],
                 binning_options["iterations"],
             )
-            table = summary.summarize(small, homes.iloc[batch], binned, n_before_cuts=before)
+            diagnostics = association.diagnostics(
+                small, homes.iloc[batch], association_options, flags
+            )
+            table = summary.summarize(
+                small, homes.iloc[batch], binned, n_before_cuts=before, diagnostics=diagnostics
+            )
             table["group"] = group
             lc_out.append(lc)
             binned_out.append(_frame_table(binned))

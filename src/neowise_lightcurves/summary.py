@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import association
 from .binning import BANDS, variability
 
 COLUMNS = (
@@ -28,7 +29,7 @@ COLUMNS = (
     "w2_chi2_red",
     "w2_scatter",
     "w2_amplitude_mag",
-)
+) + association.COLUMNS
 
 
 def summarize(
@@ -36,6 +37,7 @@ def summarize(
     targets: pd.DataFrame,
     binned: pd.DataFrame,
     n_before_cuts: pd.Series | None = None,
+    diagnostics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per target of ``targets``, in its order.
 
@@ -45,8 +47,10 @@ def summarize(
     ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (DN);
     ``w1_mag_median``, ``w2_mag_median`` of the binned epochs that are not upper limits and
     their difference ``w1_w2``; per band the variability statistics of
-    :func:`neowise_lightcurves.binning.variability`. A target without detections has zero
-    counts and empty (NaN) statistics.
+    :func:`neowise_lightcurves.binning.variability`; then the association diagnostics
+    ``diagnostics`` (:func:`neowise_lightcurves.association.diagnostics`, indexed by target; None:
+    those columns empty). A target without detections has zero counts and empty (NaN)
+    statistics.
     """
     g = lightcurves.groupby("target_id", sort=False)
     per = pd.DataFrame(
@@ -76,4 +80,18 @@ def summarize(
     out["n_detections_before_cuts"] = (
         before.reindex(out["target_id"]).fillna(0).astype("int64").to_numpy()
     )
+    out = _with_diagnostics(out, diagnostics)
     return out[list(COLUMNS)].reset_index(drop=True)
+
+
+def _with_diagnostics(out: pd.DataFrame, diagnostics: pd.DataFrame | None) -> pd.DataFrame:
+    """``out`` with the association columns of ``diagnostics`` (by target id; empty where
+    missing)."""
+    if diagnostics is None:
+        diagnostics = pd.DataFrame(columns=list(association.COLUMNS))
+    d = diagnostics.reindex(out["target_id"])
+    for name in association.COLUMNS:
+        if name != "second_source":
+            out[name] = d[name].to_numpy(dtype=float)
+    out["second_source"] = d["second_source"].astype("boolean").to_numpy()
+    return out

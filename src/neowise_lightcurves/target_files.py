@@ -66,6 +66,7 @@ UNITS = {
     "w2_mjd": "d",
     "mjd_min": "d",
     "mjd_max": "d",
+    "pos_scatter_arcsec": "arcsec",
 }
 
 
