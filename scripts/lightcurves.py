@@ -16,6 +16,13 @@ outputs = merge.Outputs(
     out.lightcurves, out.binned, out.summary, out.get("per_target"), tuple(p.formats)
 )
 stats = merge.merge_group(
-    list(snakemake.input.matches), homes, outputs, p.cuts, p.binning, meta, group=w.group
+    list(snakemake.input.matches),
+    homes,
+    outputs,
+    p.cuts,
+    p.binning,
+    meta,
+    group=w.group,
+    periods_options=p.periods if p.periods["enabled"] else None,
 )
 log.info("%s: %s (cuts %r)", w.group, stats, p.cuts)

@@ -19,6 +19,7 @@ from neowise_lightcurves import (
     matching,
     merge,
     outputs,
+    periods,
     read_lightcurves,
     summary,
     target_files,
@@ -29,6 +30,15 @@ COLUMNS = columns.cached_columns()
 BINNING = {"gap_days": 30.0, "sigma": 3.0, "iterations": 5}
 CUTS = "cc_flags == '0000'"
 YEARS = ("year1", "year2")
+#: Periods on a coarse grid (cheap): batches must give every target the period of all its rows.
+PERIODS = {
+    "band": "w1",
+    "min_detections": 20,
+    "max_frequency_per_day": 4.0,
+    "oversampling": 2,
+    "fap_threshold": 0.001,
+    "alias_window_power": 0.5,
+}
 
 
 def targets():
@@ -67,7 +77,7 @@ def merge_all(outdir, rows, caches, batch_rows, formats=()):
         )
         paths = [caches[(r, y)] for y in YEARS for r in g.reads]
         stats[name] = merge.merge_group(
-            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows
+            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows, PERIODS
         )
     pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
     outputs.concat_parquet(pieces, outdir / outputs.SUMMARY)
@@ -88,7 +98,9 @@ def all_at_once(tiny_catalog, tmp_path_factory):
     before = lightcurves.detections_per_target(matches, t)
     lc = lightcurves.build_lightcurves(matches, t, CUTS).to_pandas()
     binned = binning.bin_visits(lc, **BINNING)
-    table = summary.summarize(lc, t, binned, n_before_cuts=before)
+    found = periods.periods(lc, PERIODS)
+    table = summary.summarize(lc, t, binned, n_before_cuts=before, periods=found)
+    assert table["period_significant"].any() and table["period_days"].isna().any()
     return lc, binned, table
 
 

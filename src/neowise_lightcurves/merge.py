@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import binning, lightcurves, summary, target_files
+from . import binning, lightcurves, periods, summary, target_files
 from .atomic import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def merge_group(
     metadata: dict,
     group: str,
     batch_rows: int = BATCH_ROWS,
+    periods_options: dict | None = None,
 ) -> dict:
     """Build one group's outputs from its match caches.
 
@@ -135,6 +136,9 @@ def merge_group(
         The group's name, in the summary's ``group`` column.
     batch_rows : int
         Most cached rows read at once.
+    periods_options : dict or None
+        The config's ``periods`` keys (see :func:`~neowise_lightcurves.periods.periods`):
+        each target's best period in the summary; None: no period columns.
 
     Returns
     -------
@@ -172,7 +176,12 @@ def merge_group(
                 binning_options["sigma"],
                 binning_options["iterations"],
             )
-            table = summary.summarize(small, homes.iloc[batch], binned, n_before_cuts=before)
+            found = None
+            if periods_options is not None:  # a batch holds all of its targets' rows
+                found = periods.periods(small, periods_options)
+            table = summary.summarize(
+                small, homes.iloc[batch], binned, n_before_cuts=before, periods=found
+            )
             table["group"] = group
             lc_out.append(lc)
             binned_out.append(_frame_table(binned))

@@ -36,6 +36,7 @@ def summarize(
     targets: pd.DataFrame,
     binned: pd.DataFrame,
     n_before_cuts: pd.Series | None = None,
+    periods: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per target of ``targets``, in its order.
 
@@ -47,6 +48,10 @@ def summarize(
     their difference ``w1_w2``; per band the variability statistics of
     :func:`neowise_lightcurves.binning.variability`. A target without detections has zero
     counts and empty (NaN) statistics.
+
+    ``periods`` (indexed by ``target_id``, :func:`neowise_lightcurves.periods.periods`), when
+    given, adds its columns (:data:`neowise_lightcurves.periods.COLUMNS`) after the others: NaN
+    periods and False flags for targets it does not hold.
     """
     g = lightcurves.groupby("target_id", sort=False)
     per = pd.DataFrame(
@@ -76,4 +81,12 @@ def summarize(
     out["n_detections_before_cuts"] = (
         before.reindex(out["target_id"]).fillna(0).astype("int64").to_numpy()
     )
-    return out[list(COLUMNS)].reset_index(drop=True)
+    out = out[list(COLUMNS)].reset_index(drop=True)
+    if periods is not None:
+        found = periods.reindex(out["target_id"])
+        for name in periods.columns:
+            values = found[name].to_numpy()
+            if periods[name].dtype == bool:
+                values = pd.Series(values).fillna(False).astype(bool).to_numpy()
+            out[name] = values
+    return out

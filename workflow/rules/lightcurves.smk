@@ -25,6 +25,7 @@ rule lightcurves:
     params:
         cuts=config["match"]["cuts"],
         binning=config["binning"],
+        periods=config["periods"],
         root=config["catalog"]["root"],
         years=YEARS,
         radius_arcsec=config["match"]["radius_arcsec"],
