@@ -174,8 +174,8 @@ def test_demo_periodic_target_recovered(demo_periods):
     assert res.loc["PERIODIC", "period_significant"]
     assert not res.loc["PERIODIC", "period_alias"]
     # SCP-1 and STAR-A00 have the same period in 12-14-exposure visits (~0.8 d): found up to
-    # the cycle count between visits (aliases k / 182.6 d apart in frequency; they find k = 2
-    # and 5): within 0.05 / d, 0.004 d in period
+    # the cycle count between visits (aliases k / 182.6 d apart in frequency, of nearly equal
+    # power; here k = 2 and -5): within 0.05 / d, 0.004 d in period
     for tid in ("SCP-1", "STAR-A00"):
         assert kind[tid] == "periodic"
         df = abs(1 / res.loc[tid, "period_days"] - 1 / TRUE_PERIOD)

@@ -9,8 +9,9 @@ every frequency f above half of it (~7.6 per day) has an alias of about equal po
 orbital frequency minus f: a grid beyond ~7.6 per day doubles the cost and adds only mirrors.
 
 The periodogram is computed with astropy's fast method (Press & Rybicki's extirpolation, power
-good to ~1e-3); the highest :data:`CANDIDATES` local maxima are then re-evaluated exactly on a
-grid ten times finer around each, and the highest of those is the period. Its false-alarm
+good to ~1e-3); the highest local maxima (:data:`CANDIDATES`, and every one within
+:data:`NEAR_TOP` of the highest) are then re-evaluated exactly on a grid ten times finer around
+each, and the highest of those is the period. Its false-alarm
 probability is Baluev's (2008) bound (:func:`false_alarm_probability`). A best frequency within
 one resolution element (1/baseline) of a strong peak of the window function (the periodogram
 of the sampling itself: near zero, the ~6-month visit cadence and its multiples, the orbital
@@ -30,8 +31,11 @@ import pandas as pd
 
 #: Summary columns this module adds.
 COLUMNS = ("period_days", "period_power", "period_fap", "period_significant", "period_alias")
-#: Local maxima of the coarse periodogram that are re-evaluated exactly.
+#: Local maxima of the coarse periodogram that are re-evaluated exactly: the highest
+#: ``CANDIDATES``, and all with ``NEAR_TOP`` of the highest power, at most ``MAX_CANDIDATES``.
 CANDIDATES = 10
+NEAR_TOP = 0.95
+MAX_CANDIDATES = 300
 #: Points per grid step of the exact re-evaluation around a candidate.
 REFINE = 10
 
@@ -122,7 +126,11 @@ def best_period(
     power = ls.power(freq, method="fast", method_kwds={"algorithm": "fasper"})
     inner = np.flatnonzero((power[1:-1] >= power[:-2]) & (power[1:-1] >= power[2:])) + 1
     peaks = np.concatenate([[0, len(freq) - 1], inner])
-    peaks = peaks[np.argsort(power[peaks])[::-1][:CANDIDATES]]
+    peaks = peaks[np.argsort(power[peaks])[::-1]]
+    # the visits' cycle-count aliases make many near-equal peaks, which the fast power's error
+    # can reorder: all those near the highest are candidates
+    near_top = int(np.sum(power[peaks] >= NEAR_TOP * power[peaks[0]]))
+    peaks = peaks[: min(max(CANDIDATES, near_top), MAX_CANDIDATES)]
     df = freq[1] - freq[0]
     steps = np.linspace(-1.0, 1.0, 2 * REFINE + 1) * df
     fine = np.clip((freq[peaks][:, None] + steps).ravel(), freq[0], freq[-1])
