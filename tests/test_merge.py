@@ -62,7 +62,7 @@ def plan_and_match(tiny_catalog, folder, max_shard_targets):
     return rows, shards, caches
 
 
-def merge_all(outdir, rows, caches, batch_rows, formats=()):
+def merge_all(outdir, rows, caches, batch_rows, formats=(), periods_options=PERIODS):
     """Every group merged into ``outdir`` as the workflow lays it out; returns stats."""
     stats = {}
     for g in manifest.groups(rows):
@@ -77,7 +77,7 @@ def merge_all(outdir, rows, caches, batch_rows, formats=()):
         )
         paths = [caches[(r, y)] for y in YEARS for r in g.reads]
         stats[name] = merge.merge_group(
-            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows, PERIODS
+            paths, homes, out, CUTS, BINNING, {"run": "test"}, name, batch_rows, periods_options
         )
     pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
     outputs.concat_parquet(pieces, outdir / outputs.SUMMARY)
@@ -166,6 +166,15 @@ def test_shards_groups_and_batches_change_nothing(
         ids = pd.read_parquet(path, columns=["target_id"])["target_id"]
         assert (home.loc[ids.unique()] == path.stem).all()
         assert ids.is_monotonic_increasing
+
+
+def test_no_period_columns_without_periods(tiny_catalog, tmp_path, all_at_once):
+    rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, None)
+    merge_all(tmp_path / "out", rows, caches, 40, periods_options=None)
+    got = pd.read_parquet(tmp_path / "out" / outputs.SUMMARY)
+    assert list(got.columns) == [*summary.COLUMNS, "group"]
+    want = sorted_frame(all_at_once[2], ["target_id"])[list(summary.COLUMNS)]
+    pd.testing.assert_frame_equal(sorted_frame(got, ["target_id"])[list(summary.COLUMNS)], want)
 
 
 def test_reader_fetches_a_few_targets(tiny_catalog, tmp_path, all_at_once):
