@@ -144,6 +144,8 @@ def test_too_few_detections_and_missing_fluxes():
     assert not res.loc["B", "period_significant"] and not res.loc["B", "period_alias"]
     res = periods.periods(frame, dict(opts, min_detections=len(t) - 40))
     assert res["period_days"].isna().all()
+    flat = periods.best_period(t, np.full(len(t), 100.0), np.full(len(t), 5.0), 7.5, 5, 0.5)
+    assert np.isnan(flat["period_days"]) and not flat["period_alias"]
     empty = periods.periods(frame.iloc[:0], opts)
     assert empty.empty and list(empty.columns) == list(periods.COLUMNS)
 

@@ -137,6 +137,8 @@ def best_period(
     fine_power = ls.power(fine, method="cython")
     i = int(np.argmax(fine_power))
     f_best, p_best = float(fine[i]), float(fine_power[i])
+    if not np.isfinite(p_best):  # e.g. every flux equal: nothing to fit
+        return out
     fap = false_alarm_probability(p_best, t, dy, float(freq[-1]))
     near = f_best + np.linspace(-1.0, 1.0, int(4 * oversampling) + 1) / baseline
     near = near[near > 0.01 / baseline]
