@@ -222,6 +222,12 @@ def test_summary_gets_period_columns_for_every_target():
     assert list(summary.summarize(lc, targets, binned).columns) == list(summary.COLUMNS)
 
 
+def matplotlib_image_height(path) -> int:
+    import matplotlib.image
+
+    return matplotlib.image.imread(path).shape[0]
+
+
 def test_epoch_figure_has_a_folded_panel(tmp_path):
     rng = np.random.default_rng(6)
     t = cadence(rng)
@@ -243,8 +249,12 @@ def test_epoch_figure_has_a_folded_panel(tmp_path):
     x = np.concatenate([line.get_xdata() for line in ax.get_lines()])
     assert x.min() >= 0 and x.max() < 2
     table = pd.DataFrame(
-        {"target_id": ["A"], "n_detections": [len(t)], "period_days": [0.41]}
-        | {"period_significant": [True]}
+        {"target_id": ["A", "B", "C"], "n_detections": [len(t)] * 3, "period_days": 0.41}
+        | {"period_significant": [True, True, False], "period_alias": [False, True, False]}
     )
-    written = plots.plot_targets(lc, table, tmp_path, 1, None, 30.0)
-    assert [p.name for p in written] == ["A.png"]
+    assert plots._significant_periods(table) == {"A": 0.41}  # B: an alias; C: not significant
+    two = pd.concat([lc, lc.assign(target_id="B")], ignore_index=True)
+    written = plots.plot_targets(two, table, tmp_path, 2, None, 30.0)
+    assert [p.name for p in written] == ["A.png", "B.png"]
+    sizes = [matplotlib_image_height(p) for p in written]
+    assert sizes[0] > sizes[1]  # A's figure has the folded panel's row

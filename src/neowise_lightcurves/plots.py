@@ -153,11 +153,13 @@ def folded_panel(ax, lc: pd.DataFrame, period: float) -> None:
 
 
 def _significant_periods(summary: pd.DataFrame) -> dict:
-    """``target_id`` -> best period (d) of the targets whose period is significant (none when
-    the summary has no period columns)."""
-    if not {"period_days", "period_significant"} <= set(summary.columns):
+    """``target_id`` -> best period (d) of the targets whose period is significant and not a
+    window alias (a trend's "period": nothing to fold); none when the summary has no period
+    columns."""
+    if not {"period_days", "period_significant", "period_alias"} <= set(summary.columns):
         return {}
-    sig = summary[summary["period_significant"].fillna(False).astype(bool)]
+    flag = summary[["period_significant", "period_alias"]].fillna(False).astype(bool)
+    sig = summary[flag["period_significant"] & ~flag["period_alias"]]
     return dict(zip(sig["target_id"].astype(str), sig["period_days"], strict=True))
 
 
@@ -171,7 +173,8 @@ def plot_targets(
 ) -> list[Path]:
     """Write ``{folder}/{target}.png`` for the :func:`select_targets`, epochs split at gaps
     > ``gap_days`` (d) as the binning splits them; returns the paths. A target whose summary
-    row has a significant period (``period_significant``) gets a folded panel."""
+    row has a significant period that is not a window alias (``period_significant``, not
+    ``period_alias``) gets a folded panel."""
     import matplotlib.pyplot as plt
 
     from .atomic import atomic_path
