@@ -24,5 +24,6 @@ stats = merge.merge_group(
     meta,
     group=w.group,
     association_options=dict(p.association),
+    periods_options=p.periods if p.periods["enabled"] else None,
 )
 log.info("%s: %s (cuts %r)", w.group, stats, p.cuts)

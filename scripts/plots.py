@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from neowise_lightcurves import atomic, logs, outputs, plots
 
 log = logs.to_file(snakemake.log[0])
-summary = pd.read_parquet(snakemake.input.summary, columns=["target_id", "n_detections"])
+names = pq.read_schema(snakemake.input.summary).names
+wanted = ["target_id", "n_detections", "period_days", "period_significant", "period_alias"]
+summary = pd.read_parquet(snakemake.input.summary, columns=[c for c in wanted if c in names])
 chosen = plots.select_targets(summary, snakemake.params.top_n)
 summary = summary[summary["target_id"].isin(chosen)]
 outdir = Path(snakemake.input.summary).parent

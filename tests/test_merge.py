@@ -20,6 +20,7 @@ from neowise_lightcurves import (
     matching,
     merge,
     outputs,
+    periods,
     read_lightcurves,
     summary,
     target_files,
@@ -36,6 +37,15 @@ ASSOCIATION = {
     "min_separation_arcsec": 0.5,
     "min_separation_sigma": 4.0,
     "max_gap_ratio": 0.5,
+}
+#: Periods on a coarse grid (cheap): batches must give every target the period of all its rows.
+PERIODS = {
+    "band": "w1",
+    "min_detections": 20,
+    "max_frequency_per_day": 4.0,
+    "oversampling": 2,
+    "fap_threshold": 0.001,
+    "alias_window_power": 0.5,
 }
 
 
@@ -60,7 +70,7 @@ def plan_and_match(tiny_catalog, folder, max_shard_targets):
     return rows, shards, caches
 
 
-def merge_all(outdir, rows, caches, batch_rows, formats=()):
+def merge_all(outdir, rows, caches, batch_rows, formats=(), periods_options=PERIODS):
     """Every group merged into ``outdir`` as the workflow lays it out; returns stats."""
     stats = {}
     for g in manifest.groups(rows):
@@ -84,6 +94,7 @@ def merge_all(outdir, rows, caches, batch_rows, formats=()):
             name,
             batch_rows,
             association_options=ASSOCIATION,
+            periods_options=periods_options,
         )
     pieces = sorted((outdir / outputs.SUMMARY_PIECES).glob("*.parquet"))
     outputs.concat_parquet(pieces, outdir / outputs.SUMMARY)
@@ -106,7 +117,11 @@ def all_at_once(tiny_catalog, tmp_path_factory):
     binned = binning.bin_visits(lc, **BINNING)
     flags = association.flag_fractions(matches, t)
     diagnostics = association.diagnostics(lc, t, ASSOCIATION, flags)
-    table = summary.summarize(lc, t, binned, n_before_cuts=before, diagnostics=diagnostics)
+    found = periods.periods(lc, PERIODS)
+    table = summary.summarize(
+        lc, t, binned, n_before_cuts=before, diagnostics=diagnostics, periods=found
+    )
+    assert table["period_significant"].any() and table["period_days"].isna().any()
     return lc, binned, table
 
 
@@ -172,6 +187,15 @@ def test_shards_groups_and_batches_change_nothing(
         ids = pd.read_parquet(path, columns=["target_id"])["target_id"]
         assert (home.loc[ids.unique()] == path.stem).all()
         assert ids.is_monotonic_increasing
+
+
+def test_no_period_columns_without_periods(tiny_catalog, tmp_path, all_at_once):
+    rows, shards, caches = plan_and_match(tiny_catalog, tmp_path, None)
+    merge_all(tmp_path / "out", rows, caches, 40, periods_options=None)
+    got = pd.read_parquet(tmp_path / "out" / outputs.SUMMARY)
+    assert list(got.columns) == [*summary.COLUMNS, "group"]
+    want = sorted_frame(all_at_once[2], ["target_id"])[list(summary.COLUMNS)]
+    pd.testing.assert_frame_equal(sorted_frame(got, ["target_id"])[list(summary.COLUMNS)], want)
 
 
 def test_reader_fetches_a_few_targets(tiny_catalog, tmp_path, all_at_once):

@@ -63,6 +63,14 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     assert len(summary) == len(demo.build_sky(1, 5).targets)
     assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
     assert len(list((res / "plots").glob("*.png"))) == 3
+    # periods (on by default): the demo's PERIODIC found (up to the 6-month aliases, one year
+    # here), the constant targets not; EMPTY has none
+    found = summary.set_index("target_id")
+    assert abs(1 / found.loc["PERIODIC", "period_days"] - 1 / 0.2871) < 0.05
+    assert found.loc["PERIODIC", "period_significant"]
+    kind = demo.build_sky(1, 5).targets.set_index("target_id")["kind"]
+    assert not found.loc[kind[kind == "constant"].index, "period_significant"].any()
+    assert np.isnan(found.loc["EMPTY", "period_days"])
     # binned epochs, per-target files and provenance
     binned = read_sorted(res, "binned")
     assert set(binned["target_id"]) == set(lc["target_id"])

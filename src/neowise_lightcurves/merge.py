@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import association, binning, lightcurves, summary, target_files
+from . import association, binning, lightcurves, periods, summary, target_files
 from .atomic import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ def merge_group(
     group: str,
     batch_rows: int = BATCH_ROWS,
     association_options: dict | None = None,
+    periods_options: dict | None = None,
 ) -> dict:
     """Build one group's outputs from its match caches.
 
@@ -141,6 +142,9 @@ def merge_group(
     association_options : dict, optional
         Settings of the second-source test (config ``association``, see
         :func:`~neowise_lightcurves.association.second_source`); None: not run.
+    periods_options : dict or None
+        The config's ``periods`` keys (see :func:`~neowise_lightcurves.periods.periods`):
+        each target's best period in the summary; None: no period columns.
 
     Returns
     -------
@@ -182,8 +186,16 @@ def merge_group(
             diagnostics = association.diagnostics(
                 small, homes.iloc[batch], association_options, flags
             )
+            found = None
+            if periods_options is not None:  # a batch holds all of its targets' rows
+                found = periods.periods(small, periods_options)
             table = summary.summarize(
-                small, homes.iloc[batch], binned, n_before_cuts=before, diagnostics=diagnostics
+                small,
+                homes.iloc[batch],
+                binned,
+                n_before_cuts=before,
+                diagnostics=diagnostics,
+                periods=found,
             )
             table["group"] = group
             lc_out.append(lc)

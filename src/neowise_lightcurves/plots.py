@@ -97,12 +97,15 @@ def epoch_figure(
     gap_days: float,
     ncols: int = 4,
     flux_unit: str = "dn",
+    period: float | None = None,
 ):
     """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
 
     Single exposures are dots with error bars, binned epochs open circles (open triangles:
     2-sigma upper limits), W1 blue and W2 red, in ``flux_unit`` (:func:`y_values`: ``dn`` raw
-    flux, ``mjy`` flux density, ``mag`` Vega magnitudes on inverted axes).
+    flux, ``mjy`` flux density, ``mag`` Vega magnitudes on inverted axes). With a
+    ``period`` (d), a panel of the single exposures folded at it comes second
+    (:func:`folded_panel`).
     """
     import matplotlib
 
@@ -114,6 +117,8 @@ def epoch_figure(
     n = int(ep.max()) + 1 if len(ep) else 1
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
+    folded = 1 if period is not None else 0  # a row for the folded panel
+    nrows += folded
     width, height = 3.2 * max(ncols, 3), 2.6 * (nrows + 1) + 0.6
     fig = plt.figure(figsize=(width, height))
     # margins fixed in inches (tight_layout measures every label first: a third of the time)
@@ -128,7 +133,9 @@ def epoch_figure(
         wspace=0.28,
     )
     top = fig.add_subplot(grid[0, :])
-    axes = [fig.add_subplot(grid[1 + i // ncols, i % ncols]) for i in range(n)]
+    axes = [fig.add_subplot(grid[1 + folded + i // ncols, i % ncols]) for i in range(n)]
+    if folded:
+        folded_panel(fig.add_subplot(grid[1, :]), lc, period)
     for i, ax in enumerate(axes):
         sel = lc[ep == i]
         for band, label, colour in BANDS:
@@ -169,6 +176,39 @@ def epoch_figure(
     return fig
 
 
+def folded_panel(ax, lc: pd.DataFrame, period: float) -> None:
+    """Single exposures (W1 blue, W2 red, raw flux in DN) against their phase at ``period`` (d),
+    phase 0 at the first exposure, drawn over two cycles."""
+    phase = ((lc["mjd"] - lc["mjd"].min()) / period) % 1.0
+    for band, label, colour in BANDS:
+        for shift in (0.0, 1.0):
+            ax.errorbar(
+                phase + shift,
+                lc[f"{band}flux"],
+                yerr=lc[f"{band}sigflux"],
+                fmt=".",
+                ms=3,
+                lw=0.6,
+                color=colour,
+                alpha=0.5,
+                label=label if shift == 0 else None,
+            )
+    ax.set_xlim(0, 2)
+    ax.set_title(f"folded at P = {period:.6g} d (phase, two cycles)", fontsize=9)
+    ax.tick_params(labelsize=7)
+
+
+def _significant_periods(summary: pd.DataFrame) -> dict:
+    """``target_id`` -> best period (d) of the targets whose period is significant and not a
+    window alias (a trend's "period": nothing to fold); none when the summary has no period
+    columns."""
+    if not {"period_days", "period_significant", "period_alias"} <= set(summary.columns):
+        return {}
+    flag = summary[["period_significant", "period_alias"]].fillna(False).astype(bool)
+    sig = summary[flag["period_significant"] & ~flag["period_alias"]]
+    return dict(zip(sig["target_id"].astype(str), sig["period_days"], strict=True))
+
+
 def plot_targets(
     lightcurves: pd.DataFrame,
     summary: pd.DataFrame,
@@ -180,7 +220,8 @@ def plot_targets(
 ) -> list[Path]:
     """Write ``{folder}/{target}.png`` for the :func:`select_targets`, epochs split at gaps
     > ``gap_days`` (d) as the binning splits them, fluxes in ``flux_unit`` (:func:`y_values`);
-    returns the paths."""
+    returns the paths. A target whose summary row has a significant period that is not a
+    window alias (``period_significant``, not ``period_alias``) gets a folded panel."""
     import matplotlib.pyplot as plt
 
     from .atomic import atomic_path
@@ -195,10 +236,13 @@ def plot_targets(
     bgroups = {}
     if binned is not None:
         bgroups = dict(tuple(binned[binned["target_id"].isin(chosen)].groupby("target_id")))
+    found = _significant_periods(summary)
     for tid in chosen:
         lc = groups[tid]
         title = f"NEOWISE light curve of {tid}  ({len(lc)} detections)"
-        fig = epoch_figure(lc, title, bgroups.get(tid), gap_days, flux_unit=flux_unit)
+        fig = epoch_figure(
+            lc, title, bgroups.get(tid), gap_days, flux_unit=flux_unit, period=found.get(tid)
+        )
         path = folder / f"{safe_filename(tid)}.png"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=90)

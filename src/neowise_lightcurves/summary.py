@@ -38,6 +38,7 @@ def summarize(
     binned: pd.DataFrame,
     n_before_cuts: pd.Series | None = None,
     diagnostics: pd.DataFrame | None = None,
+    periods: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per target of ``targets``, in its order.
 
@@ -51,6 +52,10 @@ def summarize(
     ``diagnostics`` (:func:`neowise_lightcurves.association.diagnostics`, indexed by target; None:
     those columns empty). A target without detections has zero counts and empty (NaN)
     statistics.
+
+    ``periods`` (indexed by ``target_id``, :func:`neowise_lightcurves.periods.periods`), when
+    given, adds its columns (:data:`neowise_lightcurves.periods.COLUMNS`) after the others: NaN
+    periods and False flags for targets it does not hold.
     """
     g = lightcurves.groupby("target_id", sort=False)
     per = pd.DataFrame(
@@ -81,7 +86,15 @@ def summarize(
         before.reindex(out["target_id"]).fillna(0).astype("int64").to_numpy()
     )
     out = _with_diagnostics(out, diagnostics)
-    return out[list(COLUMNS)].reset_index(drop=True)
+    out = out[list(COLUMNS)].reset_index(drop=True)
+    if periods is not None:
+        found = periods.reindex(out["target_id"])
+        for name in periods.columns:
+            values = found[name].to_numpy()
+            if periods[name].dtype == bool:
+                values = pd.Series(values).fillna(False).astype(bool).to_numpy()
+            out[name] = values
+    return out
 
 
 def _with_diagnostics(out: pd.DataFrame, diagnostics: pd.DataFrame | None) -> pd.DataFrame:

@@ -26,6 +26,7 @@ rule lightcurves:
         cuts=config["match"]["cuts"],
         binning=config["binning"],
         association=config["association"],
+        periods=config["periods"],
         root=config["catalog"]["root"],
         years=YEARS,
         radius_arcsec=config["match"]["radius_arcsec"],
