@@ -134,8 +134,10 @@ def epoch_figure(
     )
     top = fig.add_subplot(grid[0, :])
     axes = [fig.add_subplot(grid[1 + folded + i // ncols, i % ncols]) for i in range(n)]
+    panels = [top, *axes]
     if folded:
-        folded_panel(fig.add_subplot(grid[1, :]), lc, period)
+        panels.append(fig.add_subplot(grid[1, :]))
+        folded_panel(panels[-1], lc, period, flux_unit)
     for i, ax in enumerate(axes):
         sel = lc[ep == i]
         for band, label, colour in BANDS:
@@ -163,7 +165,7 @@ def epoch_figure(
         if binned is not None:
             _binned_points(top, binned, band, colour, flux_unit)
     if flux_unit == "mag":  # brighter up
-        for ax in [top, *axes]:
+        for ax in panels:
             ax.invert_yaxis()
     top.set_title(
         "whole baseline (open circles: binned epochs; triangles: upper limits)", fontsize=9
@@ -176,16 +178,17 @@ def epoch_figure(
     return fig
 
 
-def folded_panel(ax, lc: pd.DataFrame, period: float) -> None:
-    """Single exposures (W1 blue, W2 red, raw flux in DN) against their phase at ``period`` (d),
-    phase 0 at the first exposure, drawn over two cycles."""
+def folded_panel(ax, lc: pd.DataFrame, period: float, flux_unit: str) -> None:
+    """Single exposures (W1 blue, W2 red, in ``flux_unit``: :func:`y_values`) against their
+    phase at ``period`` (d), phase 0 at the first exposure, drawn over two cycles."""
     phase = ((lc["mjd"] - lc["mjd"].min()) / period) % 1.0
     for band, label, colour in BANDS:
+        y, err, _ = y_values(lc, band, flux_unit)
         for shift in (0.0, 1.0):
             ax.errorbar(
                 phase + shift,
-                lc[f"{band}flux"],
-                yerr=lc[f"{band}sigflux"],
+                y,
+                yerr=err,
                 fmt=".",
                 ms=3,
                 lw=0.6,
