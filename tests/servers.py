@@ -1,6 +1,7 @@
 """Real servers on loopback for the tests: moto's S3 server, an HTTP proxy in front of it that
-records requests (and can inject 503s and shape latency), and a small TAP server answering
-pyvo's sync queries with astropy VOTables."""
+records requests (and can inject 503s and shape latency), a small TAP server answering
+pyvo's sync queries with astropy VOTables, and a TAP server with asynchronous (UWS) jobs and
+table uploads that answers positional joins by brute force and injects an archive's faults."""
 
 from __future__ import annotations
 
@@ -303,3 +304,250 @@ class TapServer(_Server):
         buf = io.BytesIO()
         from_table(table).to_xml(buf)
         return buf.getvalue()
+
+
+class UwsTapServer(_Server):
+    """A TAP service at ``/tap`` with asynchronous jobs (UWS 1.1, as pyvo drives them) and table
+    uploads, answering one query shape by brute force over ``tables``: a positional join of an
+    uploaded table with a catalogue table,
+
+        SELECT u.a, t.b, ... FROM TAP_UPLOAD.name AS u JOIN table AS t
+        ON CONTAINS(POINT('ICRS', t.ra, t.dec), CIRCLE('ICRS', u.ra, u.dec, r_deg)) = 1
+
+    (``WHERE`` for ``ON`` too). Every pair within ``r_deg`` (great circle) is a row.
+
+    ``faults`` is consumed one entry per submitted job, for the faults a real archive shows:
+    ``"submit-503"`` (the submission answered 503), ``"error"`` (the job ends in ERROR with a
+    message), ``"lost"`` (the job's URL answers 404 once it runs: the service forgot it),
+    ``"slow"`` (the job stays EXECUTING for ``slow_s``), ``"result-503"`` (its result answers
+    503 once), ``"drop"`` (the submission's connection closed without an answer); ``None`` or
+    anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps each upload's
+    row count, ``deleted`` the ids of jobs deleted.
+    """
+
+    PHASES_DONE = ("COMPLETED", "ERROR", "ABORTED")
+
+    def __init__(self, tables: dict, faults=(), slow_s: float = 3.0, run_s: float = 0.0):
+        tap = self
+        self.tables = tables
+        self.faults = list(faults)
+        self.slow_s = slow_s
+        self.run_s = run_s
+        self.jobs: dict[str, dict] = {}
+        self.submitted = 0
+        self.uploads: list[int] = []
+        self.deleted: list[str] = []
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body=b"", ctype="text/plain", location=None):
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _form(self) -> tuple[dict, dict]:
+                length = int(self.headers.get("Content-Length") or 0)
+                data = self.rfile.read(length)
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith("multipart/form-data"):
+                    return _multipart(ctype, data)
+                form = urllib.parse.parse_qs(data.decode())
+                return {k: v[0] for k, v in form.items()}, {}
+
+            def do_POST(self):
+                path = urllib.parse.urlparse(self.path).path.rstrip("/")
+                fields, files = self._form()
+                if path == "/tap/async":
+                    with tap.lock:
+                        tap.submitted += 1
+                        fault = tap.faults.pop(0) if tap.faults else None
+                    if fault == "submit-503":
+                        return self._reply(503, b"Service Unavailable: try again later")
+                    if fault == "drop":
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return None
+                    job = tap.create_job(fields, files, fault)
+                    return self._reply(303, location=tap.job_url(job["id"]))
+                parts = path.split("/")
+                if len(parts) == 5 and parts[:3] == ["", "tap", "async"] and parts[4] == "phase":
+                    job = tap.jobs.get(parts[3])
+                    if job is None:
+                        return self._reply(404, b"no such job")
+                    if fields.get("PHASE", "").upper() == "RUN" and job["phase"] == "PENDING":
+                        tap.start(job)
+                    elif fields.get("PHASE", "").upper() == "ABORT":
+                        job["phase"] = "ABORTED"
+                    return self._reply(303, location=tap.job_url(job["id"]))
+                return self._reply(404, b"not found")
+
+            def do_GET(self):
+                url = urllib.parse.urlparse(self.path)
+                parts = url.path.rstrip("/").split("/")
+                if len(parts) < 4 or parts[:3] != ["", "tap", "async"]:
+                    return self._reply(404, b"not found")
+                job = tap.jobs.get(parts[3])
+                if job is None or (job["fault"] == "lost" and job["phase"] != "PENDING"):
+                    return self._reply(404, b"no such job")
+                if len(parts) == 4:
+                    wait = urllib.parse.parse_qs(url.query).get("WAIT")
+                    if wait:
+                        tap.wait(job, min(float(wait[0]), 2.0))
+                    return self._reply(200, tap.job_xml(job), "text/xml")
+                if parts[4:] == ["results", "result"] and tap.phase(job) == "COMPLETED":
+                    if job["fault"] == "result-503" and not job.get("refused"):
+                        job["refused"] = True
+                        return self._reply(503, b"Service Unavailable")
+                    return self._reply(200, job["result"], "application/x-votable+xml")
+                return self._reply(404, b"not found")
+
+            def do_DELETE(self):
+                parts = urllib.parse.urlparse(self.path).path.rstrip("/").split("/")
+                if len(parts) == 4 and tap.jobs.pop(parts[3], None) is not None:
+                    tap.deleted.append(parts[3])
+                    return self._reply(303, location=f"{tap.url}/async")
+                return self._reply(404, b"no such job")
+
+        super().__init__(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/tap"
+
+    def job_url(self, job_id: str) -> str:
+        return f"{self.url}/async/{job_id}"
+
+    def create_job(self, fields: dict, files: dict, fault) -> dict:
+        with self.lock:
+            job_id = f"j{len(self.jobs) + len(self.deleted) + 1}x{self.submitted}"
+            job = {"id": job_id, "phase": "PENDING", "fields": fields, "files": files}
+            job.update(fault=fault, started=None, result=None, error=None)
+            self.jobs[job_id] = job
+        return job
+
+    def start(self, job: dict) -> None:
+        job["phase"] = "EXECUTING"
+        job["started"] = time.monotonic()
+        try:
+            job["result"] = self.answer(job["fields"], job["files"])
+        except ValueError as exc:
+            job["error"] = str(exc)
+        if job["fault"] == "error":
+            job["error"] = "Query execution failed: simulated archive fault (ORA-01013)"
+
+    def phase(self, job: dict) -> str:
+        if job["phase"] == "EXECUTING":
+            delay = self.slow_s if job["fault"] == "slow" else self.run_s
+            if time.monotonic() - job["started"] >= delay:
+                job["phase"] = "ERROR" if job["error"] else "COMPLETED"
+        return job["phase"]
+
+    def wait(self, job: dict, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while self.phase(job) in ("EXECUTING", "QUEUED") and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def job_xml(self, job: dict) -> bytes:
+        from xml.sax.saxutils import escape
+
+        phase = self.phase(job)
+        results = error = ""
+        if phase == "COMPLETED":
+            results = (
+                f'<uws:results><uws:result id="result" '
+                f'xlink:href="{self.job_url(job["id"])}/results/result"/></uws:results>'
+            )
+        if phase == "ERROR":
+            error = (
+                '<uws:errorSummary type="fatal" hasDetail="false">'
+                f"<uws:message>{escape(job['error'])}</uws:message></uws:errorSummary>"
+            )
+        query = escape(job["fields"].get("QUERY", ""))
+        return (
+            '<?xml version="1.0"?>'
+            '<uws:job xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1">'
+            f'<uws:jobId>{job["id"]}</uws:jobId><uws:ownerId xsi:nil="true"/>'
+            f"<uws:phase>{phase}</uws:phase>"
+            '<uws:quote xsi:nil="true"/><uws:creationTime>2026-01-01T00:00:00Z</uws:creationTime>'
+            '<uws:startTime xsi:nil="true"/><uws:endTime xsi:nil="true"/>'
+            "<uws:executionDuration>3600</uws:executionDuration>"
+            '<uws:destruction xsi:nil="true"/>'
+            f'<uws:parameters><uws:parameter id="query">{query}</uws:parameter></uws:parameters>'
+            f"{results}{error}</uws:job>"
+        ).encode()
+
+    def answer(self, fields: dict, files: dict) -> bytes:
+        """The VOTable answering a positional join (see the class), by brute force."""
+        import re
+
+        import numpy as np
+        from astropy.io.votable import from_table, parse_single_table
+        from astropy.table import Table
+
+        query = " ".join(fields.get("QUERY", "").split())
+        m = re.fullmatch(
+            r"SELECT (?P<cols>.+?) FROM TAP_UPLOAD\.(?P<up>\w+) AS (?P<ua>\w+) JOIN (?P<table>\w+)"
+            r" AS (?P<ta>\w+) (?:ON|WHERE) CONTAINS\(POINT\('ICRS', ?(?P=ta)\.ra, ?(?P=ta)\.dec\),"
+            r" ?CIRCLE\('ICRS', ?(?P=ua)\.ra, ?(?P=ua)\.dec, ?(?P<r>[-+0-9.eE]+)\)\) ?= ?1",
+            query,
+            flags=re.IGNORECASE,
+        )
+        if m is None:
+            raise ValueError(f"cannot parse query: {query}")
+        if m["table"] not in self.tables:
+            raise ValueError(f"Table '{m['table']}' does not exist")
+        params = dict(p.split(",", 1) for p in fields.get("UPLOAD", "").split(";") if p)
+        ref = params.get(m["up"], "")
+        if not ref.startswith("param:") or ref[6:] not in files:
+            raise ValueError(f"upload {m['up']!r} missing")
+        upload = parse_single_table(io.BytesIO(files[ref[6:]])).to_table()
+        self.uploads.append(len(upload))
+        cat = self.tables[m["table"]]
+
+        def vec(ra, dec):
+            ra, dec = np.radians(np.asarray(ra, float)), np.radians(np.asarray(dec, float))
+            return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], 1)
+
+        cos_r = np.cos(np.radians(float(m["r"])))
+        dots = vec(upload["ra"], upload["dec"]) @ vec(cat["ra"], cat["dec"]).T
+        ui, ci = np.nonzero(dots >= cos_r)
+        out = Table()
+        for col in (c.strip() for c in m["cols"].split(",")):
+            alias, _, name = col.partition(".")
+            src, rows = (upload, ui) if alias == m["ua"] else (cat, ci)
+            if alias not in (m["ua"], m["ta"]) or name not in src.colnames:
+                raise ValueError(f"Column '{col}' not found")
+            out[name] = src[name][rows]
+        buf = io.BytesIO()
+        from_table(out).to_xml(buf)
+        return buf.getvalue()
+
+
+def _multipart(content_type: str, data: bytes) -> tuple[dict, dict]:
+    """Form fields and files of a multipart/form-data body."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    msg = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + data
+    )
+    fields, files = {}, {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if part.get_filename() is not None:
+            files[name] = payload
+        else:
+            fields[name] = payload.decode()
+    return fields, files
