@@ -183,7 +183,9 @@ def fetch(
     radius = float(m["radius_arcsec"])
     cached = columns.cached_columns(list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])))
     years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
-    rows = manifest.target_partitions(frame, radius, m["shard_order"], None, years=years)
+    # years=None: proper motions ignored (match.proper_motion: false)
+    motion_years = years if m["proper_motion"] else None
+    rows = manifest.target_partitions(frame, radius, m["shard_order"], None, years=motion_years)
     root = cfg["catalog"]["root"]
     cat = catalog.open_catalog(root, s3=cfg["catalog"]["s3"])
 
