@@ -84,6 +84,8 @@ def test_the_mover_changes_no_other_source():
         # MOVER's rows lie within 1.2" (0.2" scatter) of its propagated position
         mover = sky_.targets.set_index("target_id").loc["MOVER"]
         rows = full[ours]
+        lo, hi = motion.YEAR_MJD[year]  # the range a mover's cone is widened for
+        assert full["mjd"].between(lo, hi).all()
         dt = (rows["mjd"].to_numpy() - motion.jyear_to_mjd(mover["pm_epoch"])) / 365.25
         at = motion.propagate(mover["ra"], mover["dec"], mover["pmra"], mover["pmdec"], dt)
         sep = sky.chord_to_arcsec(
