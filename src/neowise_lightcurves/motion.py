@@ -35,7 +35,7 @@ MAS = np.radians(1.0 / 3600.0 / 1000.0)
 YEAR_MJD = {f"year{i}": (56639.0 + 365.25 * (i - 1), 56639.0 + 365.25 * i) for i in range(1, 12)}
 YEAR_MJD["addendum"] = YEAR_MJD["year11"]
 #: Days added to both ends of every year's range.
-YEAR_MARGIN_DAYS = 10.0
+YEAR_MARGIN_DAYS = 30.0
 
 #: Column names of the validated targets table (:func:`neowise_lightcurves.targets.normalize`).
 COLUMNS = ("pmra", "pmdec", "pm_epoch")
