@@ -294,3 +294,84 @@ def test_demo_mover_complete_only_with_proper_motion(tiny_catalog, demo_truth):
     assert (off["target_id"] == "MOVER").sum() < len(want_cntr) // 2
     same = lambda f: set(zip(f["target_id"], f["cntr"].astype(int), strict=True))  # noqa: E731
     assert same(off[off["target_id"] != "MOVER"]) == same(got[got["target_id"] != "MOVER"])
+
+
+def test_match_shard_follows_movers_across_shards_over_the_years(tmp_path):
+    """Real files, 11 years: a mover across an order-2 shard corner, one over the north pole
+    and one across RA 0/360, among still field stars, written in IRSA's layout by the demo's
+    code; match_shard over the manifest's shards equals brute force on propagated positions in
+    every year."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nside2 = hpgeom.order_to_nside(2)
+    cra, cdec = hpgeom.boundaries(nside2, 100, step=1)
+    movers = [
+        ("CROSS", float(cra[0]), float(cdec[0]) - 20 / 3600, 3_000.0, 9_000.0),
+        ("POLE", 0.0, 90 - 10 / 3600, 0.0, 10_000.0),
+        ("SEAM", 359.99995, -5.0, 10_000.0, 500.0),
+    ]
+    rng = np.random.default_rng(11)
+    src = []
+    for _, ra, dec, pmra, pmdec in movers:
+        src.append(dict(ra=ra, dec=dec, pmra=pmra, pmdec=pmdec))
+        field = SkyCoord(ra * u.deg, dec * u.deg).directional_offset_by(
+            rng.uniform(0, 360, 30) * u.deg, rng.uniform(0, 90, 30) * u.arcsec
+        )
+        for fra, fdec in zip(field.ra.wrap_at(360 * u.deg).deg, field.dec.deg, strict=True):
+            src.append(dict(ra=fra, dec=fdec, pmra=0.0, pmdec=0.0))
+    sources = pd.DataFrame(src)
+    sources["w1"], sources["w2"], sources["kind"] = 12.0, 11.7, "constant"
+    sources["region"], sources["n_exposures"], sources["phase"] = "field-a", 4, 40.0
+    sources["index"] = np.arange(len(sources))
+    targets = pd.DataFrame(movers, columns=["target_id", "ra", "dec", "pmra", "pmdec"])
+    targets["pm_epoch"] = demo.MOVER_EPOCH
+    still = sources[sources["pmra"] == 0].iloc[::10]  # some still field stars as targets too
+    targets = pd.concat(
+        [targets, still[["ra", "dec"]].assign(target_id=[f"S{i}" for i in range(len(still))])],
+        ignore_index=True,
+    ).fillna({"pmra": 0.0, "pmdec": 0.0, "pm_epoch": 2016.0})
+    sky_ = demo.DemoSky(sources=sources, targets=targets)
+    years = [f"year{i}" for i in range(1, 12)]
+    for year in years:
+        table = demo.year_table(sky_, year, seed=1)
+        k5 = table["healpix_k5"].to_numpy()
+        data = table.drop_columns(["healpix_k5"])
+        for p in np.unique(k5):
+            leaf = tmp_path / catalog.partition_path(year, int(p))
+            leaf.mkdir(parents=True)
+            pq.write_table(
+                data.filter(pa.array(k5 == p)), leaf / "part0.snappy.parquet", row_group_size=20
+            )
+    radius = 1.0
+    rows = manifest.target_partitions(targets, radius, 2, None, years=years)
+    assert rows.loc[rows["target_id"] == "CROSS", "shard"].nunique() >= 2
+    cat = catalog.open_catalog(str(tmp_path))
+    cols = columns.cached_columns()
+    cross_shards = set()
+    for year in years:
+        got = pd.concat(
+            [
+                matching.match_shard(cat, year, g, radius, cols, 2).to_pandas()
+                for _, g in rows.groupby("shard")
+            ]
+        )
+        every = (
+            pads.dataset(
+                tmp_path / catalog.year_dataset(year), format="parquet", partitioning="hive"
+            )
+            .to_table(columns=["ra", "dec", "mjd", "cntr"])
+            .to_pandas()
+        )
+        want = brute_force_moving(targets, every["ra"], every["dec"], every["mjd"], radius)
+        want = {(targets["target_id"][t], int(every["cntr"][d])) for t, d in want}
+        have = set(zip(got["target_id"], got["cntr"].astype(int), strict=True))
+        assert have == want, year
+        assert len(got) == len(have)
+        # each mover has (nearly) every one of its detections: 2 visits x 4 exposures at 94 %
+        for name, *_ in movers:
+            assert (got["target_id"] == name).sum() >= 5, (year, name)
+        cross = got[got["target_id"] == "CROSS"]
+        k5 = sky.partition_of(cross["ra"].to_numpy(), cross["dec"].to_numpy())
+        cross_shards |= set(sky.parent_pixel(k5, 5, 2).tolist())
+    assert len(cross_shards) >= 2  # its detections lie in more than one shard
