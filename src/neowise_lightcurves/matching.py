@@ -508,7 +508,8 @@ def match_shard(
     year : str
         ``"year1"`` ... ``"year11"`` or ``"addendum"``.
     rows : pandas.DataFrame
-        The shard's (target, partition) rows from the manifest: ``target_id, ra, dec, k5``.
+        The shard's (target, partition) rows from the manifest: ``target_id, ra, dec, k5``,
+        and ``pmra, pmdec, pm_epoch`` for moving targets (their cones widened for ``year``).
     radius_arcsec : float
         Cone radius.
     columns : tuple of str

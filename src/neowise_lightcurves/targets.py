@@ -1,7 +1,8 @@
 """Target tables: reading (astropy Table I/O, VizieR over TAP) and validating.
 
 A valid target table has a unique string ``target_id`` and ``ra``, ``dec`` in degrees (ICRS),
-``0 <= ra < 360`` and ``-90 <= dec <= 90``, and keeps the source's other columns beside them.
+``0 <= ra < 360`` and ``-90 <= dec <= 90``, optionally proper motions ``pmra``, ``pmdec`` (mas/yr)
+and their reference epoch ``pm_epoch`` (Julian year), and keeps the source's other columns.
 """
 
 from __future__ import annotations
