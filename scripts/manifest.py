@@ -2,13 +2,19 @@
 and the groups of targets whose light curves one job builds."""
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from neowise_lightcurves import atomic, logs, manifest
+from neowise_lightcurves import atomic, logs, manifest, motion
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-targets = pd.read_parquet(snakemake.input[0], columns=["target_id", "ra", "dec"])
-rows = manifest.target_partitions(targets, p.radius_arcsec, p.shard_order, p.max_shard_targets)
+# proper motions too, when the targets have them and match.proper_motion is on
+kept = ["target_id", "ra", "dec"] + (list(motion.COLUMNS) if p.proper_motion else [])
+names = pq.read_schema(snakemake.input[0]).names
+targets = pd.read_parquet(snakemake.input[0], columns=[c for c in kept if c in names])
+rows = manifest.target_partitions(
+    targets, p.radius_arcsec, p.shard_order, p.max_shard_targets, years=p.years
+)
 shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
 groups = manifest.groups(rows)
 # small row groups: each match and light-curve job reads only its own rows

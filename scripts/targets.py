@@ -16,6 +16,11 @@ table = targets.normalize(
     dec_column=cfg["dec_column"],
     duplicate_ids=cfg["duplicate_ids"],
     sexagesimal=cfg["sexagesimal"],
+    proper_motion=snakemake.params.proper_motion,
+    pmra_column=cfg["pmra_column"],
+    pmdec_column=cfg["pmdec_column"],
+    epoch_column=cfg["epoch_column"],
+    pm_epoch=cfg["pm_epoch"],
 )
 atomic.write_frame(table, snakemake.output[0])
 log.info("%d targets -> %s", len(table), snakemake.output[0])

@@ -71,6 +71,9 @@ def test_defaults_validate():
         (("periods", "period"), 1, "period"),
         (("outputs", "per_target_formats"), ["hdf5"], "per_target_formats"),
         (("demo", "field_sources"), -1, "field_sources"),
+        (("match", "proper_motion"), "yes", "proper_motion"),
+        (("targets", "pm_epoch"), 57388.5, "pm_epoch"),
+        (("targets", "pmra_column"), 3, "pmra_column"),
     ],
 )
 def test_bad_values_are_named(path, value, named):

@@ -4,9 +4,10 @@ import csv
 from importlib.resources import files
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 
-from neowise_lightcurves import columns, demo
+from neowise_lightcurves import columns, demo, motion, sky
 
 
 def test_layout_metadata_and_schema(tiny_catalog):
@@ -66,3 +67,28 @@ def test_deterministic_and_realistic():
         "EMPTY",
     }
     assert not np.allclose(df["ra"], df["ra"].round(4))
+
+
+def test_the_mover_changes_no_other_source():
+    """MOVER's detections come from a random stream of their own: the other rows are exactly
+    those of the sky without it (values and cntr), and MOVER's follow its proper motion."""
+    sky_ = demo.build_sky(seed=1, field_sources=3)
+    moving = (sky_.sources["pmra"] != 0).to_numpy()
+    assert moving.sum() == 1 and moving[-1]  # the last source: the others keep their index
+    without = demo.DemoSky(sources=sky_.sources[~moving], targets=sky_.targets)
+    for year in ("year1", "year3", "addendum"):
+        full = demo.year_table(sky_, year, seed=1).to_pandas()
+        ours = full["cntr"] % 10**11 >= 9 * 10**10
+        rest = full[~ours].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rest, demo.year_table(without, year, seed=1).to_pandas())
+        # MOVER's rows lie within 1.2" (0.2" scatter) of its propagated position
+        mover = sky_.targets.set_index("target_id").loc["MOVER"]
+        rows = full[ours]
+        lo, hi = motion.YEAR_MJD[year]  # the range a mover's cone is widened for
+        assert full["mjd"].between(lo, hi).all()
+        dt = (rows["mjd"].to_numpy() - motion.jyear_to_mjd(mover["pm_epoch"])) / 365.25
+        at = motion.propagate(mover["ra"], mover["dec"], mover["pmra"], mover["pmdec"], dt)
+        sep = sky.chord_to_arcsec(
+            np.linalg.norm(at - sky.unit_vectors(rows["ra"], rows["dec"]), axis=1)
+        )
+        assert len(rows) >= 5 and sep.max() < 1.2

@@ -32,3 +32,35 @@ def test_bad_settings_are_named():
 def test_bad_targets_are_named(tiny_catalog):
     with pytest.raises(targets.TargetError, match="dec"):
         nl.fetch({"target_id": ["a"], "ra": [1.0], "dec": [95.0]}, root=str(tiny_catalog))
+
+
+def test_fetch_follows_a_moving_target(tiny_catalog):
+    """The demo's MOVER (7.5"/yr): with proper motion, every detection of its source in years
+    1 and 2 (the demo numbers them from cntr 9e10); without, hardly any."""
+    import numpy as np
+    import pyarrow.dataset as pads
+
+    from neowise_lightcurves import demo
+
+    sky = demo.build_sky(seed=1, field_sources=5)
+    mover = sky.targets[sky.targets["target_id"] == "MOVER"]
+    truth = set()
+    for year in ("year1", "year2"):
+        ds = pads.dataset(
+            tiny_catalog / year / f"neowiser-healpix_k5-{year}.parquet",
+            format="parquet",
+            partitioning="hive",
+            exclude_invalid_files=True,
+        )
+        cntr = ds.to_table(columns=["cntr"])["cntr"].to_numpy()
+        truth |= set(cntr[cntr % 10**11 >= 9 * 10**10].tolist())
+    options = dict(years=[1, 2], root=str(tiny_catalog), cuts="", radius_arcsec=1.0)
+    lc = nl.fetch(mover, **options)
+    assert set(np.asarray(lc["cntr"]).tolist()) == truth and len(truth) >= 40
+    assert float(np.max(lc["dist_arcsec"])) < 1.0
+    off = nl.fetch(mover, proper_motion=False, **options)
+    assert len(off) < len(truth) // 4
+    # the columns can be named, the epoch given
+    renamed = mover.rename(columns={"pmra": "mu_ra", "pmdec": "mu_dec"}).drop(columns="pm_epoch")
+    lc2 = nl.fetch(renamed, pmra_column="mu_ra", pmdec_column="mu_dec", pm_epoch=2016.0, **options)
+    assert set(np.asarray(lc2["cntr"]).tolist()) == truth

@@ -112,3 +112,60 @@ def test_ids_are_kept_exactly():
     ids = ["  padded  ", "tab\there", "é ★", "x" * 1000, "../up"]
     out = normalize(frame(id=ids[:3]))
     assert out["target_id"].tolist() == ids[:3]
+
+
+def with_motion(frame, **options):
+    """``normalize`` with proper motion on, as config.yaml sets it."""
+    keys = ("pmra_column", "pmdec_column", "epoch_column", "pm_epoch")
+    settings = {k: DEFAULTS["targets"][k] for k in keys}
+    settings["proper_motion"] = DEFAULTS["match"]["proper_motion"]
+    return normalize(frame, **{**settings, **options})
+
+
+def test_proper_motion_columns_found_by_default():
+    # Gaia-style names from VizieR, an epoch column, an empty proper motion
+    f = frame(pmRA=[100.0, np.nan, -5.5], pmDE=[1.0, 2.0, None], ref_epoch=[2016.0, 2015.5, None])
+    out = with_motion(f)
+    assert list(out.columns)[:6] == ["target_id", "ra", "dec", "pmra", "pmdec", "pm_epoch"]
+    assert "pmRA" not in out and "ref_epoch" not in out
+    assert out["pmra"].tolist() == [100.0, 0.0, -5.5]  # empty: no motion
+    assert out["pmdec"].tolist() == [1.0, 2.0, 0.0]
+    assert out["pm_epoch"].tolist() == [2016.0, 2015.5, DEFAULTS["targets"]["pm_epoch"]]
+    # named columns, and the configured epoch where there is no epoch column
+    f = frame(mu_a=[1, 2, 3], mu_d=[4, 5, 6])
+    out = with_motion(f, pmra_column="mu_a", pmdec_column="mu_d", pm_epoch=2000.0)
+    assert out["pmra"].tolist() == [1, 2, 3] and (out["pm_epoch"] == 2000.0).all()
+    # none: as without proper motion
+    pd.testing.assert_frame_equal(
+        with_motion(frame(mag=[1, 2, 3])), normalize(frame(mag=[1, 2, 3]))
+    )
+
+
+def test_proper_motion_off_keeps_the_columns_as_they_are():
+    f = frame(pmra=["x", 1, 2], pmdec=[1, 2, 3])
+    out = with_motion(f, proper_motion=False)
+    assert out["pmra"].tolist() == ["x", 1, 2] and "pm_epoch" not in out
+
+
+@pytest.mark.parametrize(
+    "cols, options, message",
+    [
+        (
+            {"pmra": ["1", "fast", "3"], "pmdec": [1, 2, 3]},
+            {},
+            r"column 'pmra' has non-numeric values at row 2 \(e.g. 'fast'\)",
+        ),
+        ({"pmra": [1, 2, 3]}, {}, "has a pmra column .'pmra'. but no pmdec column"),
+        ({"pmdec": [1, 2, 3]}, {}, "has a pmdec column .'pmdec'. but no pmra column"),
+        ({"pmra": [1, 2, 3e5], "pmdec": [1, 2, 3]}, {}, "'pmra' is beyond 20,000 mas/yr at row 3"),
+        (
+            {"pmra": [1, 2, 3], "pmdec": [1, 2, 3], "epoch": [2016, 57388.5, 2016]},
+            {},
+            "'epoch' is outside 1900-2100 at row 2",
+        ),
+        ({"pmra": [1, 2, 3], "pmdec": [1, 2, 3]}, {"pmdec_column": "pmDE"}, "'pmDE' is not in"),
+    ],
+)
+def test_bad_proper_motions_are_named(cols, options, message):
+    with pytest.raises(TargetError, match=message):
+        with_motion(frame(**cols), **options)

@@ -23,7 +23,10 @@ def tap():
             "DEJ2000": t["dec"].to_numpy(),
         }
     )
-    server = TapServer({"V/123A/cv": table})
+    moving = table.copy()
+    moving["pmRA"] = t["pmra"].to_numpy()  # Gaia's names at VizieR; the demo's MOVER moves
+    moving["pmDE"] = t["pmdec"].to_numpy()
+    server = TapServer({"V/123A/cv": table, "demo/moving": moving})
     yield server
     server.stop()
 
@@ -50,7 +53,14 @@ def test_workflow_queries_once_and_again_when_the_query_changes(tmp_path, tap):
     cfg = deep_update(
         TINY,
         {
-            "targets": {"source": "vizier", "vizier": {"tap_url": tap.url}},
+            "targets": {
+                "source": "vizier",
+                "vizier": {
+                    "tap_url": tap.url,
+                    "table": "demo/moving",
+                    "columns": ["uid", "GCVS", "RAJ2000", "DEJ2000", "pmRA", "pmDE"],
+                },
+            },
             "catalog": {"years": [1]},
         },
     )
@@ -60,7 +70,8 @@ def test_workflow_queries_once_and_again_when_the_query_changes(tmp_path, tap):
     got = pd.read_parquet(tmp_path / "results/targets.parquet")
     assert len(got) == len(demo.build_sky(1, 5).targets) and "GCVS" in got
     summary = pd.read_parquet(tmp_path / "results/summary.parquet")
-    assert (summary["n_detections"] > 0).sum() >= len(summary) - 1
+    assert (summary["n_detections"] > 0).sum() >= len(summary) - 1  # all but EMPTY
+    assert {"pmra", "pmdec", "pm_epoch"} <= set(got.columns) and "pmRA" not in got
     # a rerun does not query again
     ran, _ = snakemake(tmp_path, cfg)
     assert sum(ran.values()) == 0 and len(tap.queries) == before + 1

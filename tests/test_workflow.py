@@ -274,3 +274,45 @@ def test_plan_before_paying(tmp_path):
         low, high = (int(v.replace(",", "")) for v in line[5].split("-"))
         assert 0 < low <= high  # (tiny files: footers read twice can exceed the file bytes)
     assert "reading at 80 ms a request" in text
+
+
+def test_demo_mover_complete_only_with_proper_motion(tmp_path):
+    """The demo's MOVER (7.5"/yr across a partition edge): with proper motion (the default) its
+    light curve holds every detection of its source; switched off, hardly any, and only the
+    shards MOVER's cone touches are matched again, every other light curve unchanged."""
+    cfg = deep_update(TINY, {"match": {"cuts": ""}})
+    ran, _ = snakemake(tmp_path, cfg)
+    res = tmp_path / "results"
+    truth = set()
+    for year in ("year1", "year2"):
+        cntr = (
+            pads.dataset(
+                res / f"demo/catalog/{year}/neowiser-healpix_k5-{year}.parquet",
+                format="parquet",
+                partitioning="hive",
+                exclude_invalid_files=True,
+            )
+            .to_table(columns=["cntr"])["cntr"]
+            .to_numpy()
+        )
+        truth |= set(cntr[cntr % 10**11 >= 9 * 10**10].tolist())  # the mover's (demo.py)
+    lc = read_sorted(res, "lightcurves")
+    on = lc[lc["target_id"] == "MOVER"]
+    assert set(on["cntr"].astype(int)) == truth and len(truth) >= 40
+    assert on["dist_arcsec"].max() < 1.0  # from the position at each detection's time
+    rows = pd.read_parquet(res / "manifest/partitions.parquet")
+    mover_shards = set(rows.loc[rows["target_id"] == "MOVER", "shard"])
+    assert rows.loc[rows["target_id"] == "MOVER", "k5"].nunique() >= 2
+    before = shard_digests(tmp_path)
+
+    ran, _ = snakemake(tmp_path, deep_update(cfg, {"match": {"proper_motion": False}}))
+    after = shard_digests(tmp_path)
+    changed = {s for s in after if before.get(s) != after[s]}
+    assert changed and changed <= mover_shards and ran["match"] == 2 * len(changed)
+    off = read_sorted(res, "lightcurves")
+    assert (off["target_id"] == "MOVER").sum() < len(truth) // 4
+    keep = ["target_id", "cntr", "dist_arcsec", "w1flux"]
+    pd.testing.assert_frame_equal(
+        off.loc[off["target_id"] != "MOVER", keep].reset_index(drop=True),
+        lc.loc[lc["target_id"] != "MOVER", keep].reset_index(drop=True),
+    )

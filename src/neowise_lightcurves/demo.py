@@ -82,6 +82,19 @@ def _offset(ra, dec, pa_deg, sep_arcsec):
     return moved.ra.wrap_at(360 * u.deg).deg, moved.dec.deg
 
 
+#: The demo's fast mover: proper motion (mas/yr, RA's times cos Dec) and its epoch (Julian year).
+MOVER_PM = (5300.0, 5300.0)
+MOVER_EPOCH = 2016.0
+
+
+def _mover_edge_point() -> tuple[float, float]:
+    """A point on the south-west edge of the order-5 partition holding (150.1, 2.2)."""
+    nside = hpgeom.order_to_nside(5)
+    pix = int(hpgeom.angle_to_pixel(nside, 150.1, 2.2))
+    ra, dec = hpgeom.boundaries(nside, pix, step=8)
+    return float(ra[13]), float(dec[13])
+
+
 def _cap(rng, n, ra0, dec0, radius_deg):
     """``n`` positions uniform on the sphere within ``radius_deg`` of (ra0, dec0)."""
     cos_r = np.cos(np.radians(radius_deg))
@@ -154,6 +167,26 @@ def build_sky(seed: int = 1, field_sources: int = 150) -> DemoSky:
         ras, decs = _cap(rng, field_sources, *centres[name], 1.2)
         for ra, dec in zip(ras, decs, strict=True):
             source(ra, dec, 9 + 8 * rng.random() ** 0.5, 0.1 + 0.3 * rng.random())
+    # a fast mover, added after every random draw above (the other sources stay as they were):
+    # at J2016.0 5" inside the partition of PAIR-A's south-west edge, moving 7.5"/yr north-east,
+    # so that it crosses the edge during year 2; matched at 1" only with proper motion
+    tgt = [dict(t, pmra=0.0, pmdec=0.0, pm_epoch=MOVER_EPOCH) for t in tgt]
+    src = [dict(s, pmra=0.0, pmdec=0.0) for s in src]
+    (mra,), (mdec,) = _offset(*_mover_edge_point(), 45.0, 5.0)
+    source(mra, mdec, 12.1)
+    src[-1].update(pmra=MOVER_PM[0], pmdec=MOVER_PM[1])
+    tgt.append(
+        dict(
+            target_id="MOVER",
+            ra=mra,
+            dec=mdec,
+            kind="constant",
+            note="moves 7.5 arcsec/yr across a k5 partition edge",
+            pmra=MOVER_PM[0],
+            pmdec=MOVER_PM[1],
+            pm_epoch=MOVER_EPOCH,
+        )
+    )
     sources = pd.DataFrame(src)
     sources["ra"] = sources["ra"] % 360.0
     # region of a source: the nearest region centre (neighbours inherit their target's)
@@ -184,10 +217,34 @@ def _magnitudes(sources: pd.DataFrame, t: np.ndarray, band: str, outburst_mjd: f
 
 def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
     """All detections of one survey year, every catalogue column filled, one row per detection."""
+    return pd.concat(_detection_parts(sky_, year, seed), ignore_index=True)
+
+
+def _moving(sources: pd.DataFrame) -> np.ndarray:
+    if "pmra" not in sources.columns:
+        return np.zeros(len(sources), bool)
+    return ((sources["pmra"] != 0) | (sources["pmdec"] != 0)).to_numpy()
+
+
+def _detection_parts(sky_: DemoSky, year: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The detections of the sources that do not move, and of those that do (drawn from a
+    random stream of their own, so that adding a mover changes no other source's detections)."""
     year = year_name(year)
     year_no = 12 if year == "addendum" else int(year[4:])
-    rng = np.random.default_rng([seed, year_no])
-    src = sky_.sources
+    moving = _moving(sky_.sources)
+    still = _observe(sky_.sources, ~moving, year, year_no, np.random.default_rng([seed, year_no]))
+    movers = _observe(
+        sky_.sources, moving, year, year_no, np.random.default_rng([seed, year_no, 1]), True
+    )
+    return still, movers
+
+
+def _observe(
+    sources: pd.DataFrame, which: np.ndarray, year: str, year_no: int, rng, moving: bool = False
+) -> pd.DataFrame:
+    """Detections of the sources ``which`` in one year (the moving ones at their positions at
+    each detection's time, with scan ids of their own)."""
+    src = sources[which]
     visits = (0,) if year == "addendum" else (0, 1)
     parts = []
     for visit in visits:
@@ -206,12 +263,20 @@ def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
                         }
                     )
                 )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _empty_dtypes().items()})
     det = pd.concat(parts, ignore_index=True)
     n = len(det)
-    s = src.iloc[det["index"].to_numpy()].reset_index(drop=True)
-    ra, dec = _offset(
-        s["ra"].to_numpy(), s["dec"].to_numpy(), rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n))
-    )
+    s = sources.iloc[det["index"].to_numpy()].reset_index(drop=True)
+    true_ra, true_dec = s["ra"].to_numpy(), s["dec"].to_numpy()
+    if moving:
+        from . import motion
+
+        dt = (det["mjd"].to_numpy() - motion.jyear_to_mjd(MOVER_EPOCH)) / 365.25
+        true_ra, true_dec = motion.to_radec(
+            motion.propagate(true_ra, true_dec, s["pmra"], s["pmdec"], dt)
+        )
+    ra, dec = _offset(true_ra, true_dec, rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
     out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
     outburst = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
     for band in ("w1", "w2"):
@@ -250,15 +315,21 @@ def detections(sky_: DemoSky, year: str, seed: int = 1) -> pd.DataFrame:
     frame["visit"] = det["visit"].to_numpy()
     frame["exposure"] = det["exposure"].to_numpy()
     frame["region"] = s["region"].to_numpy()
-    return _fill_columns(frame, year_no, rng)
+    return _fill_columns(frame, year_no, rng, len(REGIONS) if moving else 0)
+
+
+def _empty_dtypes() -> dict:
+    """The catalogue columns' pandas dtypes, for a year without detections of some sources."""
+    return {f.name: f.type.to_pandas_dtype() for f in cols.file_schema()}
 
 
 def _ph_qual(snr: np.ndarray) -> np.ndarray:
     return np.select([snr >= 10, snr >= 3, snr >= 2], ["A", "B", "C"], "U")
 
 
-def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
-    """Every one of the 143 catalogue columns, derived where it has meaning, plausible elsewhere."""
+def _fill_columns(f: pd.DataFrame, year_no: int, rng, scan_offset: int = 0) -> pd.DataFrame:
+    """Every one of the 143 catalogue columns, derived where it has meaning, plausible elsewhere
+    (``scan_offset``: added to the region's number in scan ids)."""
     import astropy.units as u
     from astropy.coordinates import BarycentricTrueEcliptic, SkyCoord
 
@@ -267,7 +338,7 @@ def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
     gal = c.galactic
     ecl = c.transform_to(BarycentricTrueEcliptic())
     xyz = sky.unit_vectors(f["ra"], f["dec"])
-    region_no = pd.factorize(f["region"], sort=True)[0]
+    region_no = pd.factorize(f["region"], sort=True)[0] + scan_offset
     scan_no = (year_no * 2 + f["visit"].to_numpy()) * 100 + region_no
     scan_id = pd.Series(scan_no).map(lambda v: f"{v:05d}") + np.where(f["visit"] == 0, "a", "b")
     frame_num = f["exposure"].to_numpy() + 1
@@ -354,11 +425,17 @@ def _fill_columns(f: pd.DataFrame, year_no: int, rng) -> pd.DataFrame:
 def year_table(sky_: DemoSky, year: str, seed: int = 1) -> pa.Table:
     """One year of the demo catalogue as an Arrow table with the catalogue's file schema,
     ordered by partition then ``spt_ind`` (a spatial index) and numbered by ``cntr``."""
-    frame = detections(sky_, year, seed)
-    frame = frame.assign(_k5=sky.partition_of(frame["ra"].to_numpy(), frame["dec"].to_numpy()))
-    frame = frame.sort_values(["_k5", "spt_ind", "mjd"], kind="stable", ignore_index=True)
     year_no = 12 if year_name(year) == "addendum" else int(year_name(year)[4:])
-    frame["cntr"] = year_no * 10**11 + np.arange(len(frame), dtype=np.int64)
+    pieces = []
+    # movers' rows numbered apart (from 9e10): the other rows keep their numbers
+    for frame, first in zip(_detection_parts(sky_, year, seed), (0, 9 * 10**10), strict=True):
+        k5 = sky.partition_of(frame["ra"].to_numpy(), frame["dec"].to_numpy())
+        frame = frame.assign(_k5=np.asarray(k5, dtype=np.int64))
+        frame = frame.sort_values(["_k5", "spt_ind", "mjd"], kind="stable", ignore_index=True)
+        frame["cntr"] = year_no * 10**11 + first + np.arange(len(frame), dtype=np.int64)
+        pieces.append(frame)
+    frame = pd.concat(pieces, ignore_index=True)
+    frame = frame.sort_values(["_k5", "spt_ind", "mjd"], kind="stable", ignore_index=True)
     schema = cols.file_schema()
     k5 = frame.pop("_k5").to_numpy()
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
@@ -410,11 +487,14 @@ def write_year(
 
 
 def write_targets(path: str | Path, seed: int = 1, field_sources: int = 150) -> None:
-    """Write the demo target list (ECSV: ``target_id, ra, dec, kind, note``) atomically."""
+    """Write the demo target list (ECSV: ``target_id, ra, dec, kind, note, pmra, pmdec,
+    pm_epoch``) atomically."""
     from astropy.table import Table
 
     targets = build_sky(seed, field_sources).targets
     table = Table.from_pandas(targets)
     table["ra"].unit = table["dec"].unit = "deg"
+    table["pmra"].unit = table["pmdec"].unit = "mas / yr"
+    table["pm_epoch"].unit = "yr"
     with atomic_path(path) as tmp:
         table.write(tmp, format="ascii.ecsv", overwrite=True)

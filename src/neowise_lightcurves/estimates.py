@@ -28,16 +28,26 @@ from .matching import (
     candidate_row_groups,
     row_group_batches,
 )
+from .motion import Motion
 
 #: Files whose footers are read per year, at most.
 SAMPLE_FILES = 12
 
 
 def file_cost(
-    meta: pq.FileMetaData, file_size: int, targets: pd.DataFrame, radius_arcsec: float, columns
+    meta: pq.FileMetaData,
+    file_size: int,
+    targets: pd.DataFrame,
+    radius_arcsec: float,
+    columns,
+    year: str | None = None,
 ) -> tuple[reads.ReadRecord, reads.ReadRecord]:
-    """(low, high) cost of matching ``targets`` in one file whose footer is ``meta``."""
-    keep = candidate_row_groups(meta, Cones(targets["ra"], targets["dec"], radius_arcsec).bounds)
+    """(low, high) cost of matching ``targets`` in one file of ``year`` (moving targets' cones
+    widened for it) whose footer is ``meta``."""
+    moves = Motion.of(targets, [year]) if year is not None else None
+    keep = candidate_row_groups(
+        meta, Cones(targets["ra"], targets["dec"], radius_arcsec, moves).bounds
+    )
     positions = reads.column_indices(meta, ("ra", "dec"))
     others = reads.column_indices(meta, [c for c in columns if c not in ("ra", "dec")])
     low = reads.open_cost(meta, file_size, len(keep))
@@ -96,7 +106,7 @@ def estimate_year(
         k5, info = item
         fh, meta = reads.open_parquet(catalog.filesystem, info.path)
         fh.close()
-        return file_cost(meta, info.size, by_k5[k5], radius_arcsec, columns)
+        return file_cost(meta, info.size, by_k5[k5], radius_arcsec, columns, year)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         costs = list(pool.map(cost, sample))

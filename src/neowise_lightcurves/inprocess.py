@@ -47,6 +47,11 @@ SETTINGS = {
     "dec_column": ("targets", "dec_column"),
     "duplicate_ids": ("targets", "duplicate_ids"),
     "sexagesimal": ("targets", "sexagesimal"),
+    "proper_motion": ("match", "proper_motion"),
+    "pmra_column": ("targets", "pmra_column"),
+    "pmdec_column": ("targets", "pmdec_column"),
+    "epoch_column": ("targets", "epoch_column"),
+    "pm_epoch": ("targets", "pm_epoch"),
 }
 
 
@@ -122,8 +127,9 @@ def fetch(
     Parameters
     ----------
     targets_table : astropy.table.Table, pandas.DataFrame or dict of columns
-        Targets with an id, RA and Dec (deg, ICRS), named as the workflow's ``targets.*_column``
-        settings say (default: the usual names, e.g. ``target_id``/``id``, ``ra``, ``dec``).
+        Targets with an id, RA and Dec (deg, ICRS), and optionally proper motions (mas/yr) and
+        their epoch (Julian year), named as the workflow's ``targets.*_column`` settings say
+        (default: the usual names, e.g. ``target_id``/``id``, ``ra``, ``dec``, ``pmra``).
     binned : bool
         Also bin the visits (the workflow's ``binning`` settings) and return both tables.
     config : path or dict, optional
@@ -135,7 +141,8 @@ def fetch(
         copy, or :data:`neowise_lightcurves.catalog.IRSA_ROOT`), ``s3`` (updates
         ``catalog.s3``), ``radius_arcsec``, ``cuts``, ``extra_columns``,
         ``concurrent_partitions``, ``binning`` (a dict), ``id_column``, ``ra_column``,
-        ``dec_column``, ``duplicate_ids``, ``sexagesimal``.
+        ``dec_column``, ``duplicate_ids``, ``sexagesimal``, ``proper_motion``,
+        ``pmra_column``, ``pmdec_column``, ``epoch_column``, ``pm_epoch``.
 
     Returns
     -------
@@ -166,14 +173,21 @@ def fetch(
         dec_column=t["dec_column"],
         duplicate_ids=t["duplicate_ids"],
         sexagesimal=t["sexagesimal"],
+        proper_motion=cfg["match"]["proper_motion"],
+        pmra_column=t["pmra_column"],
+        pmdec_column=t["pmdec_column"],
+        epoch_column=t["epoch_column"],
+        pm_epoch=t["pm_epoch"],
     )
     m = cfg["match"]
     radius = float(m["radius_arcsec"])
     cached = columns.cached_columns(list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])))
-    rows = manifest.target_partitions(frame, radius, m["shard_order"], None)
+    years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
+    # years=None: proper motions ignored (match.proper_motion: false)
+    motion_years = years if m["proper_motion"] else None
+    rows = manifest.target_partitions(frame, radius, m["shard_order"], None, years=motion_years)
     root = cfg["catalog"]["root"]
     cat = catalog.open_catalog(root, s3=cfg["catalog"]["s3"])
-    years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
 
     def one_year(year):
         return matching.match_shard(

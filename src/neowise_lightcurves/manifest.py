@@ -109,9 +109,16 @@ def target_partitions(
     radius_arcsec: float,
     shard_order: int,
     max_shard_targets: int | None = None,
+    years: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per (target, touched order-5 partition):
-    ``target_id, ra, dec, k5, shard, home, group``.
+    ``target_id, ra, dec, k5, shard, home, group``, then ``pmra, pmdec, pm_epoch`` when some
+    target moves.
+
+    A target with proper motion (``targets`` with :data:`~neowise_lightcurves.motion.COLUMNS`)
+    has its cone widened by the most it moves from its reference epoch over the survey
+    ``years`` (:func:`~neowise_lightcurves.motion.reach_arcsec`), so that every partition its
+    moving cone touches is listed; ``years=None`` ignores proper motions.
 
     ``shard`` is the row's shard (:func:`adaptive_tiles` from ``shard_order``;
     ``max_shard_targets=None``: no splitting); ``home`` marks, for each target, the one row whose
@@ -121,9 +128,17 @@ def target_partitions(
     """
     import pandas as pd
 
-    from . import sky
+    from . import motion, sky
 
-    pixels = sky.cone_partitions(targets["ra"], targets["dec"], radius_arcsec)
+    moving = False
+    radius = radius_arcsec
+    if motion.has_motion(targets) and years is not None:
+        pmra, pmdec, epoch = motion.proper_motions(targets)
+        moving = bool(((pmra != 0) | (pmdec != 0)).any())
+    if moving:
+        reach = motion.reach_arcsec(pmra, pmdec, epoch, motion.year_mjd_range(years))
+        radius = float(radius_arcsec) + reach
+    pixels = sky.cone_partitions(targets["ra"], targets["dec"], radius)
     counts = np.array([len(p) for p in pixels], dtype=np.int64)
     k5 = np.concatenate(pixels).astype(np.int64) if pixels else np.zeros(0, np.int64)
     idx = np.repeat(np.arange(len(targets)), counts)
@@ -150,6 +165,9 @@ def target_partitions(
             "group": pd.array(_names(group_order, group_pixel)[idx], dtype="string"),
         }
     )
+    if moving:
+        for name, values in zip(motion.COLUMNS, (pmra, pmdec, targets["pm_epoch"]), strict=True):
+            rows[name] = np.asarray(values, dtype=np.float64)[idx]
     return rows.sort_values(["shard", "k5", "target_id"], kind="stable", ignore_index=True)
 
 
@@ -163,16 +181,28 @@ def _names(order: np.ndarray, pixel: np.ndarray) -> np.ndarray:
 def shard_digest(
     rows: pd.DataFrame, radius_arcsec: float, columns: tuple[str, ...], catalog_key: str
 ) -> str:
-    """Cache key of one shard's match job: its (target, partition) rows, the radius, the cached
-    columns and the catalogue (``catalog_key``: its root, or the demo's parameters)."""
+    """Cache key of one shard's match job: its (target, partition) rows (with a moving target's
+    proper motion and epoch), the radius, the cached columns and the catalogue
+    (``catalog_key``: its root, or the demo's parameters)."""
+    from . import motion
+
     h = hashlib.sha256()
     head = f"v{CACHE_VERSION}|r={float(radius_arcsec)!r}|c={','.join(columns)}|{catalog_key}\n"
     h.update(head.encode())
     ordered = rows.sort_values(["k5", "target_id"], kind="stable")
-    for tid, ra, dec, k5 in zip(
-        ordered["target_id"], ordered["ra"], ordered["dec"], ordered["k5"], strict=True
+    if motion.has_motion(ordered):
+        pmra, pmdec, _ = motion.proper_motions(ordered)
+        epoch = ordered["pm_epoch"].to_numpy(dtype=np.float64)
+        moves = [
+            f"\t{float(a)!r}\t{float(d)!r}\t{float(e)!r}" if (a != 0 or d != 0) else ""
+            for a, d, e in zip(pmra, pmdec, epoch, strict=True)
+        ]
+    else:
+        moves = [""] * len(ordered)
+    for tid, ra, dec, k5, move in zip(
+        ordered["target_id"], ordered["ra"], ordered["dec"], ordered["k5"], moves, strict=True
     ):
-        h.update(f"{tid}\t{float(ra)!r}\t{float(dec)!r}\t{int(k5)}\n".encode())
+        h.update(f"{tid}\t{float(ra)!r}\t{float(dec)!r}\t{int(k5)}{move}\n".encode())
     return h.hexdigest()[:12]
 
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from . import columns as cols
 from . import ranged, reads, sky
 from .catalog import Catalog, CatalogError, explain
+from .motion import Motion
 from .reads import ReadRecord
 
 log = logging.getLogger(__name__)
@@ -63,18 +64,32 @@ class Cones:
         Target positions in degrees.
     radius_arcsec : float
         Cone radius in arcsec.
+    motion : Motion, optional
+        The targets' proper motions over the detections' year
+        (:class:`~neowise_lightcurves.motion.Motion`). A moving target's cone is then found in
+        two steps: the coarse one (:meth:`candidates`) with the cone widened by what the target
+        moves over the year (its ``reach``), the exact one (:meth:`exact`) on the distance from
+        the target's position at each detection's own time.
     """
 
-    def __init__(self, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float):
+    def __init__(
+        self, ra: np.ndarray, dec: np.ndarray, radius_arcsec: float, motion: Motion | None = None
+    ):
         ra = np.asarray(ra, dtype=np.float64)
         dec = np.asarray(dec, dtype=np.float64)
         self.radius_arcsec = float(radius_arcsec)
         self.size = len(ra)
+        self.motion = motion
+        self.ra, self.dec = ra, dec
+        #: each cone's radius in the coarse step: the radius, plus the reach of moving targets
+        self.coarse_arcsec = (
+            self.radius_arcsec if motion is None else self.radius_arcsec + motion.reach
+        )
         #: row-group pruning boxes (:func:`cone_bounds`)
-        self.bounds = cone_bounds(ra, dec, self.radius_arcsec)
+        self.bounds = cone_bounds(ra, dec, self.coarse_arcsec)
         self.order = sky.cover_order(self.radius_arcsec)
         # the cover is a superset already; the margin only guards float rounding at pixel edges
-        margin = self.radius_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
+        margin = self.coarse_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
         covers = sky.cone_partitions(ra, dec, margin, order=self.order)
         pixels = np.concatenate(covers) if covers else np.zeros(0, np.int64)
         owners = np.repeat(np.arange(self.size), [len(c) for c in covers])
@@ -88,13 +103,18 @@ class Cones:
         #: cells of an RA/Dec grid that the cones' boxes touch, or None (see :class:`BoxGrid`)
         self.grid = BoxGrid.of(self.bounds, self.radius_arcsec)
 
-    def match(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All (target, detection) pairs within the radius, exactly.
+    def match(
+        self, ra: np.ndarray, dec: np.ndarray, mjd: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All (target, detection) pairs within the radius, exactly: :meth:`candidates`, then
+        :meth:`exact`.
 
         Parameters
         ----------
         ra, dec : array_like
             Detection positions in degrees.
+        mjd : array_like, optional
+            Detection times (MJD); needed when targets move.
 
         Returns
         -------
@@ -104,6 +124,21 @@ class Cones:
         distance_arcsec : numpy.ndarray of float64
             Great-circle distance of each pair in arcsec.
         """
+        ti, di, dist = self.candidates(ra, dec)
+        if self.motion is None:
+            return ti, di, dist
+        if mjd is None:
+            raise ValueError("moving targets: the detections' mjd is needed")
+        ra, dec = np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64)
+        keep, dist = self.exact(ti, ra[di], dec[di], np.asarray(mjd, np.float64)[di], dist)
+        return ti[keep], di[keep], dist[keep]
+
+    def candidates(
+        self, ra: np.ndarray, dec: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The coarse step: (target, detection) pairs within each cone's coarse radius
+        (:attr:`coarse_arcsec`) of the target's reference position, with that distance; without
+        motion, the final answer. Returns what :meth:`match` does."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
         ra = np.asarray(ra, dtype=np.float64)
         dec = np.asarray(dec, dtype=np.float64)
@@ -128,10 +163,56 @@ class Cones:
         # 3) exact great-circle distance, and the radius test on it
         dvec = sky.unit_vectors(ra[candidates], dec[candidates])
         dist = sky.chord_to_arcsec(np.linalg.norm(self.vectors[ti] - dvec[ci], axis=1))
-        keep = dist <= self.radius_arcsec
+        if self.motion is None:
+            keep = dist <= self.radius_arcsec
+        else:
+            keep = dist <= self.coarse_arcsec[ti]
         ti, di, dist = ti[keep], candidates[ci[keep]], dist[keep]
         order = np.lexsort((di, ti))
         return ti[order], di[order], dist[order]
+
+    def exact(
+        self,
+        ti: np.ndarray,
+        ra: np.ndarray,
+        dec: np.ndarray,
+        mjd: np.ndarray,
+        dist: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The exact step for candidate pairs of moving targets' cones.
+
+        Parameters
+        ----------
+        ti : numpy.ndarray
+            Each pair's target (from :meth:`candidates`).
+        ra, dec, mjd : numpy.ndarray
+            Each pair's detection position (deg) and time (MJD).
+        dist : numpy.ndarray
+            :meth:`candidates`' distances (arcsec), kept for targets that do not move.
+
+        Returns
+        -------
+        keep : numpy.ndarray of bool
+            Pairs whose detection is within the radius of the target's position at the
+            detection's time.
+        distance_arcsec : numpy.ndarray of float64
+            That distance for every pair (the reference distance for targets that do not move).
+        """
+        if self.motion is None:
+            return dist <= self.radius_arcsec, dist
+        ti = np.asarray(ti, np.int64)
+        moving = self.motion.moving[ti]
+        dist = np.array(dist, dtype=np.float64)
+        if moving.any():
+            dist[moving] = self.motion.distances(
+                self.vectors,
+                self.ra,
+                self.dec,
+                ti[moving],
+                sky.unit_vectors(ra[moving], dec[moving]),
+                mjd[moving],
+            )
+        return dist <= self.radius_arcsec, dist
 
 
 class BoxGrid:
@@ -313,11 +394,13 @@ def match_file(
     (:func:`~neowise_lightcurves.reads.open_parquet`: the file's size, one read of its tail);
     the coarse filter (:func:`candidate_row_groups`: row groups whose ``ra``/``dec`` statistics
     exclude every cone are skipped); ``ra`` and ``dec`` of the other row groups, in one read
-    (up to :data:`POSITION_BATCH_ROWS` rows); the exact test (:meth:`Cones.match`); then the
+    (up to :data:`POSITION_BATCH_ROWS` rows); the exact test (:meth:`Cones.candidates`; for
+    moving targets the coarse step, on their widened cones); then the
     other ``columns`` of only the row groups that hold a match, in batches of up to
     ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once. Every read asks for all its column
     chunks together (:func:`neowise_lightcurves.ranged.read_row_groups`: ranges coalesced and
-    fetched concurrently), which hides an object store's latency.
+    fetched concurrently), which hides an object store's latency. Moving targets' candidates
+    then get the exact test (:meth:`Cones.exact`) on the ``mjd`` read with the other columns.
 
     ``cones``, the targets' :class:`Cones` when already set up (one partition may have several
     files), saves setting them up again. ``record``, when given, is added what was read
@@ -337,6 +420,8 @@ def match_file(
     if cones is None:
         cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     others = [c for c in columns if c not in ("ra", "dec")]
+    if cones.motion is not None and "mjd" not in others:
+        others.append("mjd")  # the exact step of moving targets needs each detection's time
     target_ids = targets["target_id"].to_numpy(dtype=object)
     keep = candidate_row_groups(meta, cones.bounds)
     sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
@@ -358,7 +443,8 @@ def match_file(
             pos = ranged.read_row_groups(
                 source, meta, groups, ["ra", "dec"], record, "position_bytes"
             )
-            ti, di, dist = cones.match(
+            # the coarse step (the final answer for targets that do not move)
+            ti, di, dist = cones.candidates(
                 pos["ra"].to_numpy(zero_copy_only=False),
                 pos["dec"].to_numpy(zero_copy_only=False),
             )
@@ -382,9 +468,22 @@ def match_file(
                 for name in ("ra", "dec"):  # already read: not again
                     if name in columns:
                         table = table.append_column(name, pos[name].take(pa.array(di[which])))
+                pair_ti, pair_dist = ti[which], dist[which]
+                if cones.motion is not None:
+                    # the exact step for moving targets: the distance from the target's
+                    # position at each detection's own time
+                    keep, pair_dist = cones.exact(
+                        pair_ti,
+                        pos["ra"].take(pa.array(di[which])).to_numpy(zero_copy_only=False),
+                        pos["dec"].take(pa.array(di[which])).to_numpy(zero_copy_only=False),
+                        table["mjd"].to_numpy(zero_copy_only=False),
+                        pair_dist,
+                    )
+                    table = table.filter(pa.array(keep))
+                    pair_ti, pair_dist = pair_ti[keep], pair_dist[keep]
                 table = table.select(list(columns))
-                table = table.add_column(0, "dist_arcsec", pa.array(dist[which], pa.float64()))
-                ids = pa.array(target_ids[ti[which]], pa.string())
+                table = table.add_column(0, "dist_arcsec", pa.array(pair_dist, pa.float64()))
+                ids = pa.array(target_ids[pair_ti], pa.string())
                 out.append(table.add_column(0, "target_id", ids))
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
@@ -409,7 +508,8 @@ def match_shard(
     year : str
         ``"year1"`` ... ``"year11"`` or ``"addendum"``.
     rows : pandas.DataFrame
-        The shard's (target, partition) rows from the manifest: ``target_id, ra, dec, k5``.
+        The shard's (target, partition) rows from the manifest: ``target_id, ra, dec, k5``,
+        and ``pmra, pmdec, pm_epoch`` for moving targets (their cones widened for ``year``).
     radius_arcsec : float
         Cone radius.
     columns : tuple of str
@@ -450,7 +550,11 @@ def match_shard(
         # every file of every partition, read concurrent_partitions at a time (a partition of
         # several files is not read one file after another)
         work = [
-            (info, targets, Cones(targets["ra"], targets["dec"], radius_arcsec))
+            (
+                info,
+                targets,
+                Cones(targets["ra"], targets["dec"], radius_arcsec, Motion.of(targets, [year])),
+            )
             for (_, targets), files in zip(groups, listed, strict=True)
             if files
             for info in files

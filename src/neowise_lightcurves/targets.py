@@ -1,7 +1,8 @@
 """Target tables: reading (astropy Table I/O, VizieR over TAP) and validating.
 
 A valid target table has a unique string ``target_id`` and ``ra``, ``dec`` in degrees (ICRS),
-``0 <= ra < 360`` and ``-90 <= dec <= 90``, and keeps the source's other columns beside them.
+``0 <= ra < 360`` and ``-90 <= dec <= 90``, optionally proper motions ``pmra``, ``pmdec`` (mas/yr)
+and their reference epoch ``pm_epoch`` (Julian year), and keeps the source's other columns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ log = logging.getLogger(__name__)
 DEFAULT_ID_COLUMNS = ("target_id", "id", "uid", "name", "objid", "source_id")
 DEFAULT_RA_COLUMNS = ("ra", "RA", "RAJ2000", "ra_deg", "RA_ICRS", "raj2000")
 DEFAULT_DEC_COLUMNS = ("dec", "DEC", "Dec", "DEJ2000", "dec_deg", "DE_ICRS", "dej2000")
+#: Proper motion (mas/yr; RA's including cos δ, as in Gaia) and its reference epoch (Julian year).
+DEFAULT_PMRA_COLUMNS = ("pmra", "pmRA", "PMRA", "pm_ra", "pmRA_cosDE", "pmra_cosdec")
+DEFAULT_PMDEC_COLUMNS = ("pmdec", "pmDE", "pmDEC", "PMDEC", "pm_dec")
+DEFAULT_EPOCH_COLUMNS = ("pm_epoch", "ref_epoch", "Epoch", "epoch")
+#: Largest proper motion accepted (mas/yr; Barnard's star moves 10,400).
+MAX_PM_MAS_PER_YEAR = 20_000.0
+#: Reference epochs accepted (Julian years).
+EPOCH_RANGE = (1900.0, 2100.0)
 
 #: The notebook's target list: Downes et al. CVs from VizieR.
 
@@ -110,6 +119,77 @@ def _pick(frame: pd.DataFrame, given: str | None, defaults: tuple[str, ...], wha
     )
 
 
+def _pick_optional(
+    frame: pd.DataFrame, given: str | None, defaults: tuple[str, ...], what: str
+) -> str | None:
+    """Like :func:`_pick`, but None when the config names no column and no default is present."""
+    if given is not None:
+        return _pick(frame, given, defaults, what)
+    return next((name for name in defaults if name in frame.columns), None)
+
+
+def _number(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
+    """A numeric column (NaN where empty); non-numeric values are refused, naming the rows."""
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(values) & ~frame[name].isna().to_numpy()
+    if bad.any():
+        first = frame[name].to_numpy()[np.flatnonzero(bad)[0]]
+        raise TargetError(
+            f"column {name!r} has non-numeric values at {_rows(bad)} (e.g. {first!r}); "
+            f"it must hold {what}"
+        )
+    return values
+
+
+def proper_motion_columns(
+    frame: pd.DataFrame,
+    pmra_column: str | None,
+    pmdec_column: str | None,
+    epoch_column: str | None,
+    pm_epoch: float,
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """Validated ``pmra``, ``pmdec`` (mas/yr) and ``pm_epoch`` (Julian year) of a targets
+    table, and the names of the columns they came from; ``({}, ())`` when it has no proper
+    motion columns. Empty or NaN proper motions mean no motion (0); an empty epoch is
+    ``pm_epoch``."""
+    pmra_name = _pick_optional(frame, pmra_column, DEFAULT_PMRA_COLUMNS, "pmra")
+    pmdec_name = _pick_optional(frame, pmdec_column, DEFAULT_PMDEC_COLUMNS, "pmdec")
+    if pmra_name is None and pmdec_name is None:
+        return {}, ()
+    if pmra_name is None or pmdec_name is None:
+        have, lack = ("pmra", "pmdec") if pmdec_name is None else ("pmdec", "pmra")
+        defaults = DEFAULT_PMDEC_COLUMNS if lack == "pmdec" else DEFAULT_PMRA_COLUMNS
+        raise TargetError(
+            f"the targets table has a {have} column ({pmra_name or pmdec_name!r}) but no {lack} "
+            f"column: none of {', '.join(defaults)}; name it with targets.{lack}_column, or set "
+            "match.proper_motion: false"
+        )
+    out = {}
+    for key, name in (("pmra", pmra_name), ("pmdec", pmdec_name)):
+        values = _number(frame, name, "proper motions in mas/yr")
+        bad = np.abs(values) > MAX_PM_MAS_PER_YEAR
+        if bad.any():
+            raise TargetError(
+                f"column {name!r} is beyond {MAX_PM_MAS_PER_YEAR:,.0f} mas/yr at {_rows(bad)} "
+                "(proper motions are in mas/yr; Barnard's star moves 10,400)"
+            )
+        out[key] = np.nan_to_num(values, nan=0.0)
+    epoch_name = _pick_optional(frame, epoch_column, DEFAULT_EPOCH_COLUMNS, "epoch")
+    epoch = np.full(len(frame), float(pm_epoch))
+    if epoch_name is not None:
+        given = _number(frame, epoch_name, "reference epochs as Julian years (e.g. 2016.0)")
+        lo, hi = EPOCH_RANGE
+        bad = (given < lo) | (given > hi)
+        if bad.any():
+            raise TargetError(
+                f"column {epoch_name!r} is outside {lo:g}-{hi:g} at {_rows(bad)}; reference "
+                "epochs are Julian years (e.g. 2016.0)"
+            )
+        epoch = np.where(np.isnan(given), epoch, given)
+    out["pm_epoch"] = epoch
+    return out, tuple(n for n in (pmra_name, pmdec_name, epoch_name) if n is not None)
+
+
 def _rows(mask: np.ndarray) -> str:
     rows = np.flatnonzero(mask) + 1
     listed = ", ".join(map(str, rows[:_MAX_LISTED]))
@@ -163,8 +243,14 @@ def normalize(
     dec_column: str | None,
     duplicate_ids: str,
     sexagesimal: bool,
+    proper_motion: bool = False,
+    pmra_column: str | None = None,
+    pmdec_column: str | None = None,
+    epoch_column: str | None = None,
+    pm_epoch: float | None = None,
 ) -> pd.DataFrame:
-    """Validate a targets table and return ``target_id``, ``ra``, ``dec`` + its other columns.
+    """Validate a targets table and return ``target_id``, ``ra``, ``dec`` (with proper motion:
+    ``pmra``, ``pmdec``, ``pm_epoch``) + its other columns.
 
     Parameters
     ----------
@@ -177,11 +263,20 @@ def normalize(
     sexagesimal : bool
         Read RA as hours (``"12:34:56.7"``, ``"12h34m56.7s"``) and Dec as degrees
         (``"-01:02:03"``) where the columns hold strings.
+    proper_motion : bool
+        Read proper motions, when the table has them (:func:`proper_motion_columns`): ``pmra``
+        (μα cos δ) and ``pmdec`` in mas/yr (empty: no motion) and the reference epoch of the
+        positions, ``pm_epoch``, a Julian year (from ``epoch_column``, else ``pm_epoch``).
+    pmra_column, pmdec_column, epoch_column : str or None
+        Column names; None: the first of :data:`DEFAULT_PMRA_COLUMNS` (etc.) present, if any.
+    pm_epoch : float
+        Reference epoch (Julian year) where no epoch column gives one.
 
     Raises
     ------
     TargetError
-        Empty table, missing columns, non-numeric, NaN or out-of-range coordinates, duplicate ids.
+        Empty table, missing columns, non-numeric, NaN or out-of-range coordinates, duplicate ids,
+        non-numeric or out-of-range proper motions or epochs.
     """
     if len(frame) == 0:
         raise TargetError("the targets table is empty")
@@ -219,8 +314,17 @@ def normalize(
             )
     out = pd.DataFrame({"target_id": ids.to_numpy(dtype=object), "ra": ra, "dec": dec})
     out["target_id"] = out["target_id"].astype("string")
+    used: tuple[str, ...] = ()
+    if proper_motion:
+        if pm_epoch is None:
+            raise ValueError("proper_motion needs pm_epoch (targets.pm_epoch)")
+        motion, used = proper_motion_columns(
+            frame, pmra_column, pmdec_column, epoch_column, pm_epoch
+        )
+        for name, values in motion.items():
+            out[name] = values
     for name in frame.columns:
-        if name in (idc, rac, decc):
+        if name in (idc, rac, decc) or name in used:
             continue
         new = str(name) if str(name) not in out.columns else f"{name}_input"
         out[new] = frame[name].to_numpy()

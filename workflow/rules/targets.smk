@@ -19,5 +19,6 @@ rule targets:
         "../../envs/neowise-lightcurves.yaml"
     params:
         targets=config["targets"],
+        proper_motion=config["match"]["proper_motion"],
     script:
         "../../scripts/targets.py"
