@@ -314,3 +314,35 @@ def test_demo_neighbours_are_flagged_and_nothing_else(tiny_catalog):
     # the demo's flags: ~5 % nb = 2, ~3 % na = 1, ~10 % cc_flags set, before the cuts
     assert got["frac_blended"].dropna().between(0.0, 0.25).all()
     assert got["frac_contaminated"].dropna().between(0.02, 0.25).all()
+
+
+def test_a_moving_target_is_measured_from_where_it_is():
+    """A star moving 7.5"/yr, seen over three years: from its propagated position (targets with
+    proper motions, as the manifest holds them) its detections sit at its position, within the
+    astrometric scatter, with no second source; from its catalogue position alone they spread
+    over its track."""
+    from astropy.time import Time
+
+    rng = np.random.default_rng(3)
+    epochs = np.repeat(56700.0 + 182.6 * np.arange(6), 15) + rng.uniform(0, 1, 90)
+    star = SkyCoord(
+        ra=359.9995 * u.deg,
+        dec=-0.5 * u.deg,
+        pm_ra_cosdec=5000 * u.mas / u.yr,
+        pm_dec=5600 * u.mas / u.yr,
+        distance=10 * u.pc,
+        obstime=Time(2016.0, format="jyear"),
+    )
+    now = star.apply_space_motion(new_obstime=Time(epochs, format="mjd"))
+    ra, dec = offset_positions(
+        now.ra.deg, now.dec.deg, rng.normal(0, 0.2, 90), rng.normal(0, 0.2, 90)
+    )
+    lc = pd.DataFrame({"target_id": "MOVER", "ra": ra, "dec": dec, "mjd": epochs})
+    still = pd.DataFrame({"target_id": ["MOVER"], "ra": [359.9995], "dec": [-0.5]})
+    moving = still.assign(pmra=5000.0, pmdec=5600.0, pm_epoch=2016.0)
+
+    got = association.diagnostics(lc, moving, OPTIONS).loc["MOVER"]
+    assert got["offset_median_arcsec"] < 0.5 and got["offset_scatter_arcsec"] < 0.3
+    assert not got["second_source"]
+    static = association.diagnostics(lc, still, OPTIONS).loc["MOVER"]
+    assert static["offset_median_arcsec"] > 3 and static["offset_scatter_arcsec"] > 2

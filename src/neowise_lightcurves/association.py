@@ -94,15 +94,27 @@ def tangent_offsets(ra, dec, ref_ra, ref_dec) -> tuple[np.ndarray, np.ndarray]:
     return east, north
 
 
-def target_references(target_id, targets: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def target_references(target_id, targets: pd.DataFrame, mjd=None) -> tuple[np.ndarray, np.ndarray]:
     """Each row's target position (``ra``, ``dec`` of ``targets`` by ``target_id``; deg), the
-    default reference of :func:`tangent_offsets`."""
-    pos = targets.drop_duplicates("target_id").set_index("target_id")[["ra", "dec"]]
+    default reference of :func:`tangent_offsets`. When ``targets`` has proper motions
+    (:data:`neowise_lightcurves.motion.COLUMNS`) and ``mjd`` (each row's time, d) is given, a
+    moving target's position is propagated to each row's time
+    (:func:`neowise_lightcurves.motion.propagate`)."""
+    from . import motion
+
+    moving = motion.has_motion(targets) and mjd is not None
+    cols = ["ra", "dec", *motion.COLUMNS] if moving else ["ra", "dec"]
+    pos = targets.drop_duplicates("target_id").set_index("target_id")[cols]
     ref = pos.reindex(pd.Index(np.asarray(target_id, dtype=object)))
     if ref["ra"].isna().any():
         missing = ref.index[ref["ra"].isna().to_numpy()].unique()[:5].tolist()
         raise KeyError(f"detections of targets not in the target table: {missing}")
-    return ref["ra"].to_numpy(dtype=float), ref["dec"].to_numpy(dtype=float)
+    ra, dec = ref["ra"].to_numpy(dtype=float), ref["dec"].to_numpy(dtype=float)
+    if not moving:
+        return ra, dec
+    pmra, pmdec, epoch = motion.proper_motions(ref)
+    dt = (np.asarray(mjd, dtype=float) - epoch) / motion.DAYS_PER_JULIAN_YEAR
+    return motion.to_radec(motion.propagate(ra, dec, pmra, pmdec, dt))
 
 
 #: Median radius of a round two-dimensional Gaussian in units of its per-coordinate sigma.
@@ -361,12 +373,13 @@ def diagnostics(
     flags : pandas.DataFrame, optional
         :func:`flag_fractions` (before the cuts); None: those columns empty.
     ref_ra, ref_dec : array_like, optional
-        Each row's reference position (deg), e.g. propagated for proper motion; by default the
-        target's position.
+        Each row's reference position (deg); by default the target's position, propagated to
+        each row's ``mjd`` for a target with proper motion (:func:`target_references`).
     """
     tid = lightcurves["target_id"].to_numpy(dtype=object)
     if ref_ra is None or ref_dec is None:
-        ref_ra, ref_dec = target_references(tid, targets)
+        mjd = lightcurves["mjd"] if "mjd" in lightcurves.columns else None
+        ref_ra, ref_dec = target_references(tid, targets, mjd)
     east, north = tangent_offsets(lightcurves["ra"], lightcurves["dec"], ref_ra, ref_dec)
     out = position_statistics(tid, east, north)
     if flags is None:

@@ -10,8 +10,9 @@ north there: straight-line motion in space, seen from the Sun, with no parallax 
 velocity. That is what astropy's ``SkyCoord.apply_space_motion`` does with a distance and zero
 radial velocity (the tests agree with it to ~1e-7 mas at 10"/yr over 10 years, at the poles
 too; without a distance it agrees as well, except that ERFA's ``pmsafe`` leaves about one
-position in a thousand within 10" of a pole unmoved). It needs no special case at the poles or at RA 0/360. The angle moved, ``atan(μ Δt)``,
-is never more than ``μ |Δt|``: the *reach* by which a moving target's cone is widened.
+position in a thousand within 10" of a pole unmoved). It needs no special case at the poles or
+at RA 0/360. The angle moved, ``atan(μ Δt)``, is never more than ``μ |Δt|``: the *reach* by
+which a moving target's cone is widened.
 
 Missing (NaN) proper motions mean no motion. The catalogue's ``mjd`` and the Julian epochs are
 taken on one time scale: the ~69 s between UTC and TDB move a 10"/yr star by 0.02 mas.
