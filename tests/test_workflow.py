@@ -34,7 +34,8 @@ def shard_digests(workdir):
 
 def test_demo_source_end_to_end_and_report(tmp_path):
     """`targets.source: demo`, the README's demo, on one year: outputs, figures, report."""
-    ran, _ = snakemake(tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}))
+    cfg = deep_update(TINY, {"catalog": {"years": [2]}, "periods": {"enabled": True}})
+    ran, _ = snakemake(tmp_path, cfg)
     assert ran["demo_targets"] == 1 and ran["demo_year"] == 1 and ran["plots"] == 1
     res = tmp_path / "results"
     lc = read_sorted(res, "lightcurves")
@@ -63,8 +64,8 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     assert len(summary) == len(demo.build_sky(1, 5).targets)
     assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
     assert len(list((res / "plots").glob("*.png"))) == 3
-    # periods (on by default): the demo's PERIODIC found (up to the 6-month aliases, one year
-    # here), the constant targets not; EMPTY has none
+    # periods (on, as `make demo` runs): the demo's PERIODIC found (up to the 6-month
+    # aliases, one year here), the constant targets not; EMPTY has none
     found = summary.set_index("target_id")
     assert abs(1 / found.loc["PERIODIC", "period_days"] - 1 / 0.2871) < 0.05
     assert found.loc["PERIODIC", "period_significant"]
