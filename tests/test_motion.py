@@ -375,3 +375,35 @@ def test_match_shard_follows_movers_across_shards_over_the_years(tmp_path):
         k5 = sky.partition_of(cross["ra"].to_numpy(), cross["dec"].to_numpy())
         cross_shards |= set(sky.parent_pixel(k5, 5, 2).tolist())
     assert len(cross_shards) >= 2  # its detections lie in more than one shard
+
+
+def test_a_file_with_times_outside_the_year_is_refused_before_matching(tmp_path):
+    """A year's file whose mjd statistics reach outside the range the movers' cones were
+    widened for is refused, naming it, even where its rows lie outside the coarse cone (the
+    exact step alone would never see them); still targets read it as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    targets = pd.DataFrame(
+        {"target_id": ["MOVER"], "ra": [150.0], "dec": [2.0], "pmra": [5000.0], "pmdec": [0.0]}
+    )
+    targets["pm_epoch"] = 2016.0
+    schema = columns.file_schema()
+    n = 40
+    data = {f.name: pa.nulls(n, f.type) for f in schema}
+    data["ra"] = pa.array(np.full(n, 150.0 + 60 / 3600))  # 60" east: beyond any reach here
+    data["dec"] = pa.array(np.full(n, 2.0))
+    data["mjd"] = pa.array(np.full(n, motion.YEAR_MJD["year3"][0] + 10.0))  # not year 1's
+    data["cntr"] = pa.array(np.arange(n, dtype=np.int64))
+    table = pa.table(data)
+    rows = manifest.target_partitions(targets, 1.0, 2, None, years=["year1"])
+    for k5 in rows["k5"].unique():
+        leaf = tmp_path / catalog.partition_path("year1", int(k5))
+        leaf.mkdir(parents=True)
+        pq.write_table(table, leaf / "part0.snappy.parquet", row_group_size=20)
+    cat = catalog.open_catalog(str(tmp_path))
+    cols = columns.cached_columns()
+    with pytest.raises(motion.MotionRangeError, match=r"part0\.snappy\.parquet, row group 0"):
+        matching.match_shard(cat, "year1", rows, 1.0, cols, 2)
+    still = manifest.target_partitions(targets[["target_id", "ra", "dec"]], 1.0, 2, None)
+    assert matching.match_shard(cat, "year1", still, 1.0, cols, 2).num_rows == 0

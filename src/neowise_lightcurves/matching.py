@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from . import columns as cols
 from . import ranged, reads, sky
 from .catalog import Catalog, CatalogError, explain
-from .motion import Motion
+from .motion import Motion, MotionRangeError
 from .reads import ReadRecord
 
 log = logging.getLogger(__name__)
@@ -424,6 +424,8 @@ def match_file(
         others.append("mjd")  # the exact step of moving targets needs each detection's time
     target_ids = targets["target_id"].to_numpy(dtype=object)
     keep = candidate_row_groups(meta, cones.bounds)
+    if cones.motion is not None and cones.motion.moving.any():
+        check_times(meta, range(meta.num_row_groups), cones.motion.mjd_range, info.path)
     sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
     file_size = source.size()
     if record is not None:
@@ -485,9 +487,37 @@ def match_file(
                 table = table.add_column(0, "dist_arcsec", pa.array(pair_dist, pa.float64()))
                 ids = pa.array(target_ids[pair_ti], pa.string())
                 out.append(table.add_column(0, "target_id", ids))
+    except MotionRangeError:
+        raise
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
     return out
+
+
+def check_times(meta, groups, mjd_range: tuple[float, float], path: str) -> None:
+    """Refuse row groups whose ``mjd`` statistics reach outside ``mjd_range`` (d): moving
+    targets' cones were widened only for that range, so a detection outside it could be
+    missed by the coarse step. Row groups without statistics are left to the exact step's own
+    check (:meth:`neowise_lightcurves.motion.Motion.distances`).
+
+    Raises
+    ------
+    neowise_lightcurves.motion.MotionRangeError
+        Naming the file, the row group and both ranges.
+    """
+    column = meta.schema.to_arrow_schema().get_field_index("mjd")
+    lo, hi = mjd_range
+    for g in groups:
+        stats = meta.row_group(g).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        if stats.min < lo or stats.max > hi:
+            raise MotionRangeError(
+                f"catalogue file {path}, row group {g}: detections from MJD {stats.min:.2f} to "
+                f"{stats.max:.2f}, outside MJD {lo:g}-{hi:g}, the range assumed for this survey "
+                "year when widening moving targets' cones (neowise_lightcurves.motion.YEAR_MJD); "
+                "set match.proper_motion: false to match without proper motion"
+            )
 
 
 def match_shard(

@@ -40,6 +40,11 @@ YEAR_MJD["addendum"] = YEAR_MJD["year11"]
 #: Days added to both ends of every year's range.
 YEAR_MARGIN_DAYS = 30.0
 
+class MotionRangeError(ValueError):
+    """Detections outside the MJD range a survey year's moving cones were widened for: they
+    could be missed, so the job stops instead."""
+
+
 #: Column names of the validated targets table (:func:`neowise_lightcurves.targets.normalize`).
 COLUMNS = ("pmra", "pmdec", "pm_epoch")
 
@@ -167,7 +172,7 @@ class Motion:
 
         Raises
         ------
-        ValueError
+        MotionRangeError
             A moving target's detection lies outside :attr:`mjd_range` (its cone was widened
             only for that range).
         """
@@ -178,7 +183,7 @@ class Motion:
         moving = self.moving[target]
         outside = moving & ~((mjd >= lo) & (mjd <= hi))
         if outside.any():
-            raise ValueError(
+            raise MotionRangeError(
                 f"a detection at MJD {mjd[outside][0]!r} lies outside MJD {lo:g}-{hi:g}, the range "
                 "assumed for this survey year when widening moving targets' cones "
                 "(neowise_lightcurves.motion.YEAR_MJD); set match.proper_motion: false to "
