@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT_BINNING
+from conftest import DEFAULT_BINNING, DEFAULTS
 
 from neowise_lightcurves import binning, cuts, lightcurves, plots, summary
 from neowise_lightcurves.filenames import safe_filename
@@ -99,7 +99,7 @@ def test_figures_split_epochs_as_the_binning_does(tmp_path):
     for gap, n_epochs in ((5.0, 5), (30.0, 1)):
         binned = binning.bin_visits(lc, gap, 3.0, 5)
         assert len(binned) == n_epochs
-        fig = plots.epoch_figure(lc, "T", binned, gap)
+        fig = plots.epoch_figure(lc, "T", binned, gap, flux_unit=DEFAULTS["plots"]["flux_unit"])
         panels = fig.axes[1:]
         assert len(panels) == n_epochs
         for i, ax in enumerate(panels):
@@ -130,7 +130,9 @@ def test_plot_selection_and_files(tmp_path):
     s = summary.summarize(lc, TARGETS, b)
     assert plots.select_targets(s, 1) == ["a"]
     assert plots.select_targets(s, "all") == ["a", "b"]
-    written = plots.plot_targets(lc, s, tmp_path, "all", b, DEFAULT_BINNING[0])
+    written = plots.plot_targets(
+        lc, s, tmp_path, "all", b, DEFAULT_BINNING[0], flux_unit=DEFAULTS["plots"]["flux_unit"]
+    )
     assert [p.name for p in written] == [f"{safe_filename(t)}.png" for t in ("a", "b")]
     assert all(p.stat().st_size > 5000 for p in written)
     plots.overview_figures(s, tmp_path / "v.png", tmp_path / "s.png")

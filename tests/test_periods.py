@@ -241,8 +241,10 @@ def test_epoch_figure_has_a_folded_panel(tmp_path):
             "w2sigflux": 3.0,
         }
     )
-    plain = plots.epoch_figure(lc, "A", None, 30.0)
-    folded = plots.epoch_figure(lc, "A", None, 30.0, period=0.41)
+    plain = plots.epoch_figure(lc, "A", None, 30.0, flux_unit=DEFAULTS["plots"]["flux_unit"])
+    folded = plots.epoch_figure(
+        lc, "A", None, 30.0, flux_unit=DEFAULTS["plots"]["flux_unit"], period=0.41
+    )
     assert len(folded.axes) == len(plain.axes) + 1
     ax = folded.axes[-1]  # added last, drawn second
     assert "P = 0.41 d" in ax.get_title()
@@ -254,7 +256,9 @@ def test_epoch_figure_has_a_folded_panel(tmp_path):
     )
     assert plots._significant_periods(table) == {"A": 0.41}  # B: an alias; C: not significant
     two = pd.concat([lc, lc.assign(target_id="B")], ignore_index=True)
-    written = plots.plot_targets(two, table, tmp_path, 2, None, 30.0)
+    written = plots.plot_targets(
+        two, table, tmp_path, 2, None, 30.0, flux_unit=DEFAULTS["plots"]["flux_unit"]
+    )
     assert [p.name for p in written] == ["A.png", "B.png"]
     sizes = [matplotlib_image_height(p) for p in written]
     assert sizes[0] > sizes[1]  # A's figure has the folded panel's row

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .association import centroid_scatter
-from .photometry import MJY_PER_DN, ZERO_POINT  # Vega mag = ZP - 2.5 log10(flux in DN)
+from .photometry import ZERO_POINT, dn_to_mjy  # Vega mag = ZP - 2.5 log10(flux in DN)
 
 BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
@@ -116,8 +116,8 @@ def bin_visits(
             mag_err = np.where(upper, np.nan, 2.5 / np.log(10) * ferr / med)
         out[f"{b}_flux"] = med
         out[f"{b}_flux_err"] = ferr
-        out[f"{b}_flux_mjy"] = med * MJY_PER_DN[b]
-        out[f"{b}_flux_err_mjy"] = ferr * MJY_PER_DN[b]
+        out[f"{b}_flux_mjy"] = dn_to_mjy(med, b)
+        out[f"{b}_flux_err_mjy"] = dn_to_mjy(ferr, b)
         out[f"{b}_n"] = n
         out[f"{b}_mjd"] = t.groupby(groups).mean().to_numpy()
         out[f"{b}_mag"] = mag

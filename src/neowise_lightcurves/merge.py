@@ -115,8 +115,9 @@ def merge_group(
     metadata: dict,
     group: str,
     batch_rows: int = BATCH_ROWS,
-    association_options: dict | None = None,
-    periods_options: dict | None = None,
+    *,
+    association_options: dict | None,
+    periods_options: dict | None,
 ) -> dict:
     """Build one group's outputs from its match caches.
 

@@ -40,6 +40,7 @@ YEAR_MJD["addendum"] = YEAR_MJD["year11"]
 #: Days added to both ends of every year's range.
 YEAR_MARGIN_DAYS = 30.0
 
+
 class MotionRangeError(ValueError):
     """Detections outside the MJD range a survey year's moving cones were widened for: they
     could be missed, so the job stops instead."""

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .binning import UPPER_LIMIT_SNR, epochs
 from .filenames import safe_filename
-from .photometry import MJY_PER_DN, ZERO_POINT
+from .photometry import ZERO_POINT, dn_to_mjy
 
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
 #: Summary columns the overview figures use.
@@ -29,7 +29,7 @@ def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = Fals
     limit ``{b}_mag`` in magnitudes. Magnitudes are ``ZP - 2.5 log10(DN)`` with error
     ``1.0857 err / DN``, NaN (not drawn) below SNR 2 (the catalogue gives no magnitude error
     there, and binned epochs are upper limits); mJy is DN times
-    :data:`~neowise_lightcurves.photometry.MJY_PER_DN`.
+    :func:`~neowise_lightcurves.photometry.dn_to_mjy`.
     """
     if flux_unit not in FLUX_UNITS:
         raise ValueError(
@@ -39,8 +39,8 @@ def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = Fals
     flux, err = (frame[c].to_numpy(dtype=float, na_value=np.nan) for c in names)
     limit = np.fmax(np.nan_to_num(flux), 0) + 2 * err if binned else None
     if flux_unit == "mjy":
-        flux, err = flux * MJY_PER_DN[band], err * MJY_PER_DN[band]
-        limit = None if limit is None else limit * MJY_PER_DN[band]
+        flux, err = dn_to_mjy(flux, band), dn_to_mjy(err, band)
+        limit = None if limit is None else dn_to_mjy(limit, band)
     elif flux_unit == "mag":
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = np.where(flux >= UPPER_LIMIT_SNR * err, flux, np.nan)
@@ -96,7 +96,8 @@ def epoch_figure(
     binned: pd.DataFrame | None,
     gap_days: float,
     ncols: int = 4,
-    flux_unit: str = "dn",
+    *,
+    flux_unit: str,
     period: float | None = None,
 ):
     """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
@@ -219,7 +220,8 @@ def plot_targets(
     top_n: int | str,
     binned: pd.DataFrame | None,
     gap_days: float,
-    flux_unit: str = "dn",
+    *,
+    flux_unit: str,
 ) -> list[Path]:
     """Write ``{folder}/{target}.png`` for the :func:`select_targets`, epochs split at gaps
     > ``gap_days`` (d) as the binning splits them, fluxes in ``flux_unit`` (:func:`y_values`);

@@ -182,8 +182,13 @@ def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeou
             status = _status(exc)
             if status == 404:
                 last = f"job {job.job_id} was lost by the service (404)"
-            else:
+            elif _transient(exc):
                 last = f"job {job.job_id}: {_message(exc)}"
+            else:  # refused (400, 401, 403, ...): asking again cannot help
+                raise TapError(
+                    f"{what}: the TAP service at {tap_url} refused job {job.job_id}: "
+                    f"{_message(exc)}"
+                ) from exc
         finally:
             _quietly(job.delete)
     raise TapError(
