@@ -166,9 +166,16 @@ def test_cones_with_motion_equal_brute_force(where, year):
 def test_a_detection_outside_the_year_is_refused():
     t = pd.DataFrame({"ra": [150.0], "dec": [2.0], "pmra": [5000.0], "pmdec": [0.0]})
     t["pm_epoch"] = 2016.0
-    cones = matching.Cones(t["ra"], t["dec"], 1.0, motion.Motion.of(t, ["year1"]))
-    with pytest.raises(ValueError, match="outside MJD"):
-        cones.match([150.0], [2.0], [motion.YEAR_MJD["year3"][0]])
+    moves = motion.Motion.of(t, ["year1"])
+    cones = matching.Cones(t["ra"], t["dec"], 1.0, moves)
+    # a detection in the coarse cone (about the mid-year position) at a time outside the year
+    with pytest.raises(motion.MotionRangeError, match="outside MJD"):
+        cones.match(moves.centre_ra, moves.centre_dec, [motion.YEAR_MJD["year3"][0]])
+    # the coarse cone is centred on the mid-year position and only as wide as a year's motion
+    mid = np.mean(moves.mjd_range)
+    want = astropy_at(150.0, 2.0, 5000.0, 0.0, 2016.0, mid)
+    assert separation_mas(moves.centre_ra, moves.centre_dec, *want) < 1e-3
+    assert moves.reach[0] == pytest.approx(5.0 * (moves.mjd_range[1] - mid) / 365.25)
     # still targets need no times
     assert motion.Motion.of(t.assign(pmra=0.0), ["year1"]) is None
 
@@ -407,3 +414,16 @@ def test_a_file_with_times_outside_the_year_is_refused_before_matching(tmp_path)
         matching.match_shard(cat, "year1", rows, 1.0, cols, 2)
     still = manifest.target_partitions(targets[["target_id", "ra", "dec"]], 1.0, 2, None)
     assert matching.match_shard(cat, "year1", still, 1.0, cols, 2).num_rows == 0
+
+
+def test_an_old_epoch_costs_no_wider_coarse_cone():
+    """Hipparcos-epoch positions (J1991.25) of a 10"/yr star: its year-1 coarse cone is centred
+    on where it is that year and covers no more pixels than with a Gaia-epoch position."""
+    base = pd.DataFrame({"ra": [150.0], "dec": [2.0], "pmra": [6000.0], "pmdec": [-8000.0]})
+    covers = {}
+    for epoch in (1991.25, 2016.0):
+        t = base.assign(pm_epoch=epoch)
+        cones = matching.Cones(t["ra"], t["dec"], 1.0, motion.Motion.of(t, ["year1"]))
+        covers[epoch] = len(cones.cover_pixels)
+    assert covers[1991.25] == pytest.approx(covers[2016.0], rel=0.3)
+    assert covers[2016.0] < 200

@@ -81,16 +81,19 @@ class Cones:
         self.size = len(ra)
         self.motion = motion
         self.ra, self.dec = ra, dec
-        #: each cone's radius in the coarse step: the radius, plus the reach of moving targets
-        self.coarse_arcsec = (
-            self.radius_arcsec if motion is None else self.radius_arcsec + motion.reach
-        )
+        # the coarse cones: about each target's position, or a moving target's position at the
+        # middle of the year, with its radius plus what the target moves within the year
+        if motion is None:
+            cra, cdec, self.coarse_arcsec = ra, dec, self.radius_arcsec
+        else:
+            cra, cdec = motion.centre_ra, motion.centre_dec
+            self.coarse_arcsec = self.radius_arcsec + motion.reach
         #: row-group pruning boxes (:func:`cone_bounds`)
-        self.bounds = cone_bounds(ra, dec, self.coarse_arcsec)
+        self.bounds = cone_bounds(cra, cdec, self.coarse_arcsec)
         self.order = sky.cover_order(self.radius_arcsec)
         # the cover is a superset already; the margin only guards float rounding at pixel edges
         margin = self.coarse_arcsec * (1.0 + _COVER_SLACK) + _COVER_SLACK
-        covers = sky.cone_partitions(ra, dec, margin, order=self.order)
+        covers = sky.cone_partitions(cra, cdec, margin, order=self.order)
         pixels = np.concatenate(covers) if covers else np.zeros(0, np.int64)
         owners = np.repeat(np.arange(self.size), [len(c) for c in covers])
         by_pixel = np.argsort(pixels, kind="stable")
@@ -99,7 +102,11 @@ class Cones:
         self.cover_targets = owners[by_pixel].astype(np.int64)
         #: the pixels of any cover, sorted and unique
         self.pixels = np.unique(self.cover_pixels)
+        #: the targets' unit vectors at their epochs (the exact step), and the coarse cones'
         self.vectors = sky.unit_vectors(ra, dec) if self.size else np.zeros((0, 3))
+        self.coarse_vectors = (
+            self.vectors if motion is None or not self.size else sky.unit_vectors(cra, cdec)
+        )
         #: cells of an RA/Dec grid that the cones' boxes touch, or None (see :class:`BoxGrid`)
         self.grid = BoxGrid.of(self.bounds, self.radius_arcsec)
 
@@ -137,8 +144,9 @@ class Cones:
         self, ra: np.ndarray, dec: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The coarse step: (target, detection) pairs within each cone's coarse radius
-        (:attr:`coarse_arcsec`) of the target's reference position, with that distance; without
-        motion, the final answer. Returns what :meth:`match` does."""
+        (:attr:`coarse_arcsec`) of the cone's centre (a moving target's position at the middle
+        of the year), with that distance; without motion, the final answer. Returns what
+        :meth:`match` does."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
         ra = np.asarray(ra, dtype=np.float64)
         dec = np.asarray(dec, dtype=np.float64)
@@ -162,7 +170,7 @@ class Cones:
         ti = self.cover_targets[first + np.arange(len(ci))]
         # 3) exact great-circle distance, and the radius test on it
         dvec = sky.unit_vectors(ra[candidates], dec[candidates])
-        dist = sky.chord_to_arcsec(np.linalg.norm(self.vectors[ti] - dvec[ci], axis=1))
+        dist = sky.chord_to_arcsec(np.linalg.norm(self.coarse_vectors[ti] - dvec[ci], axis=1))
         if self.motion is None:
             keep = dist <= self.radius_arcsec
         else:

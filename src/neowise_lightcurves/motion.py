@@ -137,14 +137,21 @@ class Motion:
         Reference epoch of each target's position (MJD).
     mjd_range : tuple of float
         The times the detections are expected in (:func:`year_mjd_range`).
+    centre_ra, centre_dec : numpy.ndarray
+        Each target's position (deg) at the middle of ``mjd_range``: the centre of its coarse
+        cone (a still target's own position).
     reach : numpy.ndarray
-        :func:`reach_arcsec` over ``mjd_range``.
+        The most each target moves from that position within ``mjd_range`` (arcsec):
+        :func:`reach_arcsec` from the middle of the range, so a coarse cone is as wide for an
+        old reference epoch as for a recent one.
     """
 
     pmra: np.ndarray
     pmdec: np.ndarray
     epoch_mjd: np.ndarray
     mjd_range: tuple[float, float]
+    centre_ra: np.ndarray
+    centre_dec: np.ndarray
     reach: np.ndarray
 
     @classmethod
@@ -157,7 +164,18 @@ class Motion:
         if not ((pmra != 0) | (pmdec != 0)).any():
             return None
         span = year_mjd_range(years)
-        return cls(pmra, pmdec, epoch, span, reach_arcsec(pmra, pmdec, epoch, span))
+        mid = 0.5 * (span[0] + span[1])
+        ra = np.asarray(frame["ra"], dtype=np.float64)
+        dec = np.asarray(frame["dec"], dtype=np.float64)
+        moving = (pmra != 0) | (pmdec != 0)
+        cra, cdec = ra.copy(), dec.copy()
+        if moving.any():
+            dt = (mid - epoch[moving]) / DAYS_PER_JULIAN_YEAR
+            cra[moving], cdec[moving] = to_radec(
+                propagate(ra[moving], dec[moving], pmra[moving], pmdec[moving], dt)
+            )
+        reach = reach_arcsec(pmra, pmdec, np.full(len(ra), mid), span)
+        return cls(pmra, pmdec, epoch, span, cra, cdec, reach)
 
     @property
     def moving(self) -> np.ndarray:
