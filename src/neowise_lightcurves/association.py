@@ -30,6 +30,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import sky
+from .motion import to_radec
+
 #: Arcseconds per radian.
 ARCSEC_PER_RADIAN = 180.0 / np.pi * 3600.0
 
@@ -56,11 +59,6 @@ OPTION_KEYS = (
 )
 
 
-def _unit(ra, dec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    a, d = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
-    return np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)
-
-
 def tangent_offsets(ra, dec, ref_ra, ref_dec) -> tuple[np.ndarray, np.ndarray]:
     """Gnomonic offsets of positions from reference positions.
 
@@ -81,7 +79,7 @@ def tangent_offsets(ra, dec, ref_ra, ref_dec) -> tuple[np.ndarray, np.ndarray]:
         from the pole along RA ``ref_ra + 180``, ``east`` along RA ``ref_ra + 90`` (at the
         north pole). NaN for a position 90 deg or more from its reference.
     """
-    px, py, pz = _unit(ra, dec)
+    px, py, pz = sky.unit_vectors(ra, dec).T
     a, d = np.radians(np.asarray(ref_ra, dtype=float)), np.radians(np.asarray(ref_dec, dtype=float))
     sa, ca, sd, cd = np.sin(a), np.cos(a), np.sin(d), np.cos(d)
     w = px * cd * ca + py * cd * sa + pz * sd  # cosine of the angle from the reference
@@ -140,11 +138,10 @@ def centroid_scatter(ra, dec, groups) -> np.ndarray:
     ``0 .. G-1``, the result is indexed by them (NaN for fewer than two positions)."""
     groups = np.asarray(groups, dtype=np.int64)
     size = int(groups.max()) + 1 if len(groups) else 0
-    x, y, z = _unit(ra, dec)
-    mx, my, mz = (np.bincount(groups, v, size) for v in (x, y, z))
+    x, y, z = sky.unit_vectors(ra, dec).T
+    mean = np.stack([np.bincount(groups, v, size) for v in (x, y, z)], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cra = np.degrees(np.arctan2(my, mx))
-        cdec = np.degrees(np.arctan2(mz, np.hypot(mx, my)))
+        cra, cdec = to_radec(mean)  # the mean direction (a sum of unit vectors)
     east, north = tangent_offsets(ra, dec, cra[groups], cdec[groups])
     return robust_scatter(east, north, groups).reindex(np.arange(size)).to_numpy(dtype=float)
 
