@@ -9,10 +9,21 @@ from neowise_lightcurves.targets import TargetError
 
 
 def normalize(frame, **options):
-    """``targets.normalize`` with the options config.yaml gives, or ``options``."""
-    keys = ("id_column", "ra_column", "dec_column", "duplicate_ids", "sexagesimal")
+    """``targets.normalize`` with the options config.yaml gives, proper motions off, or
+    ``options``."""
+    keys = (
+        "id_column",
+        "ra_column",
+        "dec_column",
+        "duplicate_ids",
+        "sexagesimal",
+        "pmra_column",
+        "pmdec_column",
+        "epoch_column",
+        "pm_epoch",
+    )
     settings = {k: DEFAULTS["targets"][k] for k in keys}
-    return targets.normalize(frame, **{**settings, **options})
+    return targets.normalize(frame, **{**settings, "proper_motion": False, **options})
 
 
 def frame(**cols):
@@ -116,10 +127,7 @@ def test_ids_are_kept_exactly():
 
 def with_motion(frame, **options):
     """``normalize`` with proper motion on, as config.yaml sets it."""
-    keys = ("pmra_column", "pmdec_column", "epoch_column", "pm_epoch")
-    settings = {k: DEFAULTS["targets"][k] for k in keys}
-    settings["proper_motion"] = DEFAULTS["match"]["proper_motion"]
-    return normalize(frame, **{**settings, **options})
+    return normalize(frame, **{"proper_motion": DEFAULTS["match"]["proper_motion"], **options})
 
 
 def test_proper_motion_columns_found_by_default():

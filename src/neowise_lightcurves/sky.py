@@ -65,23 +65,14 @@ def cone_partitions(
         One sorted int64 array of NESTED pixels per cone.
     """
     nside = hpgeom.order_to_nside(order)
-    if np.ndim(radius_arcsec):  # one radius per cone
-        ra, dec = np.asarray(ra, float), np.asarray(dec, float)
-        radius = np.broadcast_to(np.asarray(radius_arcsec, float), ra.shape)
-        facts = {r: inclusive_fact(order, r) for r in np.unique(radius)}
-        return [
-            np.sort(
-                hpgeom.query_circle(
-                    nside, a, b, r * ARCSEC, inclusive=True, fact=facts[r], nest=True
-                )
-            )
-            for a, b, r in zip(ra, dec, radius, strict=True)
-        ]
-    radius_deg = radius_arcsec * ARCSEC
-    fact = inclusive_fact(order, radius_arcsec)
+    ra, dec = np.asarray(ra, float), np.asarray(dec, float)
+    radius = np.broadcast_to(np.asarray(radius_arcsec, float), ra.shape)
+    facts = {r: inclusive_fact(order, r) for r in np.unique(radius)}
     return [
-        np.sort(hpgeom.query_circle(nside, a, b, radius_deg, inclusive=True, fact=fact, nest=True))
-        for a, b in zip(np.asarray(ra, float), np.asarray(dec, float), strict=True)
+        np.sort(
+            hpgeom.query_circle(nside, a, b, r * ARCSEC, inclusive=True, fact=facts[r], nest=True)
+        )
+        for a, b, r in zip(ra, dec, radius, strict=True)
     ]
 
 

@@ -128,15 +128,15 @@ def _pick_optional(
     return next((name for name in defaults if name in frame.columns), None)
 
 
-def _number(frame: pd.DataFrame, name: str, what: str) -> np.ndarray:
-    """A numeric column (NaN where empty); non-numeric values are refused, naming the rows."""
+def _number(frame: pd.DataFrame, name: str, must: str) -> np.ndarray:
+    """A numeric column (NaN where empty); non-numeric values are refused, naming the rows and
+    saying what the column ``must`` hold."""
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) & ~frame[name].isna().to_numpy()
     if bad.any():
         first = frame[name].to_numpy()[np.flatnonzero(bad)[0]]
         raise TargetError(
-            f"column {name!r} has non-numeric values at {_rows(bad)} (e.g. {first!r}); "
-            f"it must hold {what}"
+            f"column {name!r} has non-numeric values at {_rows(bad)} (e.g. {first!r}); {must}"
         )
     return values
 
@@ -166,7 +166,7 @@ def proper_motion_columns(
         )
     out = {}
     for key, name in (("pmra", pmra_name), ("pmdec", pmdec_name)):
-        values = _number(frame, name, "proper motions in mas/yr")
+        values = _number(frame, name, "it must hold proper motions in mas/yr")
         bad = np.abs(values) > MAX_PM_MAS_PER_YEAR
         if bad.any():
             raise TargetError(
@@ -177,7 +177,9 @@ def proper_motion_columns(
     epoch_name = _pick_optional(frame, epoch_column, DEFAULT_EPOCH_COLUMNS, "epoch")
     epoch = np.full(len(frame), float(pm_epoch))
     if epoch_name is not None:
-        given = _number(frame, epoch_name, "reference epochs as Julian years (e.g. 2016.0)")
+        given = _number(
+            frame, epoch_name, "it must hold reference epochs as Julian years (e.g. 2016.0)"
+        )
         lo, hi = EPOCH_RANGE
         bad = (given < lo) | (given > hi)
         if bad.any():
@@ -221,16 +223,8 @@ def _sexagesimal(frame: pd.DataFrame, name: str, unit: str) -> np.ndarray:
 
 
 def _coordinate(frame: pd.DataFrame, name: str) -> np.ndarray:
-    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
-    original_null = frame[name].isna().to_numpy()
-    bad = np.isnan(values) & ~original_null
-    if bad.any():
-        first = frame[name].to_numpy()[np.flatnonzero(bad)[0]]
-        raise TargetError(
-            f"column {name!r} has non-numeric values at {_rows(bad)} (e.g. {first!r}); "
-            "coordinates must be decimal degrees"
-        )
-    if original_null.any() or np.isnan(values).any():
+    values = _number(frame, name, "coordinates must be decimal degrees")
+    if np.isnan(values).any():
         raise TargetError(f"column {name!r} is empty or NaN at {_rows(np.isnan(values))}")
     return values
 
@@ -243,11 +237,11 @@ def normalize(
     dec_column: str | None,
     duplicate_ids: str,
     sexagesimal: bool,
-    proper_motion: bool = False,
-    pmra_column: str | None = None,
-    pmdec_column: str | None = None,
-    epoch_column: str | None = None,
-    pm_epoch: float | None = None,
+    proper_motion: bool,
+    pmra_column: str | None,
+    pmdec_column: str | None,
+    epoch_column: str | None,
+    pm_epoch: float,
 ) -> pd.DataFrame:
     """Validate a targets table and return ``target_id``, ``ra``, ``dec`` (with proper motion:
     ``pmra``, ``pmdec``, ``pm_epoch``) + its other columns.
@@ -316,8 +310,6 @@ def normalize(
     out["target_id"] = out["target_id"].astype("string")
     used: tuple[str, ...] = ()
     if proper_motion:
-        if pm_epoch is None:
-            raise ValueError("proper_motion needs pm_epoch (targets.pm_epoch)")
         motion, used = proper_motion_columns(
             frame, pmra_column, pmdec_column, epoch_column, pm_epoch
         )
