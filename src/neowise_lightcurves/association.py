@@ -79,12 +79,11 @@ def tangent_offsets(ra, dec, ref_ra, ref_dec) -> tuple[np.ndarray, np.ndarray]:
         from the pole along RA ``ref_ra + 180``, ``east`` along RA ``ref_ra + 90`` (at the
         north pole). NaN for a position 90 deg or more from its reference.
     """
-    px, py, pz = sky.unit_vectors(ra, dec).T
-    a, d = np.radians(np.asarray(ref_ra, dtype=float)), np.radians(np.asarray(ref_dec, dtype=float))
-    sa, ca, sd, cd = np.sin(a), np.cos(a), np.sin(d), np.cos(d)
-    w = px * cd * ca + py * cd * sa + pz * sd  # cosine of the angle from the reference
-    e = -px * sa + py * ca
-    n = -px * sd * ca - py * sd * sa + pz * cd
+    p = sky.unit_vectors(ra, dec)
+    east_v, north_v = sky.east_north(ref_ra, ref_dec)
+    w = np.sum(p * sky.unit_vectors(ref_ra, ref_dec), axis=1)  # cosine of the angle from it
+    e = np.sum(p * east_v, axis=1)
+    n = np.sum(p * north_v, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         inside = w > 0
         east = np.where(inside, e / w, np.nan) * ARCSEC_PER_RADIAN

@@ -91,26 +91,17 @@ def reach_arcsec(pmra, pmdec, epoch_mjd, mjd_range: tuple[float, float]) -> np.n
 def propagate(ra, dec, pmra, pmdec, dt_years) -> np.ndarray:
     """Unit vectors (N, 3) of positions ``ra``, ``dec`` (deg) moved for ``dt_years`` Julian
     years at ``pmra`` (μα*, mas/yr) and ``pmdec`` (mas/yr), as in the module's formula."""
-    a = np.radians(np.asarray(ra, dtype=np.float64))
-    d = np.radians(np.asarray(dec, dtype=np.float64))
-    return propagate_vectors(
-        np.stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)], axis=-1).reshape(-1, 3),
-        a,
-        d,
-        pmra,
-        pmdec,
-        dt_years,
-    )
+    from . import sky
+
+    return propagate_vectors(sky.unit_vectors(ra, dec), ra, dec, pmra, pmdec, dt_years)
 
 
-def propagate_vectors(p0, ra_rad, dec_rad, pmra, pmdec, dt_years) -> np.ndarray:
-    """:func:`propagate` from the unit vectors ``p0`` (N, 3) of the positions ``ra_rad``,
-    ``dec_rad`` (radians; they orient east and north)."""
-    a = np.asarray(ra_rad, dtype=np.float64).reshape(-1)
-    d = np.asarray(dec_rad, dtype=np.float64).reshape(-1)
-    sa, ca, sd, cd = np.sin(a), np.cos(a), np.sin(d), np.cos(d)
-    east = np.stack([-sa, ca, np.zeros_like(a)], axis=-1)
-    north = np.stack([-sd * ca, -sd * sa, cd], axis=-1)
+def propagate_vectors(p0, ra, dec, pmra, pmdec, dt_years) -> np.ndarray:
+    """:func:`propagate` from the unit vectors ``p0`` (N, 3) of the positions ``ra``, ``dec``
+    (deg; they orient east and north, :func:`neowise_lightcurves.sky.east_north`)."""
+    from . import sky
+
+    east, north = sky.east_north(ra, dec)
     step = np.asarray(dt_years, dtype=np.float64).reshape(-1, 1) * MAS
     v = p0 + step * (np.asarray(pmra, float).reshape(-1, 1) * east)
     v = v + step * (np.asarray(pmdec, float).reshape(-1, 1) * north)
@@ -214,6 +205,6 @@ class Motion:
             dt = (mjd[moving] - self.epoch_mjd[t]) / DAYS_PER_JULIAN_YEAR
             ref = ref.copy()
             ref[moving] = propagate_vectors(
-                vectors[t], np.radians(ra[t]), np.radians(dec[t]), self.pmra[t], self.pmdec[t], dt
+                vectors[t], ra[t], dec[t], self.pmra[t], self.pmdec[t], dt
             )
         return sky.chord_to_arcsec(np.linalg.norm(ref - det_vectors, axis=1))

@@ -25,6 +25,18 @@ def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return np.asarray(vec, dtype=np.float64).reshape(-1, 3)
 
 
+def east_north(ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (N, 3) towards east (increasing RA) and north (increasing Dec) on the plane
+    tangent to the sphere at ``ra``, ``dec`` (deg); at a pole, the limits along the meridian
+    of ``ra``."""
+    a = np.radians(np.atleast_1d(np.asarray(ra, dtype=np.float64))).reshape(-1)
+    d = np.radians(np.atleast_1d(np.asarray(dec, dtype=np.float64))).reshape(-1)
+    sa, ca, sd, cd = np.sin(a), np.cos(a), np.sin(d), np.cos(d)
+    east = np.stack([-sa, ca, np.zeros_like(a)], axis=-1)
+    north = np.stack([-sd * ca, -sd * sa, cd], axis=-1)
+    return east, north
+
+
 def chord_to_arcsec(chord: np.ndarray) -> np.ndarray:
     """Great-circle distance in arcsec for a chord length between unit vectors.
 
