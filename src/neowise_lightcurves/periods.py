@@ -31,6 +31,8 @@ import pandas as pd
 
 #: Summary columns this module adds.
 COLUMNS = ("period_days", "period_power", "period_fap", "period_significant", "period_alias")
+#: A target without a period (too few exposures, an empty grid, nothing to fit).
+NO_PERIOD = dict(period_days=np.nan, period_power=np.nan, period_fap=np.nan, period_alias=False)
 #: Local maxima of the coarse periodogram that are re-evaluated exactly: the highest
 #: ``CANDIDATES``, and all with ``NEAR_TOP`` of the highest power, at most ``MAX_CANDIDATES``.
 CANDIDATES = 10
@@ -117,7 +119,7 @@ def best_period(
     """
     from astropy.timeseries import LombScargle
 
-    out = dict(period_days=np.nan, period_power=np.nan, period_fap=np.nan, period_alias=False)
+    out = dict(NO_PERIOD)
     baseline = float(t.max() - t.min()) if len(t) else 0.0
     freq = frequency_grid(baseline, max_frequency_per_day, oversampling)
     if len(freq) < 3:
@@ -182,9 +184,7 @@ def periods(lightcurves: pd.DataFrame, options: dict) -> pd.DataFrame:
     for tid in ids:
         one = groups.get(tid)
         if one is None or len(one) < options["min_detections"]:
-            res = dict(
-                period_days=np.nan, period_power=np.nan, period_fap=np.nan, period_alias=False
-            )
+            res = dict(NO_PERIOD)
         else:
             res = best_period(
                 one["mjd"].to_numpy(float),
@@ -196,15 +196,8 @@ def periods(lightcurves: pd.DataFrame, options: dict) -> pd.DataFrame:
             )
         rows.append(res)
     frame = pd.DataFrame(rows, index=pd.Index(ids, name="target_id"))
-    if frame.empty:
-        frame = pd.DataFrame(
-            {
-                "period_days": pd.Series([], dtype=float),
-                "period_power": pd.Series([], dtype=float),
-                "period_fap": pd.Series([], dtype=float),
-                "period_alias": pd.Series([], dtype=bool),
-            },
-            index=pd.Index([], name="target_id", dtype=object),
-        )
+    if frame.empty:  # the columns and their types all the same
+        frame = pd.DataFrame([NO_PERIOD]).iloc[:0]
+        frame.index = pd.Index([], name="target_id", dtype=object)
     frame["period_significant"] = frame["period_fap"] < options["fap_threshold"]
     return frame[list(COLUMNS)]
