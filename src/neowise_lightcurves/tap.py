@@ -201,14 +201,14 @@ def _fetch(job, attempts, backoff_s, sleep):
     """A finished job's result, fetched again after throttling, server or network errors."""
     from pyvo.dal import DALServiceError
 
-    for attempt in range(attempts):
+    for attempt in range(attempts - 1):
         try:
             return job.fetch_result().to_table()
         except DALServiceError as exc:
-            if attempt == attempts - 1 or not _transient(exc):
+            if not _transient(exc):
                 raise
             sleep(backoff_s * 2**attempt)
-    raise AssertionError("unreachable")
+    return job.fetch_result().to_table()  # the last try: its error goes to the caller
 
 
 def _message(exc: BaseException) -> str:
