@@ -26,6 +26,16 @@ def demo_targets_csv(path, extra=None):
     return t
 
 
+def demo_catalogue(results, year, columns):
+    """Columns of every row of the demo catalogue's ``year`` that a run under ``results`` wrote."""
+    return pads.dataset(
+        results / f"demo/catalog/{year}/neowiser-healpix_k5-{year}.parquet",
+        format="parquet",
+        partitioning="hive",
+        exclude_invalid_files=True,
+    ).to_table(columns=columns)
+
+
 def shard_digests(workdir):
     return {
         s.shard: s.digest for s in manifest.read_shards(workdir / "results/manifest/shards.tsv")
@@ -115,16 +125,7 @@ def test_exact_and_incremental(tmp_path):
     # exact: the light curves equal brute force over every row of the demo catalogue
     lc = read_sorted(tmp_path / "results", "lightcurves")
     for year in ("year1", "year2"):
-        rows = (
-            pads.dataset(
-                tmp_path / f"results/demo/catalog/{year}/neowiser-healpix_k5-{year}.parquet",
-                format="parquet",
-                partitioning="hive",
-                exclude_invalid_files=True,
-            )
-            .to_table(columns=["ra", "dec", "cntr"])
-            .to_pandas()
-        )
+        rows = demo_catalogue(tmp_path / "results", year, ["ra", "dec", "cntr"]).to_pandas()
         pairs = brute_force_pairs(targets["ra"], targets["dec"], rows["ra"], rows["dec"], 1.0)
         want = {(targets["target_id"][t], int(rows["cntr"][d])) for t, d in pairs}
         got = lc[lc["year"] == year]
@@ -286,16 +287,7 @@ def test_demo_mover_complete_only_with_proper_motion(tmp_path):
     res = tmp_path / "results"
     truth = set()
     for year in ("year1", "year2"):
-        cntr = (
-            pads.dataset(
-                res / f"demo/catalog/{year}/neowiser-healpix_k5-{year}.parquet",
-                format="parquet",
-                partitioning="hive",
-                exclude_invalid_files=True,
-            )
-            .to_table(columns=["cntr"])["cntr"]
-            .to_numpy()
-        )
+        cntr = demo_catalogue(res, year, ["cntr"])["cntr"].to_numpy()
         truth |= set(cntr[cntr % 10**11 >= 9 * 10**10].tolist())  # the mover's (demo.py)
     lc = read_sorted(res, "lightcurves")
     on = lc[lc["target_id"] == "MOVER"]
