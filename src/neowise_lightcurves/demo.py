@@ -272,7 +272,9 @@ def _observe(
     if moving:
         from . import motion
 
-        dt = (det["mjd"].to_numpy() - motion.jyear_to_mjd(MOVER_EPOCH)) / 365.25
+        dt = (
+            det["mjd"].to_numpy() - motion.jyear_to_mjd(MOVER_EPOCH)
+        ) / motion.DAYS_PER_JULIAN_YEAR
         true_ra, true_dec = motion.to_radec(
             motion.propagate(true_ra, true_dec, s["pmra"], s["pmdec"], dt)
         )
