@@ -69,8 +69,16 @@ def year_name(year: int | str) -> str:
     return name
 
 
+#: A local copy of the AllWISE Multiepoch Photometry (:mod:`neowise_lightcurves.allwise`; the
+#: demo's): its dataset relative to the root, in the same layout with the MEP's column names.
+ALLWISE_DATASET = "allwise/allwise_p3as_mep-healpix_k5.parquet"
+
+
 def year_dataset(year: str) -> str:
-    """Path of a year's Parquet dataset relative to the catalogue root."""
+    """Path of a year's Parquet dataset relative to the catalogue root (``"allwise"``: a local
+    copy of the AllWISE MEP, :data:`ALLWISE_DATASET`)."""
+    if year == "allwise":
+        return ALLWISE_DATASET
     name = year_name(year)
     return f"{name}/neowiser-healpix_k5-{name}.parquet"
 

@@ -37,6 +37,9 @@ MAS = np.radians(1.0 / 3600.0 / 1000.0)
 #: detection outside its year's range is refused (:meth:`Motion.distances`), never lost.
 YEAR_MJD = {f"year{i}": (56639.0 + 365.25 * (i - 1), 56639.0 + 365.25 * i) for i in range(1, 12)}
 YEAR_MJD["addendum"] = YEAR_MJD["year11"]
+#: The AllWISE Multiepoch Photometry's exposures (:mod:`neowise_lightcurves.allwise`): WISE's
+#: survey from 2010 January 7 to the end of the post-cryogenic phase on 2011 February 1.
+YEAR_MJD["allwise"] = (55203.0, 55594.0)
 #: Days added to both ends of every year's range.
 YEAR_MARGIN_DAYS = 30.0
 
@@ -59,7 +62,7 @@ def year_mjd_range(years) -> tuple[float, float]:
     """The MJD range (margin included) that the survey years ``years`` span together."""
     from .catalog import year_name
 
-    spans = [YEAR_MJD[year_name(y)] for y in years]
+    spans = [YEAR_MJD[y if y in YEAR_MJD else year_name(y)] for y in years]
     if not spans:
         raise ValueError("no survey years")
     return min(s[0] for s in spans) - YEAR_MARGIN_DAYS, max(s[1] for s in spans) + YEAR_MARGIN_DAYS
