@@ -85,6 +85,13 @@ RENAMES = {
 }
 
 
+#: Zero points of the MEP's photometry (mag): ``w?mpro_ep = ZP - 2.5 log10(w?flux_ep)`` with the
+#: flux in DN of the single-exposure (L1b) frames. The light curves carry fluxes on NEOWISE's
+#: scale (:data:`neowise_lightcurves.photometry.ZERO_POINT`): :func:`to_cache_table` multiplies
+#: the MEP's by ``10 ** (0.4 (ZP_NEOWISE - ZP_MEP))``.
+ZERO_POINT = {"w1": 20.752, "w2": 19.596}
+
+
 def mep_schema():
     """Arrow schema of the MEP columns read here (:data:`MEP_COLUMNS`; a local copy's files)."""
     import pyarrow as pa
