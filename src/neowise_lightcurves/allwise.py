@@ -37,13 +37,18 @@ MJD_RANGE = motion.YEAR_MJD[NAME]
 #: partitions ``healpix_k0=../healpix_k5=../*.parquet`` with the MEP's column names).
 DATASET = ALLWISE_DATASET
 
-#: Columns of the MEP read here, with their Arrow types (IRSA's column descriptions, AllWISE
-#: Explanatory Supplement III.1.a): the deep source's id, name and position; each exposure's
-#: time, W1/W2 profile-fit fluxes (DN) and magnitudes (Vega); the deep source's blending and
-#: contamination flags; the exposure's quality.
+#: Columns of the MEP read here, with their Arrow types (AllWISE Explanatory Supplement
+#: III.1.a, and IRSA's answers): the deep source's id, name and position (``cntr_mf``,
+#: ``source_id_mf``, ``ra``, ``dec``); the row's own counter ``cntr`` and its exposure
+#: (``frame_id``: scan and frame, ``mjd``); W1/W2 profile-fit fluxes (DN) and magnitudes (Vega)
+#: on the exposure; the deep source's blending and contamination flags (``nb``, ``na``,
+#: ``cc_flags``: the same in all its rows); the exposure's quality (``qi_fact``, ``saa_sep``,
+#: ``moon_masked``). The MEP has no ``qual_frame``, ``ph_qual`` or ``sso_flg``.
 MEP_COLUMNS = {
     "cntr_mf": "int64",
     "source_id_mf": "string",
+    "cntr": "int64",
+    "frame_id": "string",
     "ra": "double",
     "dec": "double",
     "mjd": "double",
@@ -68,8 +73,8 @@ MEP_COLUMNS = {
 #: Light-curve column <- MEP column, where the names differ; ``mjd``, ``ra``, ``dec``, ``nb``,
 #: ``na``, ``cc_flags``, ``qi_fact``, ``saa_sep`` and ``moon_masked`` keep their names. The
 #: NEOWISE columns the MEP lacks (``qual_frame``, ``ph_qual``, ``sso_flg``, ...) are null in its
-#: rows; ``cntr`` is made per row (:func:`exposure_ids`), ``w1snr``/``w2snr`` are
-#: flux/uncertainty, as NEOWISE's.
+#: rows; ``cntr`` is minus the MEP row's ``cntr`` (so it never equals a NEOWISE row's),
+#: ``w1snr``/``w2snr`` are flux/uncertainty, as NEOWISE's.
 RENAMES = {
     "source_id": "source_id_mf",
     "w1flux": "w1flux_ep",
@@ -85,11 +90,15 @@ RENAMES = {
 }
 
 
-#: Zero points of the MEP's photometry (mag): ``w?mpro_ep = ZP - 2.5 log10(w?flux_ep)`` with the
-#: flux in DN of the single-exposure (L1b) frames. The light curves carry fluxes on NEOWISE's
-#: scale (:data:`neowise_lightcurves.photometry.ZERO_POINT`): :func:`to_cache_table` multiplies
-#: the MEP's by ``10 ** (0.4 (ZP_NEOWISE - ZP_MEP))``.
-ZERO_POINT = {"w1": 20.752, "w2": 19.596}
+#: Zero points of the MEP's photometry (mag): ``w?mpro_ep = ZP - 2.5 log10(w?flux_ep)``, the
+#: AllWISE convention (its fluxes are DN normalised to the Atlas zero points; Explanatory
+#: Supplement V.3.b: "the same procedures, zeropoints, and conventions" as the Source Catalog;
+#: IRSA's MEP rows give ``w1mpro_ep + 2.5 log10(w1flux_ep) = 20.500``, W2 19.500). The light
+#: curves carry fluxes on NEOWISE's scale (:data:`neowise_lightcurves.photometry.ZERO_POINT`,
+#: 20.752 and 19.596): :func:`to_cache_table` multiplies the MEP's by
+#: ``10 ** (0.4 (ZP_NEOWISE - ZP_MEP))`` (1.2612 in W1, 1.0925 in W2); magnitudes are on the
+#: same Vega system in both and are kept as they are.
+ZERO_POINT = {"w1": 20.5, "w2": 19.5}
 
 
 def mep_schema():
@@ -110,3 +119,283 @@ def cache_digest(shard_digest: str, source_key: str) -> str:
     catalogue: :func:`~neowise_lightcurves.manifest.shard_digest`) and the MEP's source
     (``source_key``: the TAP service and table, or the local copy)."""
     return hashlib.sha256(f"{shard_digest}|{source_key}".encode()).hexdigest()[:12]
+
+
+#: Entries of one exposure closer than this (arcsec) to a nearer entry are the same source
+#: measured again (an AllWISE Reject-Table duplicate from an overlapping Atlas Tile, or a repeated
+#: row): :func:`one_row_per_exposure` keeps the nearer. Distinct AllWISE sources are not this
+#: close (the W1 beam is 6").
+DUPLICATE_ARCSEC = 1.0
+#: Relative and absolute (arcsec) widening of the circle asked of the TAP service: it guards the
+#: service's float rounding; the exact test (:class:`~neowise_lightcurves.matching.Cones`) follows.
+QUERY_SLACK = (1e-6, 1e-3)
+
+
+def query_columns(columns: tuple[str, ...] | list[str]) -> list[str]:
+    """The MEP columns to read for cache ``columns``: the source's id and position and the
+    exposure's time, then each light-curve column's source (:func:`mep_column`), and the fluxes
+    and uncertainties whenever a ``w?snr`` is asked for."""
+    out = ["cntr", "cntr_mf", "ra", "dec", "mjd"]
+    wanted = list(columns)
+    for band in ("w1", "w2"):
+        if f"{band}snr" in wanted:
+            wanted += [f"{band}flux", f"{band}sigflux"]
+    for name in wanted:
+        source = mep_column(name)
+        if source is not None and source not in out:
+            out.append(source)
+    return out
+
+
+def flux_scale(band: str) -> float:
+    """Factor taking the MEP's fluxes (DN) to NEOWISE's scale (:data:`ZERO_POINT`)."""
+    from .photometry import ZERO_POINT as NEOWISE_ZERO_POINT
+
+    return 10 ** (0.4 * (NEOWISE_ZERO_POINT[band] - ZERO_POINT[band]))
+
+
+def one_row_per_exposure(frame):
+    """Each exposure of each source once per target.
+
+    The MEP holds an exposure of a source more than once when the source has more than one
+    entry (a Catalog source and its Reject-Table duplicate from an overlapping Atlas Tile) or a
+    row is repeated. Per (target, exposure ``mjd``), entries within :data:`DUPLICATE_ARCSEC`
+    of a nearer kept entry are dropped: the nearest to the target is kept (ties: the lower
+    ``cntr_mf``), farther distinct sources stay.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Matches: ``target_id``, ``dist_arcsec`` (arcsec), ``cntr_mf``, ``ra``, ``dec`` (deg),
+        ``mjd``, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows kept, sorted by ``target_id``, ``mjd``, ``dist_arcsec``, ``cntr_mf``.
+    """
+    import numpy as np
+
+    from . import sky
+
+    frame = frame.sort_values(
+        ["target_id", "mjd", "dist_arcsec", "cntr_mf"], kind="stable", ignore_index=True
+    )
+    n = len(frame)
+    if n < 2:
+        return frame
+    key = frame[["target_id", "mjd"]]
+    group = np.cumsum(np.r_[True, (key.iloc[1:].to_numpy() != key.iloc[:-1].to_numpy()).any(1)])
+    vec = sky.unit_vectors(frame["ra"].to_numpy(float), frame["dec"].to_numpy(float))
+    state = np.zeros(n, np.int8)  # 0 undecided, 1 kept, 2 dropped
+    while (state == 0).any():
+        open_ = np.flatnonzero(state == 0)
+        # the first undecided row of each group is kept (rows are nearest-first)
+        first = open_[np.r_[True, group[open_][1:] != group[open_][:-1]]]
+        state[first] = 1
+        leader = np.full(group.max() + 1, -1)
+        leader[group[first]] = first
+        rest = open_[state[open_] == 0]
+        lead = leader[group[rest]]
+        has = lead >= 0
+        sep = sky.chord_to_arcsec(np.linalg.norm(vec[rest[has]] - vec[lead[has]], axis=1))
+        state[rest[has][sep < DUPLICATE_ARCSEC]] = 2
+    return frame[state == 1].reset_index(drop=True)
+
+
+def to_cache_table(frame, columns: tuple[str, ...]):
+    """MEP matches as a match cache table (:func:`~neowise_lightcurves.matching.output_schema`):
+    ``year`` :data:`NAME`, the light-curve columns from their MEP sources (:data:`RENAMES`),
+    fluxes on NEOWISE's scale (:func:`flux_scale`), ``cntr`` minus the MEP row's own,
+    ``w?snr`` = flux / uncertainty (null where the flux is not positive, as NEOWISE's), and
+    null for the columns the MEP lacks. Sorted by ``target_id``, ``mjd``, ``cntr``."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .matching import output_schema
+
+    schema = output_schema(tuple(columns))
+    n = len(frame)
+    out = {
+        "target_id": frame["target_id"].astype(str).to_numpy(object),
+        "dist_arcsec": frame["dist_arcsec"].to_numpy(np.float64),
+        "year": np.full(n, NAME, dtype=object),
+    }
+    for name in columns:
+        band = name[:2]
+        if name == "cntr":  # negated: never equal to a NEOWISE row's
+            out[name] = -frame["cntr"].to_numpy(np.int64)
+        elif name in ("w1snr", "w2snr"):
+            flux = frame[RENAMES[f"{band}flux"]].to_numpy(np.float64)
+            sig = frame[RENAMES[f"{band}sigflux"]].to_numpy(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[name] = np.where(flux > 0, flux / sig, np.nan)
+        elif mep_column(name) is None:
+            out[name] = pa.nulls(n, schema.field(name).type)
+        elif name in ("w1flux", "w1sigflux", "w2flux", "w2sigflux"):
+            out[name] = frame[RENAMES[name]].to_numpy(np.float64) * flux_scale(band)
+        else:
+            out[name] = frame[mep_column(name)]
+    arrays = []
+    for field in schema:
+        v = out[field.name]
+        if isinstance(v, pa.Array):
+            arrays.append(v)
+        else:
+            arrays.append(pa.array(v, type=field.type, from_pandas=True))
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    return table.sort_by([("target_id", "ascending"), ("mjd", "ascending"), ("cntr", "ascending")])
+
+
+def _shard_targets(rows):
+    """One row per target of a shard's (target, partition) rows, with its index."""
+    targets = rows.drop_duplicates("target_id", ignore_index=True)
+    return targets
+
+
+def _owned(rows, targets, target_index, ra, dec):
+    """Which matches (target ``target_index``, MEP source at ``ra``/``dec``) this shard owns:
+    the source's order-5 partition is one of the target's partitions in the shard's rows. A
+    target whose cone spans shards is matched in each, every source once, as in NEOWISE."""
+    import numpy as np
+
+    from . import sky
+
+    position = {tid: i for i, tid in enumerate(targets["target_id"])}
+    row_target = rows["target_id"].map(position).to_numpy(np.int64)
+    span = np.int64(12 * 4**sky.PARTITION_ORDER)  # partitions on the sky
+    owned = row_target * span + rows["k5"].to_numpy(np.int64)
+    k5 = np.asarray(sky.partition_of(ra, dec), dtype=np.int64)
+    return np.isin(np.asarray(target_index, np.int64) * span + k5, owned)
+
+
+def match_tap(
+    rows,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+    *,
+    tap_url: str,
+    table: str,
+    max_upload_rows: int,
+    attempts: int,
+    backoff_s: float,
+    job_timeout_s: float,
+    what: str,
+    sleep=None,
+):
+    """Match one shard's targets in the MEP through a TAP service: an upload of the targets
+    and a positional join on a slightly larger circle (:data:`QUERY_SLACK`; a moving target's
+    widened by what it moves over the MEP's span, about its mid-span position), then the exact
+    test of :class:`~neowise_lightcurves.matching.Cones` on each returned pair, the shard's
+    partitions (:func:`_owned`) and :func:`one_row_per_exposure`.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The shard's (target, partition) rows from the manifest (``target_id, ra, dec, k5``, and
+        ``pmra, pmdec, pm_epoch`` for moving targets).
+    radius_arcsec : float
+        Cone radius (arcsec).
+    columns : tuple of str
+        The cache's catalogue columns (:func:`~neowise_lightcurves.columns.cached_columns`).
+    tap_url, table : str
+        The TAP service and the MEP's table name there.
+    max_upload_rows, attempts, backoff_s, job_timeout_s, what, sleep
+        As :func:`neowise_lightcurves.tap.run_upload_query`.
+
+    Returns
+    -------
+    pyarrow.Table
+        The match cache table (:func:`to_cache_table`).
+    """
+    import numpy as np
+    from astropy.table import Table
+
+    from . import tap
+    from .matching import Cones
+    from .motion import Motion
+
+    targets = _shard_targets(rows)
+    moves = Motion.of(targets, [NAME])
+    cones = Cones(targets["ra"], targets["dec"], radius_arcsec, moves)
+    ra, dec = targets["ra"].to_numpy(float), targets["dec"].to_numpy(float)
+    if moves is not None:
+        ra, dec = moves.centre_ra, moves.centre_dec
+    coarse = np.broadcast_to(np.asarray(cones.coarse_arcsec, float), (len(targets),))
+    wanted = query_columns(columns)
+    answers = []
+    # one query per circle size: the still targets', and the movers' widest
+    still = coarse <= radius_arcsec
+    for which in (still, ~still):
+        if not which.any():
+            continue
+        r = float(coarse[which].max()) * (1 + QUERY_SLACK[0]) + QUERY_SLACK[1]
+        upload = Table({"target_index": np.flatnonzero(which), "ra": ra[which], "dec": dec[which]})
+        query = tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",))
+        kwargs = {} if sleep is None else {"sleep": sleep}
+        answer = tap.run_upload_query(
+            tap_url,
+            query,
+            upload,
+            max_upload_rows=max_upload_rows,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            job_timeout_s=job_timeout_s,
+            what=what,
+            **kwargs,
+        )
+        answers.append(_to_frame(answer, ["target_index", *wanted]))
+    import pandas as pd
+
+    found = pd.concat(answers, ignore_index=True) if answers else _to_frame(None, wanted)
+    log.info("%s: %d rows from the service", what, len(found))
+    return _exact(found, targets, rows, cones, columns)
+
+
+def _to_frame(answer, names):
+    """An astropy table from the service as pandas (masked values as NaN/None)."""
+    import pandas as pd
+
+    if answer is None or len(answer) == 0:
+        return pd.DataFrame({n: pd.Series(dtype=float) for n in names})
+    missing = [n for n in names if n not in answer.colnames]
+    if missing:
+        raise RuntimeError(f"the TAP service's answer lacks column(s): {', '.join(missing)}")
+    frame = answer[names].to_pandas()
+    for n in names:
+        if frame[n].dtype == object:  # bytes from some VOTable writers
+            frame[n] = frame[n].map(lambda v: v.decode() if isinstance(v, bytes) else v)
+    return frame
+
+
+def _exact(found, targets, rows, cones, columns):
+    """The exact test on returned (target, entry) pairs, the shard's partitions, one row per
+    exposure; the cache table."""
+    import numpy as np
+
+    index = found["target_index"].to_numpy(np.int64)
+    ti, di, dist = cones.match(
+        found["ra"].to_numpy(float), found["dec"].to_numpy(float), found["mjd"].to_numpy(float)
+    )
+    same = ti == index[di]  # the pair the service returned (an entry is also returned for
+    ti, di, dist = ti[same], di[same], dist[same]  # each other target whose cone holds it)
+    picked = found.iloc[di].reset_index(drop=True)
+    keep = _owned(rows, targets, ti, picked["ra"].to_numpy(float), picked["dec"].to_numpy(float))
+    picked = picked[keep].reset_index(drop=True)
+    picked.insert(0, "target_id", targets["target_id"].to_numpy(object)[ti[keep]])
+    picked.insert(1, "dist_arcsec", dist[keep])
+    return to_cache_table(one_row_per_exposure(picked), columns)
+
+
+def match_local(catalog, rows, radius_arcsec, columns, concurrent_partitions, record=None):
+    """Match one shard's targets in a local copy of the MEP (:data:`DATASET` under the root of
+    ``catalog``, the NEOWISE layout: the demo's) with the NEOWISE read path
+    (:func:`~neowise_lightcurves.matching.match_shard`, the exact test included), then
+    :func:`one_row_per_exposure`; returns the cache table (:func:`to_cache_table`)."""
+    from .matching import match_shard
+
+    wanted = tuple(query_columns(columns))
+    found = match_shard(
+        catalog, NAME, rows, radius_arcsec, wanted, concurrent_partitions, record, mep_schema()
+    ).to_pandas()
+    return to_cache_table(one_row_per_exposure(found), columns)

@@ -359,9 +359,10 @@ def candidate_row_groups(meta: pq.FileMetaData, bounds) -> list[int]:
     ]
 
 
-def output_schema(columns: tuple[str, ...]) -> pa.Schema:
-    """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``."""
-    file_schema = cols.file_schema()
+def output_schema(columns: tuple[str, ...], file_schema: pa.Schema | None = None) -> pa.Schema:
+    """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``
+    (typed as in ``file_schema``, by default the NEOWISE catalogue's)."""
+    file_schema = cols.file_schema() if file_schema is None else file_schema
     fields = [
         pa.field("target_id", pa.string()),
         pa.field("dist_arcsec", pa.float64(), metadata={"unit": "arcsec"}),
@@ -536,6 +537,7 @@ def match_shard(
     columns: tuple[str, ...],
     concurrent_partitions: int,
     record: ReadRecord | None = None,
+    file_schema: pa.Schema | None = None,
 ) -> pa.Table:
     """Match one shard in one year.
 
@@ -559,6 +561,9 @@ def match_shard(
         ``threads``.
     record : ReadRecord, optional
         Added what the job reads (:mod:`neowise_lightcurves.reads`).
+    file_schema : pyarrow.Schema, optional
+        The files' schema, when not the NEOWISE catalogue's (a local copy of the AllWISE MEP,
+        :func:`neowise_lightcurves.allwise.match_local`).
 
     Returns
     -------
@@ -603,7 +608,7 @@ def match_shard(
             return match_file(catalog, info, targets, radius_arcsec, columns, cones, record=record)
 
         pieces = [t for part in pool.map(one_file, work) for t in part]
-    schema = output_schema(columns)
+    schema = output_schema(columns, file_schema)
     if not pieces:
         return schema.empty_table()
     table = pa.concat_tables(pieces, promote_options="permissive")

@@ -1,0 +1,240 @@
+"""The AllWISE MEP in the light curves: matching through a real TAP server on loopback
+(tests/servers.py's UwsTapServer, brute-force answers), the exact test, the shard's partitions,
+one row per exposure, and the columns mapped onto NEOWISE's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import brute_force_pairs, point_in_cone
+from servers import UwsTapServer
+
+from neowise_lightcurves import allwise, columns, sky
+from neowise_lightcurves.matching import output_schema
+from neowise_lightcurves.photometry import ZERO_POINT
+
+RADIUS = 3.0
+COLUMNS = columns.cached_columns()
+
+
+def _targets():
+    return pd.DataFrame(
+        {
+            "target_id": ["open", "pole", "seam-w", "seam-e", "far"],
+            "ra": [150.0, 42.0, 359.9996, 0.0006, 300.0],
+            "dec": [2.0, 89.99990, -1.0, -1.0, -60.0],
+        }
+    )
+
+
+#: Sources about each target (position angle, fraction of the radius): AllWISE sources are
+#: more than 1" apart; two just inside the cone, two outside; a Reject-Table duplicate of the
+#: first 0.3" farther out.
+LAYOUT = ((60.0, 0.5), (150.0, 0.99), (240.0, 0.8), (330.0, 1.01), (0.0, 1.4))
+
+
+def _mep(targets, rng, exposures=6):
+    """A synthetic MEP: the :data:`LAYOUT` sources about each target, each measured on
+    ``exposures`` exposures, the duplicate on the same ones, and one row repeated exactly."""
+    src = []
+    for t in targets.itertuples():
+        for pa, frac in LAYOUT:
+            src.append((*point_in_cone(t.ra, t.dec, RADIUS, pa, frac), False))
+        src.append((*point_in_cone(t.ra, t.dec, RADIUS, 60.0, 0.6), True))
+    rows = []
+    cntr_mf = 10**12
+    times = 55300.0 + rng.uniform(0, 200, exposures)
+    for i, (ra, dec, dup) in enumerate(src):
+        if not dup:
+            cntr_mf += 1
+        if i % (len(LAYOUT) + 1) == 0:
+            first = cntr_mf  # the target's first source: the one duplicated
+        for e, t in enumerate(times):
+            w1 = rng.normal(2000, 30)
+            rows.append(
+                dict(
+                    cntr_mf=first + 5 * 10**11 if dup else cntr_mf,
+                    source_id_mf=f"0000p000_ac51-{i:06d}",
+                    cntr=len(rows) + 1,
+                    frame_id=f"0{e:04d}a{i % 200:03d}",
+                    ra=ra,
+                    dec=dec,
+                    mjd=t,
+                    w1flux_ep=w1,
+                    w1sigflux_ep=30.0,
+                    w2flux_ep=-5.0 if e == 0 else 800.0,
+                    w2sigflux_ep=20.0,
+                    w1mpro_ep=allwise.ZERO_POINT["w1"] - 2.5 * np.log10(w1),
+                    w1sigmpro_ep=0.016,
+                    w2mpro_ep=allwise.ZERO_POINT["w2"] - 2.5 * np.log10(800.0),
+                    w2sigmpro_ep=0.03,
+                    w1rchi2_ep=1.0,
+                    w2rchi2_ep=1.1,
+                    nb=1,
+                    na=0,
+                    cc_flags="0000",
+                    qi_fact=1.0,
+                    saa_sep=50.0,
+                    moon_masked="00",
+                    dup=dup,
+                )
+            )
+    frame = pd.DataFrame(rows)
+    repeated = frame.iloc[[7]]  # a row the table holds twice
+    return pd.concat([frame, repeated], ignore_index=True)
+
+
+def _rows(targets):
+    """Manifest rows: each target with every partition its cone touches."""
+    out = []
+    for t in targets.itertuples():
+        for k5 in sky.cone_partitions([t.ra], [t.dec], RADIUS * 1.01)[0]:
+            out.append(dict(target_id=t.target_id, ra=t.ra, dec=t.dec, k5=int(k5)))
+    return pd.DataFrame(out)
+
+
+def _server_table(mep):
+    from astropy.table import Table
+
+    return Table.from_pandas(mep.drop(columns=["dup"]))
+
+
+def _match(server, rows, **kw):
+    settings = dict(
+        tap_url=server.url,
+        table=allwise.TABLE,
+        max_upload_rows=1000,
+        attempts=3,
+        backoff_s=0.01,
+        job_timeout_s=30.0,
+        what="AllWISE MEP for shard test",
+    )
+    settings.update(kw)
+    return allwise.match_tap(rows, RADIUS, COLUMNS, **settings)
+
+
+def _ids(table):
+    """(target, cntr) of each row of a cache table."""
+    return set(zip(table["target_id"].to_pylist(), table["cntr"].to_pylist(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def sky_():
+    rng = np.random.default_rng(11)
+    targets = _targets()
+    return targets, _mep(targets, rng)
+
+
+def test_tap_matches_equal_brute_force_less_the_duplicates(sky_):
+    targets, mep = sky_
+    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    try:
+        got = _match(server, _rows(targets))
+        chunked = _match(server, _rows(targets), max_upload_rows=2)
+    finally:
+        server.stop()
+    pairs = brute_force_pairs(targets["ra"], targets["dec"], mep["ra"], mep["dec"], RADIUS)
+    # of a source and its duplicate, the entry nearer the target (astropy's separation) stays;
+    # the repeated row once
+    from astropy.coordinates import SkyCoord
+
+    unique = mep.drop_duplicates(subset=["cntr"])
+    best = {}
+    for i, j in pairs:
+        if j not in unique.index:
+            continue
+        t = targets.iloc[i]
+        sep = SkyCoord(t["ra"], t["dec"], unit="deg").separation(
+            SkyCoord(mep["ra"][j], mep["dec"][j], unit="deg")
+        )
+        key = (t["target_id"], mep["cntr_mf"][j] % (5 * 10**11), mep["mjd"][j])
+        if key not in best or sep < best[key][0]:
+            best[key] = (sep, int(mep["cntr"][j]))
+    expected = {(key[0], cntr) for key, (_, cntr) in best.items()}
+    assert len(expected) >= 5 * 2 * 6  # 2 or 3 sources in each cone (the seam's overlap)
+    assert any(mep["dup"][j] for _, j in pairs)  # duplicates were in the cones
+    found = {(t, -c) for t, c in _ids(got)}
+    assert found == expected
+    assert got.num_rows == len(expected)  # the repeated row once
+    assert got.equals(chunked)
+
+
+def test_columns_are_neowise_s_with_fluxes_on_its_scale(sky_):
+    targets, mep = sky_
+    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    try:
+        got = _match(server, _rows(targets))
+    finally:
+        server.stop()
+    assert got.schema == output_schema(COLUMNS)
+    frame = got.to_pandas()
+    assert set(frame["year"]) == {"allwise"}
+    assert frame["qual_frame"].isna().all() and frame["ph_qual"].isna().all()
+    assert (frame["cntr"] < 0).all()
+    # the same source in both zero-point systems: mag = ZP - 2.5 log10(flux)
+    w1 = ZERO_POINT["w1"] - 2.5 * np.log10(frame["w1flux"])
+    np.testing.assert_allclose(w1, frame["w1mpro"], atol=1e-9)
+    np.testing.assert_allclose(frame["w1snr"], frame["w1flux"] / frame["w1sigflux"])
+    assert frame.loc[frame["w2flux"] < 0, "w2snr"].isna().all()
+    assert (frame.loc[frame["w2flux"] < 0].shape[0]) > 0
+
+
+def test_a_shard_keeps_only_sources_in_its_partitions(sky_):
+    targets, mep = sky_
+    rows = _rows(targets)
+    pole = rows["target_id"] == "pole"
+    assert rows[pole]["k5"].nunique() == 4  # the pole's cone spans four partitions
+    two = rows["k5"].isin(sorted(rows[pole]["k5"])[:2])
+    half, other = rows[~pole | two], rows[pole & ~two]
+    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    try:
+        whole = _match(server, rows)
+        a, b = _match(server, half), _match(server, other)
+    finally:
+        server.stop()
+    assert a.num_rows and b.num_rows
+    assert _ids(a) | _ids(b) == _ids(whole) and not _ids(a) & _ids(b)
+
+
+def test_a_moving_target_is_matched_at_its_position_then(sky_):
+    from neowise_lightcurves import motion
+
+    pm = (1500.0, -800.0)  # mas/yr
+    epoch = 2016.0
+    ra0, dec0 = 80.0, 20.0
+    mid = 55400.0
+    dt = (mid - motion.jyear_to_mjd(epoch)) / motion.DAYS_PER_JULIAN_YEAR
+    (sra,), (sdec,) = motion.to_radec(motion.propagate([ra0], [dec0], [pm[0]], [pm[1]], dt))
+    _, mep = sky_
+    one = mep.iloc[:4].copy()
+    one["ra"], one["dec"] = sra, sdec
+    one["mjd"] = mid + np.array([-40.0, -10.0, 10.0, 40.0])
+    one["dup"] = False
+    rows = pd.DataFrame(
+        dict(target_id=["MOVER"], ra=[ra0], dec=[dec0], k5=[int(sky.partition_of(sra, sdec))])
+    )
+    moving = rows.assign(pmra=pm[0], pmdec=pm[1], pm_epoch=epoch)
+    server = UwsTapServer({allwise.TABLE: _server_table(one)})
+    try:
+        with_pm = _match(server, moving)
+        still = _match(server, rows)
+    finally:
+        server.stop()
+    assert with_pm.num_rows == 4 and still.num_rows == 0
+    assert max(with_pm["dist_arcsec"].to_pylist()) < 0.3  # 1.7"/yr for 40 d: 0.19"
+
+
+def test_one_row_per_exposure_keeps_distinct_neighbours():
+    base = dict(target_id="T", mjd=55400.0, cntr=1)
+    frame = pd.DataFrame(
+        [
+            dict(base, cntr_mf=1, ra=10.0, dec=0.0, dist_arcsec=0.2),
+            dict(base, cntr_mf=2, ra=10.0 + 0.3 / 3600, dec=0.0, dist_arcsec=0.4),  # duplicate
+            dict(base, cntr_mf=3, ra=10.0, dec=2.0 / 3600, dist_arcsec=2.0),  # a neighbour
+            dict(base, cntr_mf=4, ra=10.0, dec=2.4 / 3600, dist_arcsec=2.4),  # its duplicate
+            dict(base, cntr_mf=1, ra=10.0, dec=0.0, dist_arcsec=0.2, mjd=55401.0),
+        ]
+    )
+    kept = allwise.one_row_per_exposure(frame)
+    assert kept["cntr_mf"].tolist() == [1, 3, 1]
