@@ -13,11 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import allwise
 from .manifest import Shard
 
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
 #: match jobs' logs and cost records (``.log``, ``.tsv``).
-CACHE_FOLDERS = {"cache": ".parquet", "logs/match": ".log", "benchmarks/match": ".tsv"}
+CACHE_FOLDERS = {
+    "cache": ".parquet",
+    "logs/match": ".log",
+    "benchmarks/match": ".tsv",
+    "logs/match_allwise": ".log",
+    "benchmarks/match_allwise": ".tsv",
+}
 
 
 def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
@@ -26,10 +33,28 @@ def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
     return f"r{radius}/{year}/{shard}-{digest}.parquet"
 
 
-def used_names(shards: Iterable[Shard], radius: str, years: Iterable[str]) -> set[str]:
-    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads."""
+def year_digest(digest: str, year: str, allwise_key: str | None = None) -> str:
+    """The digest in a cache file's name: the shard's (``digest``), or for the AllWISE MEP
+    (``year`` ``"allwise"``) one that also keys its source ``allwise_key``
+    (:func:`neowise_lightcurves.allwise.cache_digest`)."""
+    if year != allwise.NAME:
+        return digest
+    if allwise_key is None:
+        raise ValueError("the AllWISE MEP's cache names need its source's key")
+    return allwise.cache_digest(digest, allwise_key)
+
+
+def used_names(
+    shards: Iterable[Shard], radius: str, years: Iterable[str], allwise_key: str | None = None
+) -> set[str]:
+    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads
+    (``allwise_key``: the MEP's source, when ``years`` holds ``"allwise"``)."""
     shards = list(shards)
-    return {cache_name(radius, y, s.shard, s.digest) for y in years for s in shards}
+    return {
+        cache_name(radius, y, s.shard, year_digest(s.digest, y, allwise_key))
+        for y in years
+        for s in shards
+    }
 
 
 @dataclass

@@ -16,6 +16,7 @@ rule prune_cache:
         "../../envs/neowise-lightcurves.yaml"
     params:
         radius=RADIUS,
-        years=YEARS,
+        years=READ_YEARS,
+        allwise_key=ALLWISE_KEY,
     script:
         "../../scripts/prune_cache.py"

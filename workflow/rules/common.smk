@@ -7,6 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from neowise_lightcurves import allwise as nl_allwise
 from neowise_lightcurves import cache as nl_cache
 from neowise_lightcurves import catalog as nl_catalog
 from neowise_lightcurves import config as nl_config
@@ -63,6 +64,27 @@ CATALOG_KEY = (
     else config["catalog"]["root"].rstrip("/")
 )
 
+# The AllWISE Multiepoch Photometry (2010-2011): one more cached job per shard, year "allwise",
+# through the TAP service or from a local copy (the demo's, with the demo catalogue).
+ALLWISE = config["catalog"]["allwise_mep"]
+ALLWISE_SOURCE = ALLWISE["source"]
+if ALLWISE_SOURCE == "auto":
+    ALLWISE_SOURCE = "demo" if DEMO_CATALOG else "tap"
+ALLWISE_ROOT = {"demo": f"{OUTDIR}/demo/catalog", "tap": None}.get(
+    ALLWISE_SOURCE, ALLWISE_SOURCE
+)
+# what makes a shard's MEP matches valid besides its own cache key: where they come from
+if ALLWISE_SOURCE == "tap":
+    ALLWISE_KEY = f"tap:{ALLWISE['tap_url'].rstrip('/')}:{ALLWISE['table']}"
+elif ALLWISE_SOURCE == "demo":
+    ALLWISE_KEY = "demo:seed={seed}:field={field_sources}".format(**config["demo"])
+else:
+    ALLWISE_KEY = f"copy:{ALLWISE_SOURCE.rstrip('/')}"
+if not ALLWISE["enabled"]:
+    ALLWISE_KEY = None
+# every year a light curve reads: the configured NEOWISE years, and the MEP's when on
+READ_YEARS = YEARS + ([nl_allwise.NAME] if ALLWISE["enabled"] else [])
+
 
 wildcard_constraints:
     year="year[0-9]+|addendum",
@@ -84,6 +106,13 @@ def demo_catalog_root(year_dataset_path, year):
 def match_catalog_input(wildcards):
     """The demo year's dataset when the catalogue is the demo; nothing for real roots."""
     return [demo_year_dataset(wildcards.year)] if DEMO_CATALOG else []
+
+
+def allwise_catalog_input(wildcards):
+    """The demo's copy of the MEP when it is the source; nothing for TAP or a real copy."""
+    if ALLWISE_SOURCE != "demo":
+        return []
+    return [f"{OUTDIR}/demo/catalog/{nl_catalog.ALLWISE_DATASET}"]
 
 
 def plan_catalog_input(wildcards):
@@ -114,16 +143,17 @@ def manifest_groups():
 
 
 def cache_file(shard, year):
-    name = nl_cache.cache_name(RADIUS, year, shard.shard, shard.digest)
+    digest = nl_cache.year_digest(shard.digest, year, ALLWISE_KEY)
+    name = nl_cache.cache_name(RADIUS, year, shard.shard, digest)
     return f"{OUTDIR}/cache/{name}"
 
 
 def lightcurve_inputs(wildcards):
-    """Cache files, every year, of every shard the group's targets' cones touch."""
+    """Cache files, every year read, of every shard the group's targets' cones touch."""
     shards = manifest_shards()
     return [
         cache_file(shards[name], year)
-        for year in YEARS
+        for year in READ_YEARS
         for name in manifest_groups()[wildcards.group].reads
     ]
 

@@ -31,8 +31,10 @@ rule costs:
         "../../envs/neowise-lightcurves.yaml"
     params:
         radius=RADIUS,
-        years=YEARS,
+        years=READ_YEARS,
+        allwise_key=ALLWISE_KEY,
         once=(["demo_targets"] if DEMO_TARGETS else [])
+        + (["demo_allwise"] if ALLWISE_KEY and ALLWISE_SOURCE == "demo" else [])
         + ["targets", "manifest", "summary", "plots", "overview"],
         demo_years=YEARS if DEMO_CATALOG else [],
         cache=f"{OUTDIR}/cache",

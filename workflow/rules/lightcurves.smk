@@ -28,7 +28,7 @@ rule lightcurves:
         association=config["association"],
         periods=config["periods"],
         root=config["catalog"]["root"],
-        years=YEARS,
+        years=READ_YEARS,
         radius_arcsec=config["match"]["radius_arcsec"],
         formats=config["outputs"]["per_target_formats"],
     script:

@@ -18,7 +18,7 @@ checkpoint manifest:
     params:
         radius_arcsec=config["match"]["radius_arcsec"],
         proper_motion=config["match"]["proper_motion"],
-        years=YEARS,  # a moving target's cone is widened by what it moves over them
+        years=READ_YEARS,  # a moving target's cone is widened by what it moves over them
         shard_order=config["match"]["shard_order"],
         max_shard_targets=config["match"]["max_shard_targets"],
         columns=CACHED_COLUMNS,
