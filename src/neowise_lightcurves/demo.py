@@ -454,8 +454,37 @@ def write_year(
     year = year_name(year)
     sky_ = build_sky(seed, field_sources)
     table = year_table(sky_, year, seed)
-    dest = Path(root) / year_dataset(year)
-    schema = cols.file_schema()
+    return _write_dataset(
+        table, Path(root) / year_dataset(year), cols.file_schema(), row_group_size
+    )
+
+
+def _write_dataset(table: pa.Table, dest: Path, schema: pa.Schema, row_group_size: int) -> Path:
+    """Write ``table`` to the dataset folder ``dest`` in IRSA's layout; returns ``dest``.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The rows with the columns of ``schema`` and a ``healpix_k5`` column (their order-5
+        partition, which names the hive folders and is not written into the files).
+    dest : pathlib.Path
+        The dataset folder, built under a temporary name and renamed into place when complete.
+    schema : pyarrow.Schema
+        The files' schema, also written to ``_common_metadata`` and ``_metadata``.
+    row_group_size : int
+        Rows per Parquet row group.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
+
+    Notes
+    -----
+    Every partition gets ``healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet``; the largest
+    also a ``part1`` (half its rows each). ``_metadata`` lists every file's row groups with paths
+    relative to ``dest``.
+    """
     k5_all = table["healpix_k5"].to_numpy()
     data = table.drop_columns(["healpix_k5"])
     with atomic_directory(dest) as tmp:
