@@ -39,6 +39,8 @@ YEAR_START["addendum"] = 60291.0 + 190.0
 
 ORBIT_DAYS = 94.3 / 1440.0  # WISE orbit: one exposure of a position per orbit during a visit
 HALF_YEAR = 182.6
+#: Start of OUTBURST's outburst (MJD): three days before its region's second visit of year 2.
+OUTBURST_MJD = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
 
 #: Regions of the demo sky: name, centre (deg), radius of the field-star cap (deg),
 #: exposures per visit.
@@ -280,29 +282,8 @@ def _observe(
         )
     ra, dec = _offset(true_ra, true_dec, rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
     out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
-    outburst = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
     for band in ("w1", "w2"):
-        zp = ZERO_POINT[band]
-        true = 10 ** (-0.4 * (_magnitudes(s, out["mjd"], band, outburst) - zp))
-        sig = np.sqrt(7.0**2 + 0.5 * true + (0.015 * true) ** 2)
-        flux = true + rng.normal(0, 1, n) * sig
-        snr = flux / sig
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mpro = np.where(
-                snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig)
-            )
-            sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
-        null = rng.random(n) < 0.02
-        for name, v in (
-            ("flux", flux),
-            ("sigflux", sig),
-            ("snr", snr),
-            ("mpro", mpro),
-            ("sigmpro", sigmpro),
-        ):
-            out[f"{band}{name}"] = np.where(null, np.nan, v)
-        out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
-        out[f"{band}_true_mag"] = _magnitudes(s, out["mjd"], band, outburst)
+        out.update(_photometry(s, out["mjd"], band, ZERO_POINT[band], rng))
     out["cc_flags"] = np.where(
         rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n)
     )
@@ -318,6 +299,56 @@ def _observe(
     frame["exposure"] = det["exposure"].to_numpy()
     frame["region"] = s["region"].to_numpy()
     return _fill_columns(frame, year_no, rng, len(REGIONS) if moving else 0)
+
+
+def _photometry(s: pd.DataFrame, mjd: np.ndarray, band: str, zp: float, rng) -> dict:
+    """One band's measurements of the sources ``s`` (one row per measurement) at times ``mjd``.
+
+    Parameters
+    ----------
+    s : pandas.DataFrame
+        The measured source of every row (:func:`build_sky`'s columns).
+    mjd : numpy.ndarray
+        The rows' times.
+    band : str
+        ``"w1"`` or ``"w2"``.
+    zp : float
+        Zero point (mag) of the fluxes (DN): ``m = zp - 2.5 log10(flux)``.
+    rng : numpy.random.Generator
+        Source of the noise, nulls and fit chi-squares.
+
+    Returns
+    -------
+    dict
+        ``{band}flux``, ``{band}sigflux``, ``{band}snr``, ``{band}mpro``, ``{band}sigmpro`` (NaN
+        in 2% of rows; below SNR 2 ``mpro`` is the 2-sigma upper limit and ``sigmpro`` NaN),
+        ``{band}rchi2`` and ``{band}_true_mag`` (the model's magnitude).
+    """
+    n = len(s)
+    true_mag = _magnitudes(s, mjd, band, OUTBURST_MJD)
+    true = 10 ** (-0.4 * (true_mag - zp))
+    sig = np.sqrt(7.0**2 + 0.5 * true + (0.015 * true) ** 2)
+    flux = true + rng.normal(0, 1, n) * sig
+    snr = flux / sig
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mpro = np.where(
+            snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig)
+        )
+        sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
+    null = rng.random(n) < 0.02
+    out = {
+        f"{band}{name}": np.where(null, np.nan, v)
+        for name, v in (
+            ("flux", flux),
+            ("sigflux", sig),
+            ("snr", snr),
+            ("mpro", mpro),
+            ("sigmpro", sigmpro),
+        )
+    }
+    out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
+    out[f"{band}_true_mag"] = true_mag
+    return out
 
 
 def _empty_dtypes() -> dict:
