@@ -14,6 +14,26 @@ writes it::
 with all 143 columns and their types; one partition also gets a ``part1`` file. Every number
 comes from ``numpy.random.default_rng`` seeded by (seed, year), so a year is the same whenever
 and wherever it is made.
+
+The demo also has its copy of the AllWISE Multiepoch Photometry (:mod:`neowise_lightcurves.allwise`,
+:func:`mep_table`, :func:`write_allwise`) in the same layout, with the MEP's columns
+(:func:`neowise_lightcurves.allwise.mep_schema`)::
+
+    {root}/allwise/allwise_p3as_mep-healpix_k5.parquet/
+        _metadata, _common_metadata
+        healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet
+
+It holds the same sources seen from 2010 January 7 to 2011 February 1 (MJD 55203-55594): visits
+of each region at ``55203 + phase + k * HALF_YEAR`` (k = 0, 1, 2, those before the end), the
+photometry of the same light-curve models on the MEP's zero points, every row at its source's
+position (the mover's at the MEP's mid time) with its ``cntr_mf``/``source_id_mf``. Its numbers
+come from a stream of their own, seeded by (seed, 0, 2010), so that no NEOWISE year changes. It
+holds the duplicates the real MEP has:
+
+- the sources of :data:`MEP_REJECT_DUPLICATES` (STAR-B01, CORNER) have an AllWISE Reject-Table
+  duplicate: another ``cntr_mf`` and ``source_id_mf`` 0.3 arcsec away, every exposure of the
+  source measured again (fresh noise, the same ``mjd``);
+- the source of :data:`MEP_REPEATED_ROW` (STAR-A03) has one exposure's row listed twice.
 """
 
 from __future__ import annotations
@@ -39,6 +59,8 @@ YEAR_START["addendum"] = 60291.0 + 190.0
 
 ORBIT_DAYS = 94.3 / 1440.0  # WISE orbit: one exposure of a position per orbit during a visit
 HALF_YEAR = 182.6
+#: Start of OUTBURST's outburst (MJD): three days before its region's second visit of year 2.
+OUTBURST_MJD = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
 
 #: Regions of the demo sky: name, centre (deg), radius of the field-star cap (deg),
 #: exposures per visit.
@@ -280,29 +302,8 @@ def _observe(
         )
     ra, dec = _offset(true_ra, true_dec, rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
     out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
-    outburst = YEAR_START["year2"] + 17.0 + 23.0 * 4 + HALF_YEAR - 3.0
     for band in ("w1", "w2"):
-        zp = ZERO_POINT[band]
-        true = 10 ** (-0.4 * (_magnitudes(s, out["mjd"], band, outburst) - zp))
-        sig = np.sqrt(7.0**2 + 0.5 * true + (0.015 * true) ** 2)
-        flux = true + rng.normal(0, 1, n) * sig
-        snr = flux / sig
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mpro = np.where(
-                snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig)
-            )
-            sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
-        null = rng.random(n) < 0.02
-        for name, v in (
-            ("flux", flux),
-            ("sigflux", sig),
-            ("snr", snr),
-            ("mpro", mpro),
-            ("sigmpro", sigmpro),
-        ):
-            out[f"{band}{name}"] = np.where(null, np.nan, v)
-        out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
-        out[f"{band}_true_mag"] = _magnitudes(s, out["mjd"], band, outburst)
+        out.update(_photometry(s, out["mjd"], band, ZERO_POINT[band], rng))
     out["cc_flags"] = np.where(
         rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n)
     )
@@ -318,6 +319,56 @@ def _observe(
     frame["exposure"] = det["exposure"].to_numpy()
     frame["region"] = s["region"].to_numpy()
     return _fill_columns(frame, year_no, rng, len(REGIONS) if moving else 0)
+
+
+def _photometry(s: pd.DataFrame, mjd: np.ndarray, band: str, zp: float, rng) -> dict:
+    """One band's measurements of the sources ``s`` (one row per measurement) at times ``mjd``.
+
+    Parameters
+    ----------
+    s : pandas.DataFrame
+        The measured source of every row (:func:`build_sky`'s columns).
+    mjd : numpy.ndarray
+        The rows' times.
+    band : str
+        ``"w1"`` or ``"w2"``.
+    zp : float
+        Zero point (mag) of the fluxes (DN): ``m = zp - 2.5 log10(flux)``.
+    rng : numpy.random.Generator
+        Source of the noise, nulls and fit chi-squares.
+
+    Returns
+    -------
+    dict
+        ``{band}flux``, ``{band}sigflux``, ``{band}snr``, ``{band}mpro``, ``{band}sigmpro`` (NaN
+        in 2% of rows; below SNR 2 ``mpro`` is the 2-sigma upper limit and ``sigmpro`` NaN),
+        ``{band}rchi2`` and ``{band}_true_mag`` (the model's magnitude).
+    """
+    n = len(s)
+    true_mag = _magnitudes(s, mjd, band, OUTBURST_MJD)
+    true = 10 ** (-0.4 * (true_mag - zp))
+    sig = np.sqrt(7.0**2 + 0.5 * true + (0.015 * true) ** 2)
+    flux = true + rng.normal(0, 1, n) * sig
+    snr = flux / sig
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mpro = np.where(
+            snr >= 2, zp - 2.5 * np.log10(flux), zp - 2.5 * np.log10(np.abs(flux) + 2 * sig)
+        )
+        sigmpro = np.where(snr >= 2, 1.0857 / snr, np.nan)
+    null = rng.random(n) < 0.02
+    out = {
+        f"{band}{name}": np.where(null, np.nan, v)
+        for name, v in (
+            ("flux", flux),
+            ("sigflux", sig),
+            ("snr", snr),
+            ("mpro", mpro),
+            ("sigmpro", sigmpro),
+        )
+    }
+    out[f"{band}rchi2"] = np.abs(rng.normal(1, 0.3, n))
+    out[f"{band}_true_mag"] = true_mag
+    return out
 
 
 def _empty_dtypes() -> dict:
@@ -454,8 +505,37 @@ def write_year(
     year = year_name(year)
     sky_ = build_sky(seed, field_sources)
     table = year_table(sky_, year, seed)
-    dest = Path(root) / year_dataset(year)
-    schema = cols.file_schema()
+    return _write_dataset(
+        table, Path(root) / year_dataset(year), cols.file_schema(), row_group_size
+    )
+
+
+def _write_dataset(table: pa.Table, dest: Path, schema: pa.Schema, row_group_size: int) -> Path:
+    """Write ``table`` to the dataset folder ``dest`` in IRSA's layout; returns ``dest``.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The rows with the columns of ``schema`` and a ``healpix_k5`` column (their order-5
+        partition, which names the hive folders and is not written into the files).
+    dest : pathlib.Path
+        The dataset folder, built under a temporary name and renamed into place when complete.
+    schema : pyarrow.Schema
+        The files' schema, also written to ``_common_metadata`` and ``_metadata``.
+    row_group_size : int
+        Rows per Parquet row group.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
+
+    Notes
+    -----
+    Every partition gets ``healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet``; the largest
+    also a ``part1`` (half its rows each). ``_metadata`` lists every file's row groups with paths
+    relative to ``dest``.
+    """
     k5_all = table["healpix_k5"].to_numpy()
     data = table.drop_columns(["healpix_k5"])
     with atomic_directory(dest) as tmp:
@@ -486,6 +566,178 @@ def write_year(
         pq.write_metadata(schema, tmp / "_common_metadata")
         pq.write_metadata(schema, tmp / "_metadata", metadata_collector=collector)
     return dest
+
+
+#: Constant demo targets whose source has an AllWISE Reject-Table duplicate in the MEP copy: a
+#: second ``cntr_mf``/``source_id_mf`` 0.3 arcsec away, measured on the same exposures.
+MEP_REJECT_DUPLICATES = ("STAR-B01", "CORNER")
+#: Demo target whose source has one MEP exposure row repeated exactly.
+MEP_REPEATED_ROW = "STAR-A03"
+#: ``cntr_mf`` of a demo source in the MEP copy: this base plus the source's ``index`` (apart
+#: from the NEOWISE rows' ``cntr``, below 1.3e12); its Reject-Table duplicate's: the next base.
+MEP_CNTR_BASE = 5 * 10**12
+MEP_REJECT_CNTR_BASE = 6 * 10**12
+#: Separation (arcsec) of a Reject-Table duplicate from its Catalog source.
+MEP_REJECT_SEPARATION = 0.3
+
+
+def _atlas_source_ids(ra: np.ndarray, dec: np.ndarray, number: np.ndarray) -> np.ndarray:
+    """AllWISE-style source names: the Atlas Tile (``RRRR[pm]DDD_ac51``, RA and |Dec| in tenths
+    of a degree) and the source's number in it (``-NNNNNN``)."""
+    tile_ra = pd.Series(np.floor(np.asarray(ra) * 10).astype(np.int64) % 3600).map("{:04d}".format)
+    tile_dec = pd.Series(np.floor(np.abs(dec) * 10).astype(np.int64)).map("{:03d}".format)
+    sign = pd.Series(np.where(np.asarray(dec) >= 0, "p", "m"))
+    num = pd.Series(np.asarray(number)).map("{:06d}".format)
+    return (tile_ra + sign + tile_dec + "_ac51-" + num).to_numpy()
+
+
+def _target_sources(sky_: DemoSky, target_ids) -> np.ndarray:
+    """Row positions in ``sky_.sources`` of the sources nearest the targets ``target_ids``."""
+    t = sky_.targets.set_index("target_id").loc[list(target_ids)]
+    near = (
+        sky.unit_vectors(t["ra"], t["dec"])
+        @ sky.unit_vectors(sky_.sources["ra"], sky_.sources["dec"]).T
+    )
+    return np.argmax(near, axis=1)
+
+
+def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
+    """The demo's copy of the AllWISE Multiepoch Photometry: one row per exposure of a source.
+
+    Parameters
+    ----------
+    sky_ : DemoSky
+        The demo sky (:func:`build_sky`): the same sources as the NEOWISE years.
+    seed : int
+        Seed of the MEP's random stream, ``(seed, 0, 2010)``: one of its own, so that no NEOWISE
+        year changes.
+
+    Returns
+    -------
+    pyarrow.Table
+        The columns of :func:`neowise_lightcurves.allwise.mep_schema` and ``healpix_k5`` (the
+        row's order-5 partition), ordered by partition, ``cntr_mf`` and ``mjd``.
+
+    Notes
+    -----
+    Each source is seen in visits starting at ``MJD_RANGE[0] + phase + k * HALF_YEAR``
+    (k = 0, 1, 2, those that end before ``MJD_RANGE[1]``) of ``n_exposures`` exposures
+    :data:`ORBIT_DAYS` apart, each seen with probability 0.94. The photometry is
+    :func:`_photometry`'s on the MEP's zero points
+    (:data:`neowise_lightcurves.allwise.ZERO_POINT`). Every row of a source holds the source's
+    position (a moving source's at the MEP's mid time), its ``cntr_mf``
+    (:data:`MEP_CNTR_BASE` + ``index``), ``source_id_mf``, ``nb``, ``na`` and ``cc_flags``. The
+    sources of :data:`MEP_REJECT_DUPLICATES` have a Reject-Table duplicate
+    (:data:`MEP_REJECT_CNTR_BASE` + ``index``, :data:`MEP_REJECT_SEPARATION` arcsec away,
+    every exposure measured again); one row of :data:`MEP_REPEATED_ROW`'s source is repeated.
+    """
+    from . import allwise, motion
+
+    rng = np.random.default_rng([seed, 0, 2010])
+    src = sky_.sources.reset_index(drop=True)
+    lo, hi = allwise.MJD_RANGE
+    # visits (source, k) that end before the MEP does, then their exposures
+    n_exp = src["n_exposures"].to_numpy()
+    start = lo + src["phase"].to_numpy()[:, None] + np.arange(3)[None, :] * HALF_YEAR
+    keep = start + (n_exp[:, None] - 1) * ORBIT_DAYS < hi - 0.1
+    which, _ = np.nonzero(keep)
+    reps = n_exp[which]
+    row_src = np.repeat(which, reps)
+    exposure = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    mjd = np.repeat(start[keep], reps) + exposure * ORBIT_DAYS
+    seen = rng.random(len(mjd)) < 0.94
+    row_src, mjd = row_src[seen], mjd[seen] + rng.normal(0, 0.002, seen.sum())
+    # the sources' positions; a moving one's at the MEP's mid time
+    ra, dec = src["ra"].to_numpy(), src["dec"].to_numpy()
+    moving = _moving(src)
+    if moving.any():
+        m = src[moving]
+        dt = ((lo + hi) / 2 - motion.jyear_to_mjd(MOVER_EPOCH)) / motion.DAYS_PER_JULIAN_YEAR
+        ra, dec = ra.copy(), dec.copy()
+        ra[moving], dec[moving] = motion.to_radec(
+            motion.propagate(m["ra"], m["dec"], m["pmra"], m["pmdec"], np.full(len(m), dt))
+        )
+    index = src["index"].to_numpy()
+    # the deep sources: the Catalog's, then the Reject-Table duplicates
+    dup = _target_sources(sky_, MEP_REJECT_DUPLICATES)
+    dra, ddec = _offset(ra[dup], dec[dup], np.full(len(dup), 60.0), MEP_REJECT_SEPARATION)
+    ent_src = np.concatenate([np.arange(len(src)), dup])
+    ent_ra = np.round(np.concatenate([ra, dra]), 7) % 360.0  # rounded first: never 360.0
+    ent_dec = np.round(np.concatenate([dec, ddec]), 7)
+    ent_cntr = np.concatenate([MEP_CNTR_BASE + index, MEP_REJECT_CNTR_BASE + index[dup]])
+    ent_id = _atlas_source_ids(
+        np.concatenate([ra, dra + 1.5]), ent_dec, np.concatenate([index, 500_000 + index[dup]])
+    )
+    n_ent = len(ent_src)
+    ent_cc = np.where(
+        rng.random(n_ent) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000"], n_ent)
+    )
+    ent_nb = np.where(rng.random(n_ent) < 0.95, 1, 2)
+    ent_na = np.where(rng.random(n_ent) < 0.97, 0, 1)
+    # rows: every exposure of a source, and again for its duplicate (the same exposures)
+    row_ent = np.concatenate(
+        [row_src] + [np.full((row_src == s).sum(), len(src) + j) for j, s in enumerate(dup)]
+    )
+    row_mjd = np.concatenate([mjd] + [mjd[row_src == s] for s in dup])
+    n = len(row_ent)
+    s = src.iloc[ent_src[row_ent]].reset_index(drop=True)
+    out = {
+        "cntr_mf": ent_cntr[row_ent],
+        "source_id_mf": ent_id[row_ent],
+        "ra": ent_ra[row_ent],
+        "dec": ent_dec[row_ent],
+        "mjd": np.round(row_mjd, 7),
+    }
+    for band in ("w1", "w2"):
+        phot = _photometry(s, out["mjd"], band, allwise.ZERO_POINT[band], rng)
+        for name in ("flux", "sigflux", "mpro", "sigmpro", "rchi2"):
+            out[f"{band}{name}_ep"] = phot[f"{band}{name}"]
+    out["nb"] = ent_nb[row_ent]
+    out["na"] = ent_na[row_ent]
+    out["cc_flags"] = ent_cc[row_ent]
+    out["qi_fact"] = rng.choice([1.0, 0.5, 0.0], n, p=[0.88, 0.1, 0.02])
+    out["saa_sep"] = np.round(np.abs(rng.normal(60, 40, n)), 3)
+    out["moon_masked"] = np.where(rng.random(n) < 0.95, "00", rng.choice(["10", "01", "11"], n))
+    frame = pd.DataFrame(out)
+    # one exposure of MEP_REPEATED_ROW's source listed twice
+    (rep,) = _target_sources(sky_, [MEP_REPEATED_ROW])
+    first = np.flatnonzero(row_ent == rep)[len(np.flatnonzero(row_ent == rep)) // 2]
+    frame = pd.concat([frame, frame.iloc[[first]]], ignore_index=True)
+    frame["healpix_k5"] = np.asarray(
+        sky.partition_of(frame["ra"].to_numpy(), frame["dec"].to_numpy()), dtype=np.int64
+    )
+    frame = frame.sort_values(["healpix_k5", "cntr_mf", "mjd"], kind="stable", ignore_index=True)
+    schema = allwise.mep_schema().append(pa.field("healpix_k5", pa.int64()))
+    table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    return table.replace_schema_metadata()
+
+
+def write_allwise(
+    root: str | Path, seed: int = 1, field_sources: int = 150, row_group_size: int = 2000
+) -> Path:
+    """Write the demo's copy of the AllWISE MEP (:func:`mep_table`) under ``root``.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        The demo catalogue's root: the copy goes to ``{root}/{catalog.ALLWISE_DATASET}``.
+    seed : int
+        Seed of the sky and of the MEP's random stream.
+    field_sources : int
+        Field stars per region (as for :func:`write_year`).
+    row_group_size : int
+        Rows per Parquet row group.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset folder, in the layout of :func:`write_year`, built under a temporary name
+        and renamed into place when complete.
+    """
+    from . import allwise
+
+    table = mep_table(build_sky(seed, field_sources), seed)
+    return _write_dataset(table, Path(root) / allwise.DATASET, allwise.mep_schema(), row_group_size)
 
 
 def write_targets(path: str | Path, seed: int = 1, field_sources: int = 150) -> None:

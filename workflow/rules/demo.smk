@@ -39,3 +39,20 @@ rule demo_year:
         field_sources=config["demo"]["field_sources"],
     script:
         "../../scripts/demo_year.py"
+
+
+rule demo_allwise:
+    output:
+        directory(f"{OUTDIR}/demo/catalog/{nl_catalog.ALLWISE_DATASET}"),
+    log:
+        f"{LOGDIR}/demo_allwise.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/demo_allwise.tsv"
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    params:
+        root=lambda w, output: demo_catalog_root(output[0], "allwise"),
+        seed=config["demo"]["seed"],
+        field_sources=config["demo"]["field_sources"],
+    script:
+        "../../scripts/demo_allwise.py"
