@@ -149,7 +149,7 @@ def test_mep_schema_and_deterministic(mep):
 
 def test_mep_targets_in_range_at_their_source_position(mep):
     """Every row lies in the MEP's MJD range; a source's rows all have one position, its own
-    (the mover's at the MEP's mid time)."""
+    (the mover's at AllWISE's epoch)."""
     sky_, df = mep
     lo, hi = allwise.MJD_RANGE
     assert df["mjd"].between(lo, hi).all()
@@ -159,7 +159,7 @@ def test_mep_targets_in_range_at_their_source_position(mep):
     targets = sky_.targets[sky_.targets["kind"] != "none"]
     assert len(targets) > 30
     for tid in targets["target_id"]:
-        ra, dec = _source_position(sky_, tid, mjd=(lo + hi) / 2)
+        ra, dec = _source_position(sky_, tid, mjd=allwise.EPOCH_MJD)
         cntr, sep = _nearest(deep, ra, dec)
         assert sep < 0.001, tid  # positions are written to 1e-7 deg (0.36 mas)
         assert len(deep.loc[cntr, "mjd"]) >= 10, tid

@@ -33,6 +33,9 @@ TABLE = "allwise_p3as_mep"
 TAP_URL = "https://irsa.ipac.caltech.edu/TAP"
 #: MJD span of the MEP's exposures: 2010 January 7 (MJD 55203) to 2011 February 1 (55593).
 MJD_RANGE = motion.YEAR_MJD[NAME]
+#: Epoch (MJD) of AllWISE's positions (2010.5589): the MEP's ``ra``/``dec`` of a moving source
+#: are where it was then, for every one of its exposures.
+EPOCH_MJD = 55400.0
 #: Dataset of a local copy, relative to its root (the NEOWISE layout: HEALPix order-5
 #: partitions ``healpix_k0=../healpix_k5=../*.parquet`` with the MEP's column names).
 DATASET = ALLWISE_DATASET
@@ -247,10 +250,25 @@ def to_cache_table(frame, columns: tuple[str, ...]):
     return table.sort_by([("target_id", "ascending"), ("mjd", "ascending"), ("cntr", "ascending")])
 
 
-def _shard_targets(rows):
-    """One row per target of a shard's (target, partition) rows, with its index."""
-    targets = rows.drop_duplicates("target_id", ignore_index=True)
-    return targets
+def at_epoch(rows):
+    """A shard's rows with each moving target at its position at :data:`EPOCH_MJD` and its
+    proper motion dropped: the MEP's positions are AllWISE's, one per source at that epoch, so
+    a moving target is matched there (not at each exposure's time, when it was up to ~200 days
+    away from it: 4" for a 7.5"/yr star)."""
+
+    if not motion.has_motion(rows):
+        return rows
+    pmra, pmdec, epoch = motion.proper_motions(rows)
+    rows = rows.drop(columns=list(motion.COLUMNS))
+    moving = (pmra != 0) | (pmdec != 0)
+    if moving.any():
+        ra, dec = rows["ra"].to_numpy(float).copy(), rows["dec"].to_numpy(float).copy()
+        dt = (EPOCH_MJD - epoch[moving]) / motion.DAYS_PER_JULIAN_YEAR
+        ra[moving], dec[moving] = motion.to_radec(
+            motion.propagate(ra[moving], dec[moving], pmra[moving], pmdec[moving], dt)
+        )
+        rows = rows.assign(ra=ra, dec=dec)
+    return rows
 
 
 def _owned(rows, targets, target_index, ra, dec):
@@ -284,10 +302,10 @@ def match_tap(
     sleep=None,
 ):
     """Match one shard's targets in the MEP through a TAP service: an upload of the targets
-    and a positional join on a slightly larger circle (:data:`QUERY_SLACK`; a moving target's
-    widened by what it moves over the MEP's span, about its mid-span position), then the exact
-    test of :class:`~neowise_lightcurves.matching.Cones` on each returned pair, the shard's
-    partitions (:func:`_owned`) and :func:`one_row_per_exposure`.
+    (moving ones at AllWISE's epoch, :func:`at_epoch`) and a positional join on a slightly
+    larger circle (:data:`QUERY_SLACK`), then the exact test of
+    :class:`~neowise_lightcurves.matching.Cones` on each returned pair, the shard's partitions
+    (:func:`_owned`) and :func:`one_row_per_exposure`.
 
     Parameters
     ----------
@@ -313,41 +331,27 @@ def match_tap(
 
     from . import tap
     from .matching import Cones
-    from .motion import Motion
 
-    targets = _shard_targets(rows)
-    moves = Motion.of(targets, [NAME])
-    cones = Cones(targets["ra"], targets["dec"], radius_arcsec, moves)
-    ra, dec = targets["ra"].to_numpy(float), targets["dec"].to_numpy(float)
-    if moves is not None:
-        ra, dec = moves.centre_ra, moves.centre_dec
-    coarse = np.broadcast_to(np.asarray(cones.coarse_arcsec, float), (len(targets),))
+    rows = at_epoch(rows)
+    targets = rows.drop_duplicates("target_id", ignore_index=True)
+    cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     wanted = query_columns(columns)
-    answers = []
-    # one query per circle size: the still targets', and the movers' widest
-    still = coarse <= radius_arcsec
-    for which in (still, ~still):
-        if not which.any():
-            continue
-        r = float(coarse[which].max()) * (1 + QUERY_SLACK[0]) + QUERY_SLACK[1]
-        upload = Table({"target_index": np.flatnonzero(which), "ra": ra[which], "dec": dec[which]})
-        query = tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",))
-        kwargs = {} if sleep is None else {"sleep": sleep}
-        answer = tap.run_upload_query(
-            tap_url,
-            query,
-            upload,
-            max_upload_rows=max_upload_rows,
-            attempts=attempts,
-            backoff_s=backoff_s,
-            job_timeout_s=job_timeout_s,
-            what=what,
-            **kwargs,
-        )
-        answers.append(_to_frame(answer, ["target_index", *wanted]))
-    import pandas as pd
-
-    found = pd.concat(answers, ignore_index=True) if answers else _to_frame(None, wanted)
+    r = radius_arcsec * (1 + QUERY_SLACK[0]) + QUERY_SLACK[1]
+    upload = Table(
+        {"target_index": np.arange(len(targets)), "ra": targets["ra"], "dec": targets["dec"]}
+    )
+    answer = tap.run_upload_query(
+        tap_url,
+        tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",)),
+        upload,
+        max_upload_rows=max_upload_rows,
+        attempts=attempts,
+        backoff_s=backoff_s,
+        job_timeout_s=job_timeout_s,
+        what=what,
+        **({} if sleep is None else {"sleep": sleep}),
+    )
+    found = _to_frame(answer, ["target_index", *wanted])
     log.info("%s: %d rows from the service", what, len(found))
     return _exact(found, targets, rows, cones, columns)
 
@@ -374,9 +378,7 @@ def _exact(found, targets, rows, cones, columns):
     import numpy as np
 
     index = found["target_index"].to_numpy(np.int64)
-    ti, di, dist = cones.match(
-        found["ra"].to_numpy(float), found["dec"].to_numpy(float), found["mjd"].to_numpy(float)
-    )
+    ti, di, dist = cones.match(found["ra"].to_numpy(float), found["dec"].to_numpy(float))
     same = ti == index[di]  # the pair the service returned (an entry is also returned for
     ti, di, dist = ti[same], di[same], dist[same]  # each other target whose cone holds it)
     picked = found.iloc[di].reset_index(drop=True)
@@ -388,14 +390,36 @@ def _exact(found, targets, rows, cones, columns):
 
 
 def match_local(catalog, rows, radius_arcsec, columns, concurrent_partitions, record=None):
-    """Match one shard's targets in a local copy of the MEP (:data:`DATASET` under the root of
-    ``catalog``, the NEOWISE layout: the demo's) with the NEOWISE read path
-    (:func:`~neowise_lightcurves.matching.match_shard`, the exact test included), then
-    :func:`one_row_per_exposure`; returns the cache table (:func:`to_cache_table`)."""
+    """Match one shard's targets (moving ones at AllWISE's epoch, :func:`at_epoch`) in a local
+    copy of the MEP (:data:`DATASET` under the root of ``catalog``, the NEOWISE layout: the
+    demo's) with the NEOWISE read path (:func:`~neowise_lightcurves.matching.match_shard`, the
+    exact test included), then :func:`one_row_per_exposure`; returns the cache table
+    (:func:`to_cache_table`)."""
     from .matching import match_shard
 
     wanted = tuple(query_columns(columns))
     found = match_shard(
-        catalog, NAME, rows, radius_arcsec, wanted, concurrent_partitions, record, mep_schema()
+        catalog,
+        NAME,
+        at_epoch(rows),
+        radius_arcsec,
+        wanted,
+        concurrent_partitions,
+        record,
+        mep_schema(),
     ).to_pandas()
     return to_cache_table(one_row_per_exposure(found), columns)
+
+
+def check_digest(rows, shard, digest, radius_arcsec, columns, catalog_key, source_key) -> None:
+    """Raise if a shard's rows (from the manifest now) do not give the MEP cache key ``digest``
+    a job was started for (:func:`cache_digest` of the shard's own,
+    :func:`~neowise_lightcurves.manifest.shard_digest`): the manifest changed under the job."""
+    from .manifest import shard_digest
+
+    now = cache_digest(shard_digest(rows, radius_arcsec, columns, catalog_key), source_key)
+    if now != digest:
+        raise RuntimeError(
+            f"shard {shard}: the manifest's targets give AllWISE MEP cache key {now}, not "
+            f"{digest}; the manifest changed under this job: rerun the workflow"
+        )

@@ -577,6 +577,8 @@ MEP_REPEATED_ROW = "STAR-A03"
 #: from the NEOWISE rows' ``cntr``, below 1.3e12); its Reject-Table duplicate's: the next base.
 MEP_CNTR_BASE = 5 * 10**12
 MEP_REJECT_CNTR_BASE = 6 * 10**12
+#: The MEP rows' own counter ``cntr`` starts here.
+MEP_ROW_CNTR_BASE = 7 * 10**12
 #: Separation (arcsec) of a Reject-Table duplicate from its Catalog source.
 MEP_REJECT_SEPARATION = 0.3
 
@@ -640,19 +642,24 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     n_exp = src["n_exposures"].to_numpy()
     start = lo + src["phase"].to_numpy()[:, None] + np.arange(3)[None, :] * HALF_YEAR
     keep = start + (n_exp[:, None] - 1) * ORBIT_DAYS < hi - 0.1
-    which, _ = np.nonzero(keep)
+    which, visit = np.nonzero(keep)
     reps = n_exp[which]
     row_src = np.repeat(which, reps)
     exposure = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
     mjd = np.repeat(start[keep], reps) + exposure * ORBIT_DAYS
+    # the exposure's frame: scan (the region's visit) and frame number, as "00412a007"
+    region = pd.factorize(src["region"], sort=True)[0][row_src]
+    scan = (np.repeat(visit, reps) + 1) * 100 + region
+    frame_id = pd.Series(scan).map("{:05d}a".format) + pd.Series(exposure + 1).map("{:03d}".format)
     seen = rng.random(len(mjd)) < 0.94
     row_src, mjd = row_src[seen], mjd[seen] + rng.normal(0, 0.002, seen.sum())
-    # the sources' positions; a moving one's at the MEP's mid time
+    frame_id = frame_id.to_numpy(object)[seen]
+    # the sources' positions; a moving one's at AllWISE's epoch
     ra, dec = src["ra"].to_numpy(), src["dec"].to_numpy()
     moving = _moving(src)
     if moving.any():
         m = src[moving]
-        dt = ((lo + hi) / 2 - motion.jyear_to_mjd(MOVER_EPOCH)) / motion.DAYS_PER_JULIAN_YEAR
+        dt = (allwise.EPOCH_MJD - motion.jyear_to_mjd(MOVER_EPOCH)) / motion.DAYS_PER_JULIAN_YEAR
         ra, dec = ra.copy(), dec.copy()
         ra[moving], dec[moving] = motion.to_radec(
             motion.propagate(m["ra"], m["dec"], m["pmra"], m["pmdec"], np.full(len(m), dt))
@@ -679,6 +686,7 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
         [row_src] + [np.full((row_src == s).sum(), len(src) + j) for j, s in enumerate(dup)]
     )
     row_mjd = np.concatenate([mjd] + [mjd[row_src == s] for s in dup])
+    row_frame = np.concatenate([frame_id] + [frame_id[row_src == s] for s in dup])
     n = len(row_ent)
     s = src.iloc[ent_src[row_ent]].reset_index(drop=True)
     out = {
@@ -686,6 +694,8 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
         "source_id_mf": ent_id[row_ent],
         "ra": ent_ra[row_ent],
         "dec": ent_dec[row_ent],
+        "cntr": MEP_ROW_CNTR_BASE + np.arange(len(row_ent), dtype=np.int64),
+        "frame_id": row_frame,
         "mjd": np.round(row_mjd, 7),
     }
     for band in ("w1", "w2"):

@@ -30,3 +30,37 @@ rule match:
         concurrent_partitions=config["match"]["concurrent_partitions"],
     script:
         "../../scripts/match.py"
+
+
+# One job per shard for the AllWISE Multiepoch Photometry (2010-2011; catalog.allwise_mep),
+# its cache named like a year's ("allwise") with a key that also holds the MEP's source. Through
+# TAP the job mostly waits on the service: `irsa_tap` (see the profiles) bounds how many run at
+# once.
+rule match_allwise:
+    input:
+        partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
+        catalog=allwise_catalog_input,
+    output:
+        f"{OUTDIR}/cache/r{{radius}}/allwise/{{shard}}-{{digest}}.parquet",
+    log:
+        f"{LOGDIR}/match_allwise/r{{radius}}/allwise/{{shard}}-{{digest}}.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/match_allwise/r{{radius}}/allwise/{{shard}}-{{digest}}.tsv"
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,  # minutes: the service's queue
+        irsa_tap=lambda wildcards: 0 if ALLWISE_ROOT else 1,
+    params:
+        root=ALLWISE_ROOT,
+        s3=config["catalog"]["s3"],
+        tap=ALLWISE,
+        radius_arcsec=config["match"]["radius_arcsec"],
+        columns=CACHED_COLUMNS,
+        catalog_key=CATALOG_KEY,
+        allwise_key=ALLWISE_KEY,
+        concurrent_partitions=config["match"]["concurrent_partitions"],
+    script:
+        "../../scripts/match_allwise.py"
