@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import association, binning, lightcurves, periods, summary, target_files
+from . import allwise, association, binning, lightcurves, periods, summary, target_files
 from .atomic import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,10 @@ def merge_group(
             mine = ids[batch]
             matches = lightcurves.read_matches(match_paths, mine)
             before = lightcurves.detections_per_target(matches, mine)
-            flags = association.flag_fractions(matches, mine)  # before the cuts
+            # association from NEOWISE's own detections: an AllWISE MEP row carries its deep
+            # source's position and flags, the same for all its exposures
+            own = pc.not_equal(matches["year"], allwise.NAME)
+            flags = association.flag_fractions(matches.filter(own), mine)  # before the cuts
             lc = lightcurves.build_lightcurves(matches, mine, cuts)
             del matches
             small = lc.select(list(_BINNING_COLUMNS + _POSITION_COLUMNS)).to_pandas()
@@ -185,7 +188,7 @@ def merge_group(
                 binning_options["iterations"],
             )
             diagnostics = association.diagnostics(
-                small, homes.iloc[batch], association_options, flags
+                small[small["year"] != allwise.NAME], homes.iloc[batch], association_options, flags
             )
             found = None
             if periods_options is not None:  # a batch holds all of its targets' rows

@@ -103,8 +103,9 @@ def epoch_figure(
     """One target's light curve: a whole-baseline panel on top, then one panel per epoch.
 
     Single exposures are dots with error bars, binned epochs open circles (open triangles:
-    2-sigma upper limits), W1 blue and W2 red, in ``flux_unit`` (:func:`y_values`: ``dn`` raw
-    flux, ``mjy`` flux density, ``mag`` Vega magnitudes on inverted axes). With a
+    2-sigma upper limits), W1 blue and W2 red, the AllWISE MEP's span shaded, in
+    ``flux_unit`` (:func:`y_values`: ``dn`` raw flux, ``mjy`` flux density, ``mag`` Vega
+    magnitudes on inverted axes). With a
     ``period`` (d), a panel of the single exposures folded at it comes second
     (:func:`folded_panel`).
     """
@@ -156,7 +157,8 @@ def epoch_figure(
             )
             if binned is not None:
                 _binned_points(ax, binned[binned["epoch"] == i], band, colour, flux_unit)
-        ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f})", fontsize=9)
+        survey = "  AllWISE" if _allwise(sel).all() else ""
+        ax.set_title(f"epoch {i}  (MJD {sel['mjd'].min():.0f}){survey}", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
         ax.locator_params(axis="x", nbins=4)  # MJDs are wide labels
@@ -165,6 +167,10 @@ def epoch_figure(
         top.plot(lc["mjd"], y, ".", ms=2, color=colour, alpha=0.4, label=label)
         if binned is not None:
             _binned_points(top, binned, band, colour, flux_unit)
+    mep = _allwise(lc)
+    if mep.any():  # the 2010-2011 exposures' span, shaded
+        t = lc["mjd"][mep]
+        top.axvspan(t.min() - 5, t.max() + 5, color="0.92", zorder=0, label="AllWISE MEP")
     if flux_unit == "mag":  # brighter up
         for ax in panels:
             ax.invert_yaxis()
@@ -177,6 +183,15 @@ def epoch_figure(
     fig.supylabel(FLUX_UNITS[flux_unit])
     fig.suptitle(title)
     return fig
+
+
+def _allwise(lc: pd.DataFrame) -> np.ndarray:
+    """Which rows are the AllWISE MEP's (year ``"allwise"``)."""
+    from .allwise import NAME
+
+    if "year" not in lc.columns:
+        return np.zeros(len(lc), dtype=bool)
+    return (lc["year"] == NAME).to_numpy()
 
 
 def folded_panel(ax, lc: pd.DataFrame, period: float, flux_unit: str) -> None:
@@ -244,7 +259,8 @@ def plot_targets(
     found = _significant_periods(summary)
     for tid in chosen:
         lc = groups[tid]
-        title = f"NEOWISE light curve of {tid}  ({len(lc)} detections)"
+        survey = "WISE/NEOWISE" if _allwise(lc).any() else "NEOWISE"
+        title = f"{survey} light curve of {tid}  ({len(lc)} detections)"
         fig = epoch_figure(
             lc, title, bgroups.get(tid), gap_days, flux_unit=flux_unit, period=found.get(tid)
         )
