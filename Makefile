@@ -20,10 +20,10 @@ $(VENV)/.installed-slurm: $(VENV)/.installed
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES) --config periods='{enabled: true}'
+	$(VENV)/bin/snakemake --cores $(CORES) --config periods='{enabled: true}' catalog='{allwise_mep: {enabled: true}}'
 
 report: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES) --report report.html --config periods='{enabled: true}'
+	$(VENV)/bin/snakemake --cores $(CORES) --report report.html --config periods='{enabled: true}' catalog='{allwise_mep: {enabled: true}}'
 
 test: $(VENV)/.installed-slurm
 	$(VENV)/bin/python -m pytest

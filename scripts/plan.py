@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from neowise_lightcurves import atomic, catalog, estimates, logs, manifest, ranged
+from neowise_lightcurves import allwise, atomic, catalog, estimates, logs, manifest, ranged
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
@@ -17,6 +17,8 @@ per_year = {
 reads_text = estimates.estimate_text(per_year, p.cores * ranged.FETCH_THREADS)
 n_targets = rows["target_id"].nunique()
 text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, reads_text)
+if p.allwise is not None:  # catalog.allwise_mep: its jobs and queries
+    text += "\n" + allwise.plan_text(shards, p.allwise, p.allwise_upload_rows)
 with atomic.atomic_path(snakemake.output[0]) as tmp:
     tmp.write_text(text)
 log.info("plan:\n%s", text)

@@ -100,10 +100,11 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         demo.write_allwise(root, SEED, FIELD)
         rows = pd.read_parquet(tmp_path / "results/manifest/partitions.parquet")
         cat = catalog.open_catalog(str(root))
+        key = allwise.source_key("tap", server.url, allwise.TABLE, TINY["demo"])
         for name, shard in shards.items():
             cached = pq.read_table(
                 tmp_path / f"results/cache/r1/allwise/{name}-"
-                f"{allwise.cache_digest(shard.digest, f'tap:{server.url}:{allwise.TABLE}')}.parquet"
+                f"{allwise.cache_digest(shard.digest, key)}.parquet"
             )
             mine = rows[rows["shard"] == name]
             local = allwise.match_local(cat, mine, 1.0, tuple(cached.schema.names[3:]), 2)

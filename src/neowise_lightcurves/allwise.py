@@ -117,6 +117,17 @@ def mep_column(name: str) -> str | None:
     return source if source in MEP_COLUMNS else None
 
 
+def source_key(source: str, tap_url: str, table: str, demo: dict) -> str:
+    """What makes MEP matches valid besides the shard's targets (:func:`cache_digest`): the
+    TAP service and table (``source`` ``"tap"``), the demo's seed and size (``"demo"``; its
+    ``demo`` settings), or the local copy's root."""
+    if source == "tap":
+        return f"tap:{tap_url.rstrip('/')}:{table}"
+    if source == "demo":
+        return "demo:seed={seed}:field={field_sources}".format(**demo)
+    return f"copy:{source.rstrip('/')}"
+
+
 def cache_digest(shard_digest: str, source_key: str) -> str:
     """Cache key of a shard's MEP job: the shard's own (its targets, radius, columns,
     catalogue: :func:`~neowise_lightcurves.manifest.shard_digest`) and the MEP's source
@@ -423,3 +434,16 @@ def check_digest(rows, shard, digest, radius_arcsec, columns, catalog_key, sourc
             f"shard {shard}: the manifest's targets give AllWISE MEP cache key {now}, not "
             f"{digest}; the manifest changed under this job: rerun the workflow"
         )
+
+
+def plan_text(shards, source: str, max_upload_rows: int) -> str:
+    """The plan's line for the MEP: one job per shard and, through TAP (``source`` a URL), the
+    upload queries they submit (a shard's targets in jobs of at most ``max_upload_rows``)."""
+    jobs = len(shards)
+    if not source.startswith(("http://", "https://")):
+        return f"AllWISE MEP jobs:        {jobs} (one per shard, from the copy at {source})\n"
+    queries = sum(-(-s.n_targets // max_upload_rows) for s in shards)
+    return (
+        f"AllWISE MEP jobs:        {jobs} (one per shard; {queries} TAP upload queries of at "
+        f"most {max_upload_rows:,} targets to {source})\n"
+    )

@@ -74,14 +74,11 @@ ALLWISE_ROOT = {"demo": f"{OUTDIR}/demo/catalog", "tap": None}.get(
     ALLWISE_SOURCE, ALLWISE_SOURCE
 )
 # what makes a shard's MEP matches valid besides its own cache key: where they come from
-if ALLWISE_SOURCE == "tap":
-    ALLWISE_KEY = f"tap:{ALLWISE['tap_url'].rstrip('/')}:{ALLWISE['table']}"
-elif ALLWISE_SOURCE == "demo":
-    ALLWISE_KEY = "demo:seed={seed}:field={field_sources}".format(**config["demo"])
-else:
-    ALLWISE_KEY = f"copy:{ALLWISE_SOURCE.rstrip('/')}"
-if not ALLWISE["enabled"]:
-    ALLWISE_KEY = None
+ALLWISE_KEY = (
+    nl_allwise.source_key(ALLWISE_SOURCE, ALLWISE["tap_url"], ALLWISE["table"], config["demo"])
+    if ALLWISE["enabled"]
+    else None
+)
 # every year a light curve reads: the configured NEOWISE years, and the MEP's when on
 READ_YEARS = YEARS + ([nl_allwise.NAME] if ALLWISE["enabled"] else [])
 
