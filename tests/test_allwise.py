@@ -239,3 +239,38 @@ def test_one_row_per_exposure_keeps_distinct_neighbours():
     )
     kept = allwise.one_row_per_exposure(frame)
     assert kept["cntr_mf"].tolist() == [1, 3, 1]
+
+
+def test_cache_names_key_the_source_and_the_shard():
+    from neowise_lightcurves import cache
+    from neowise_lightcurves.manifest import Shard
+
+    demo_settings = {"seed": 1, "field_sources": 5}
+    keys = {
+        allwise.source_key("tap", "https://irsa.ipac.caltech.edu/TAP/", allwise.TABLE, {}),
+        allwise.source_key("tap", "https://irsa.ipac.caltech.edu/TAP", "other_mep", {}),
+        allwise.source_key("demo", "", "", demo_settings),
+        allwise.source_key("/data/mep", "", "", {}),
+    }
+    assert len(keys) == 4  # a trailing slash is the same service
+    assert allwise.source_key("tap", "https://x/TAP/", "t", {}) == allwise.source_key(
+        "tap", "https://x/TAP", "t", {}
+    )
+    shards = [Shard("k2_1", "a" * 12, 3, (1,)), Shard("k2_2", "b" * 12, 20001, (2,))]
+    key = allwise.source_key("tap", allwise.TAP_URL, allwise.TABLE, {})
+    names = cache.used_names(shards, "1", ["year1", allwise.NAME], key)
+    assert f"r1/year1/k2_1-{'a' * 12}.parquet" in names
+    assert f"r1/allwise/k2_1-{allwise.cache_digest('a' * 12, key)}.parquet" in names
+    assert len({n.rsplit("-", 1)[1] for n in names}) == 4  # the MEP's digests are their own
+    with pytest.raises(ValueError, match="source's key"):
+        cache.used_names(shards, "1", [allwise.NAME])
+    # the plan: one job per shard, the TAP queries a shard's uploads need
+    text = allwise.plan_text(shards, allwise.TAP_URL, 20000)
+    assert "2 (one per shard; 3 TAP upload queries of at most 20,000 targets" in text
+    assert "from the copy at results/demo" in allwise.plan_text(shards, "results/demo", 20000)
+
+
+def test_columns_the_mep_lacks():
+    lacking = allwise.lacking(["cc_flags", "qual_frame", "w1snr", "ph_qual", "cntr", "mjd"])
+    assert lacking == ["qual_frame", "ph_qual"]
+    assert set(allwise.lacking(COLUMNS)) == {"qual_frame", "ph_qual", "sso_flg"}

@@ -117,6 +117,16 @@ def mep_column(name: str) -> str | None:
     return source if source in MEP_COLUMNS else None
 
 
+#: Light-curve columns the MEP rows get though no MEP column has their name
+#: (:func:`to_cache_table`).
+DERIVED = ("cntr", "w1snr", "w2snr")
+
+
+def lacking(columns) -> list[str]:
+    """Those of ``columns`` (catalogue columns) that are null in every MEP row."""
+    return [c for c in columns if c not in DERIVED and mep_column(c) is None]
+
+
 def source_key(source: str, tap_url: str, table: str, demo: dict) -> str:
     """What makes MEP matches valid besides the shard's targets (:func:`cache_digest`): the
     TAP service and table (``source`` ``"tap"``), the demo's seed and size (``"demo"``; its

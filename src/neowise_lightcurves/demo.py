@@ -627,8 +627,9 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     :data:`ORBIT_DAYS` apart, each seen with probability 0.94. The photometry is
     :func:`_photometry`'s on the MEP's zero points
     (:data:`neowise_lightcurves.allwise.ZERO_POINT`). Every row of a source holds the source's
-    position (a moving source's at the MEP's mid time), its ``cntr_mf``
-    (:data:`MEP_CNTR_BASE` + ``index``), ``source_id_mf``, ``nb``, ``na`` and ``cc_flags``. The
+    position (a moving source's at AllWISE's epoch), its ``cntr_mf``
+    (:data:`MEP_CNTR_BASE` + ``index``), ``source_id_mf``, ``nb``, ``na`` and ``cc_flags`` (clean
+    for the targets' sources). The
     sources of :data:`MEP_REJECT_DUPLICATES` have a Reject-Table duplicate
     (:data:`MEP_REJECT_CNTR_BASE` + ``index``, :data:`MEP_REJECT_SEPARATION` arcsec away,
     every exposure measured again); one row of :data:`MEP_REPEATED_ROW`'s source is repeated.
@@ -679,6 +680,10 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     ent_cc = np.where(
         rng.random(n_ent) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000"], n_ent)
     )
+    # the targets' own sources clean (a contaminated deep source loses every MEP row to the
+    # default cut): the demo's light curves all reach back to 2010, the field stars vary
+    seen_targets = sky_.targets.loc[sky_.targets["kind"] != "none", "target_id"]
+    ent_cc[_target_sources(sky_, seen_targets)] = "0000"
     ent_nb = np.where(rng.random(n_ent) < 0.95, 1, 2)
     ent_na = np.where(rng.random(n_ent) < 0.97, 0, 1)
     # rows: every exposure of a source, and again for its duplicate (the same exposures)

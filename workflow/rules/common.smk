@@ -5,6 +5,7 @@ import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from neowise_lightcurves import allwise as nl_allwise
@@ -75,12 +76,21 @@ ALLWISE_ROOT = {"demo": f"{OUTDIR}/demo/catalog", "tap": None}.get(
 )
 # what makes a shard's MEP matches valid besides its own cache key: where they come from
 ALLWISE_KEY = (
-    nl_allwise.source_key(ALLWISE_SOURCE, ALLWISE["tap_url"], ALLWISE["table"], config["demo"])
+    nl_allwise.source_key(
+        ALLWISE_SOURCE, ALLWISE["tap_url"], ALLWISE["table"], config["demo"]
+    )
     if ALLWISE["enabled"]
     else None
 )
 # every year a light curve reads: the configured NEOWISE years, and the MEP's when on
 READ_YEARS = YEARS + ([nl_allwise.NAME] if ALLWISE["enabled"] else [])
+_LACKING = nl_allwise.lacking(CUT_COLUMNS) if ALLWISE["enabled"] else []
+if _LACKING and "year" not in nl_cuts.expression(config["match"]["cuts"]):
+    logger.warning(
+        f"match.cuts uses {', '.join(_LACKING)}, which the AllWISE MEP does not have: every "
+        "MEP row fails the cut (write e.g. \"(year == 'allwise' or qual_frame > 0)\" to keep "
+        "them)"
+    )
 
 
 wildcard_constraints:

@@ -34,8 +34,15 @@ rule match:
 
 # One job per shard for the AllWISE Multiepoch Photometry (2010-2011; catalog.allwise_mep),
 # its cache named like a year's ("allwise") with a key that also holds the MEP's source. Through
-# TAP the job mostly waits on the service: `irsa_tap` (see the profiles) bounds how many run at
-# once.
+# TAP the job mostly waits on the service, so it runs on the submitting host (which reaches the
+# internet where a cluster's compute nodes may not), and `irsa_tap` (see the profiles) bounds
+# how many run at once.
+if ALLWISE_SOURCE == "tap":
+
+    localrules:
+        match_allwise,
+
+
 rule match_allwise:
     input:
         partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
