@@ -43,10 +43,14 @@ def shard_digests(workdir):
 
 
 def test_demo_source_end_to_end_and_report(tmp_path):
-    """`targets.source: demo`, the README's demo, on one year: outputs, figures, report."""
-    cfg = deep_update(TINY, {"catalog": {"years": [2]}, "periods": {"enabled": True}})
+    """`targets.source: demo`, the README's demo (periods and the AllWISE MEP on, as `make
+    demo` runs), on one year: outputs, figures, report."""
+    demo_run = {"catalog": {"years": [2], "allwise_mep": {"enabled": True}}}
+    cfg = deep_update(TINY, deep_update(demo_run, {"periods": {"enabled": True}}))
     ran, _ = snakemake(tmp_path, cfg)
     assert ran["demo_targets"] == 1 and ran["demo_year"] == 1 and ran["plots"] == 1
+    # the MEP from the demo's own copy, one job per shard as for the year
+    assert ran["demo_allwise"] == 1 and ran["match_allwise"] == ran["match"] > 0
     res = tmp_path / "results"
     lc = read_sorted(res, "lightcurves")
     summary = read_sorted(res, "summary")
@@ -71,6 +75,9 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     ):
         assert col in lc.columns
     assert (lc["cc_flags"] == "0000").all()  # the default cuts
+    assert set(lc["year"]) == {"year2", "allwise"}
+    seen = set(lc.loc[lc["year"] == "year2", "target_id"])
+    assert set(lc.loc[lc["year"] == "allwise", "target_id"]) == seen  # every one back to 2010
     assert len(summary) == len(demo.build_sky(1, 5).targets)
     assert summary.set_index("target_id").loc["EMPTY", "n_detections"] == 0
     assert len(list((res / "plots").glob("*.png"))) == 3
@@ -98,12 +105,10 @@ def test_demo_source_end_to_end_and_report(tmp_path):
         ids = pd.read_parquet(path, columns=["target_id"])["target_id"].tolist()
         assert ids == sorted(ids)
     meta = pq.read_schema(group_files[0]).metadata
-    assert meta[b"cuts"] == b"cc_flags == '0000'" and meta[b"years"] == b"year2"
+    assert meta[b"cuts"] == b"cc_flags == '0000'" and meta[b"years"] == b"year2,allwise"
     assert meta[b"radius_arcsec"] == b"1.0" and meta[b"catalog_root"] == b"demo"
     assert (res / "overview/sky.png").stat().st_size > 5000
-    _, proc = snakemake(
-        tmp_path, deep_update(TINY, {"catalog": {"years": [2]}}), "--report", "report.html"
-    )
+    _, proc = snakemake(tmp_path, deep_update(TINY, demo_run), "--report", "report.html")
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "Light curves" in html and "Overview" in html and ".png" in html
 
