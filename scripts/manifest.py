@@ -4,7 +4,7 @@ and the groups of targets whose light curves one job builds."""
 import pandas as pd
 import pyarrow.parquet as pq
 
-from neowise_lightcurves import atomic, logs, manifest, motion
+from neowise_lightcurves import allwise, atomic, logs, manifest, motion
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
@@ -15,7 +15,8 @@ targets = pd.read_parquet(snakemake.input[0], columns=[c for c in kept if c in n
 rows = manifest.target_partitions(
     targets, p.radius_arcsec, p.shard_order, p.max_shard_targets, years=p.years
 )
-shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key)
+allwise_key = None if p.allwise_key is None else allwise.digest_key(p.allwise_key)
+shards = manifest.shards(rows, p.radius_arcsec, tuple(p.columns), p.catalog_key, allwise_key)
 groups = manifest.groups(rows)
 # small row groups: each match and light-curve job reads only its own rows
 atomic.write_frame(rows, snakemake.output.partitions, row_group_size=manifest.ROW_GROUP_ROWS)

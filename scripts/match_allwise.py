@@ -9,9 +9,7 @@ log = logs.to_file(snakemake.log[0])
 pa.set_cpu_count(max(1, snakemake.threads))
 p, w = snakemake.params, snakemake.wildcards
 rows = pd.read_parquet(snakemake.input.partitions, filters=[("shard", "==", w.shard)])
-allwise.check_digest(
-    rows, w.shard, w.digest, p.radius_arcsec, tuple(p.columns), p.catalog_key, p.allwise_key
-)
+allwise.check_digest(rows, w.shard, w.digest, p.radius_arcsec, tuple(p.columns), p.allwise_key)
 record = reads.ReadRecord()
 if p.root is None:  # IRSA's TAP service (or another)
     tap = p.tap

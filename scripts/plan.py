@@ -17,8 +17,9 @@ per_year = {
 reads_text = estimates.estimate_text(per_year, p.cores * ranged.FETCH_THREADS)
 n_targets = rows["target_id"].nunique()
 text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, reads_text)
-if p.allwise is not None:  # catalog.allwise_mep: its jobs and queries
-    text += "\n" + allwise.plan_text(shards, p.allwise, p.allwise_upload_rows)
+if p.allwise["enabled"]:  # catalog.allwise_mep: its jobs and queries
+    where = {"copy": p.allwise_copy} if p.allwise_copy else {"tap_url": p.allwise["tap_url"]}
+    text += "\n" + allwise.plan_text(shards, max_upload_rows=p.allwise["max_upload_rows"], **where)
 with atomic.atomic_path(snakemake.output[0]) as tmp:
     tmp.write_text(text)
 log.info("plan:\n%s", text)

@@ -6,8 +6,7 @@ from neowise_lightcurves import cache, logs, manifest
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-shards = manifest.read_shards(snakemake.input.shards)
-used = cache.used_names(shards, p.radius, p.years, p.allwise_key)
+used = cache.used_names(manifest.read_shards(snakemake.input.shards), p.radius, p.years)
 pruned = cache.prune(Path(snakemake.input.shards).parents[1], used)  # outdir/manifest/...
 for path in pruned.files:
     log.info("removed %s", path)

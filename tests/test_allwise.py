@@ -4,9 +4,13 @@ one row per exposure, and the columns mapped onto NEOWISE's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+import yaml
 from conftest import brute_force_pairs, point_in_cone
 from servers import UwsTapServer
 
@@ -15,6 +19,10 @@ from neowise_lightcurves.matching import output_schema
 from neowise_lightcurves.photometry import ZERO_POINT
 
 RADIUS = 3.0
+#: IRSA's TAP service and the MEP's table there (config.yaml's defaults).
+_DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
+IRSA_TAP = _DEFAULTS["catalog"]["allwise_mep"]["tap_url"]
+TABLE = _DEFAULTS["catalog"]["allwise_mep"]["table"]
 COLUMNS = columns.cached_columns()
 
 
@@ -39,8 +47,8 @@ def _mep(targets, rng, exposures=6):
     ``exposures`` exposures, the duplicate on the same ones, and one row repeated exactly."""
     src = []
     for t in targets.itertuples():
-        for pa, frac in LAYOUT:
-            src.append((*point_in_cone(t.ra, t.dec, RADIUS, pa, frac), False))
+        for angle, frac in LAYOUT:
+            src.append((*point_in_cone(t.ra, t.dec, RADIUS, angle, frac), False))
         src.append((*point_in_cone(t.ra, t.dec, RADIUS, 60.0, 0.6), True))
     rows = []
     cntr_mf = 10**12
@@ -103,7 +111,7 @@ def _server_table(mep):
 def _match(server, rows, **kw):
     settings = dict(
         tap_url=server.url,
-        table=allwise.TABLE,
+        table=TABLE,
         max_upload_rows=1000,
         attempts=3,
         backoff_s=0.01,
@@ -126,24 +134,27 @@ def sky_():
     return targets, _mep(targets, rng)
 
 
-def test_tap_matches_equal_brute_force_less_the_duplicates(sky_):
+def test_tap_matches_equal_brute_force_then_each_exposure_once(sky_):
     targets, mep = sky_
-    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    server = UwsTapServer({TABLE: _server_table(mep)})
     try:
         got = _match(server, _rows(targets))
         chunked = _match(server, _rows(targets), max_upload_rows=2)
     finally:
         server.stop()
     pairs = brute_force_pairs(targets["ra"], targets["dec"], mep["ra"], mep["dec"], RADIUS)
-    # of a source and its duplicate, the entry nearer the target (astropy's separation) stays;
-    # the repeated row once
+    # the job: every pair brute force finds, the repeated row as often as the table holds it
+    assert sorted((targets["target_id"][i], -int(mep["cntr"][j])) for i, j in pairs) == sorted(
+        zip(got["target_id"].to_pylist(), got["cntr"].to_pylist(), strict=True)
+    )
+    assert got.equals(chunked)
+    assert any(mep["dup"][j] for _, j in pairs)  # duplicates were in the cones
+    # the light-curve job: of a source and its duplicate, the entry nearer the target
+    # (astropy's separation) stays; the repeated row once
     from astropy.coordinates import SkyCoord
 
-    unique = mep.drop_duplicates(subset=["cntr"])
     best = {}
     for i, j in pairs:
-        if j not in unique.index:
-            continue
         t = targets.iloc[i]
         sep = SkyCoord(t["ra"], t["dec"], unit="deg").separation(
             SkyCoord(mep["ra"][j], mep["dec"][j], unit="deg")
@@ -151,18 +162,54 @@ def test_tap_matches_equal_brute_force_less_the_duplicates(sky_):
         key = (t["target_id"], mep["cntr_mf"][j] % (5 * 10**11), mep["mjd"][j])
         if key not in best or sep < best[key][0]:
             best[key] = (sep, int(mep["cntr"][j]))
-    expected = {(key[0], cntr) for key, (_, cntr) in best.items()}
+    expected = {(key[0], -cntr) for key, (_, cntr) in best.items()}
     assert len(expected) >= 5 * 2 * 6  # 2 or 3 sources in each cone (the seam's overlap)
-    assert any(mep["dup"][j] for _, j in pairs)  # duplicates were in the cones
-    found = {(t, -c) for t, c in _ids(got)}
-    assert found == expected
-    assert got.num_rows == len(expected)  # the repeated row once
-    assert got.equals(chunked)
+    once = allwise.drop_repeated_exposures(got)
+    assert _ids(once) == expected and once.num_rows == len(expected) < got.num_rows
+
+
+def test_a_duplicate_in_another_shard_is_dropped_all_the_same(sky_):
+    """A source and its Reject-Table duplicate on either side of a partition edge, the
+    target's cone across it in two shards: each shard's job keeps its own entry, the
+    light-curve job (all shards' matches) one of them per exposure, as one shard would."""
+    from neowise_lightcurves import demo
+
+    _, edge = demo._corner_position()  # a point on an order-5 partition edge
+    for angle in range(0, 360, 10):
+        a = point_in_cone(*edge, 0.1, angle, 1.0)
+        b = point_in_cone(*edge, 0.2, angle + 180, 1.0)
+        if sky.partition_of(*a) != sky.partition_of(*b):
+            break
+    else:
+        pytest.fail("no position angle crosses the edge")
+    _, mep = sky_
+    base = mep[mep["cntr_mf"] == mep["cntr_mf"].iloc[0]].iloc[:3]
+    pair = pd.concat(
+        [base.assign(ra=a[0], dec=a[1]), base.assign(ra=b[0], dec=b[1], cntr=base["cntr"] + 1000)]
+    )
+    rows = pd.DataFrame(
+        dict(
+            target_id="EDGE",
+            ra=edge[0],
+            dec=edge[1],
+            k5=[sky.partition_of(*a), sky.partition_of(*b)],
+        )
+    )
+    server = UwsTapServer({TABLE: _server_table(pair)})
+    try:
+        whole = _match(server, rows)
+        one, two = _match(server, rows.iloc[[0]]), _match(server, rows.iloc[[1]])
+    finally:
+        server.stop()
+    assert one.num_rows == two.num_rows == 3  # each shard its own side's entry
+    together = allwise.drop_repeated_exposures(pa.concat_tables([one, two]))
+    assert together.num_rows == 3 and _ids(together) == _ids(allwise.drop_repeated_exposures(whole))
+    assert max(together["dist_arcsec"].to_pylist()) < 0.11  # the nearer entry
 
 
 def test_columns_are_neowise_s_with_fluxes_on_its_scale(sky_):
     targets, mep = sky_
-    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    server = UwsTapServer({TABLE: _server_table(mep)})
     try:
         got = _match(server, _rows(targets))
     finally:
@@ -187,7 +234,7 @@ def test_a_shard_keeps_only_sources_in_its_partitions(sky_):
     assert rows[pole]["k5"].nunique() == 4  # the pole's cone spans four partitions
     two = rows["k5"].isin(sorted(rows[pole]["k5"])[:2])
     half, other = rows[~pole | two], rows[pole & ~two]
-    server = UwsTapServer({allwise.TABLE: _server_table(mep)})
+    server = UwsTapServer({TABLE: _server_table(mep)})
     try:
         whole = _match(server, rows)
         a, b = _match(server, half), _match(server, other)
@@ -216,7 +263,7 @@ def test_a_moving_target_is_matched_at_allwise_s_epoch(sky_):
         dict(target_id=["MOVER"], ra=[ra0], dec=[dec0], k5=[int(sky.partition_of(sra, sdec))])
     )
     moving = rows.assign(pmra=pm[0], pmdec=pm[1], pm_epoch=epoch)
-    server = UwsTapServer({allwise.TABLE: _server_table(one)})
+    server = UwsTapServer({TABLE: _server_table(one)})
     try:
         with_pm = _match(server, moving)
         still = _match(server, rows)
@@ -227,18 +274,24 @@ def test_a_moving_target_is_matched_at_allwise_s_epoch(sky_):
 
 
 def test_one_row_per_exposure_keeps_distinct_neighbours():
-    base = dict(target_id="T", mjd=55400.0, cntr=1)
+    base = dict(target_id="T", mjd=55400.0)
     frame = pd.DataFrame(
         [
-            dict(base, cntr_mf=1, ra=10.0, dec=0.0, dist_arcsec=0.2),
-            dict(base, cntr_mf=2, ra=10.0 + 0.3 / 3600, dec=0.0, dist_arcsec=0.4),  # duplicate
-            dict(base, cntr_mf=3, ra=10.0, dec=2.0 / 3600, dist_arcsec=2.0),  # a neighbour
-            dict(base, cntr_mf=4, ra=10.0, dec=2.4 / 3600, dist_arcsec=2.4),  # its duplicate
-            dict(base, cntr_mf=1, ra=10.0, dec=0.0, dist_arcsec=0.2, mjd=55401.0),
+            dict(base, cntr=-1, ra=10.0, dec=0.0, dist_arcsec=0.2),
+            dict(base, cntr=-2, ra=10.0 + 0.3 / 3600, dec=0.0, dist_arcsec=0.4),  # duplicate
+            dict(base, cntr=-3, ra=10.0, dec=2.0 / 3600, dist_arcsec=2.0),  # a neighbour
+            dict(base, cntr=-4, ra=10.0, dec=2.4 / 3600, dist_arcsec=2.4),  # its duplicate
+            dict(base, cntr=-5, ra=10.0, dec=0.0, dist_arcsec=0.2, mjd=55401.0),
+            dict(base, cntr=-6, ra=10.0, dec=0.0, dist_arcsec=0.2, mjd=55401.0),  # a tie
+            # a chain: E 0.8" from the kept D, F 0.8" from E but 1.6" from D: F is another
+            # source once E is dropped
+            dict(base, cntr=-7, ra=10.0, dec=-5.0 / 3600, dist_arcsec=5.0, mjd=55402.0),
+            dict(base, cntr=-8, ra=10.0, dec=-5.8 / 3600, dist_arcsec=5.8, mjd=55402.0),
+            dict(base, cntr=-9, ra=10.0, dec=-6.6 / 3600, dist_arcsec=6.6, mjd=55402.0),
         ]
     )
     kept = allwise.one_row_per_exposure(frame)
-    assert kept["cntr_mf"].tolist() == [1, 3, 1]
+    assert kept["cntr"].tolist() == [-1, -3, -6, -7, -9]
 
 
 def test_cache_names_key_the_source_and_the_shard():
@@ -247,7 +300,7 @@ def test_cache_names_key_the_source_and_the_shard():
 
     demo_settings = {"seed": 1, "field_sources": 5}
     keys = {
-        allwise.source_key("tap", "https://irsa.ipac.caltech.edu/TAP/", allwise.TABLE, {}),
+        allwise.source_key("tap", "https://irsa.ipac.caltech.edu/TAP/", TABLE, {}),
         allwise.source_key("tap", "https://irsa.ipac.caltech.edu/TAP", "other_mep", {}),
         allwise.source_key("demo", "", "", demo_settings),
         allwise.source_key("/data/mep", "", "", {}),
@@ -256,21 +309,50 @@ def test_cache_names_key_the_source_and_the_shard():
     assert allwise.source_key("tap", "https://x/TAP/", "t", {}) == allwise.source_key(
         "tap", "https://x/TAP", "t", {}
     )
-    shards = [Shard("k2_1", "a" * 12, 3, (1,)), Shard("k2_2", "b" * 12, 20001, (2,))]
-    key = allwise.source_key("tap", allwise.TAP_URL, allwise.TABLE, {})
-    names = cache.used_names(shards, "1", ["year1", allwise.NAME], key)
-    assert f"r1/year1/k2_1-{'a' * 12}.parquet" in names
-    assert f"r1/allwise/k2_1-{allwise.cache_digest('a' * 12, key)}.parquet" in names
-    assert len({n.rsplit("-", 1)[1] for n in names}) == 4  # the MEP's digests are their own
-    with pytest.raises(ValueError, match="source's key"):
-        cache.used_names(shards, "1", [allwise.NAME])
+    shards = [
+        Shard("k2_1", "a" * 12, 3, (1,), allwise_digest="c" * 12),
+        Shard("k2_2", "b" * 12, 20001, (2,), allwise_digest="d" * 12),
+    ]
+    names = cache.used_names(shards, "1", ["year1", allwise.NAME])
+    assert names == {
+        f"r1/year1/k2_1-{'a' * 12}.parquet",
+        f"r1/year1/k2_2-{'b' * 12}.parquet",
+        f"r1/allwise/k2_1-{'c' * 12}.parquet",
+        f"r1/allwise/k2_2-{'d' * 12}.parquet",
+    }
+    with pytest.raises(ValueError, match="catalog.allwise_mep off"):
+        cache.used_names([Shard("k2_1", "a" * 12, 3, (1,))], "1", [allwise.NAME])
     # the plan: one job per shard, the TAP queries a shard's uploads need
-    text = allwise.plan_text(shards, allwise.TAP_URL, 20000)
+    text = allwise.plan_text(shards, tap_url=IRSA_TAP, max_upload_rows=20000)
     assert "2 (one per shard; 3 TAP upload queries of at most 20,000 targets" in text
-    assert "from the copy at results/demo" in allwise.plan_text(shards, "results/demo", 20000)
+    copy = allwise.plan_text(shards, copy="results/demo", max_upload_rows=20000)
+    assert "from the copy at results/demo" in copy
 
 
 def test_columns_the_mep_lacks():
     lacking = allwise.lacking(["cc_flags", "qual_frame", "w1snr", "ph_qual", "cntr", "mjd"])
     assert lacking == ["qual_frame", "ph_qual"]
     assert set(allwise.lacking(COLUMNS)) == {"qual_frame", "ph_qual", "sso_flg"}
+
+
+def test_the_manifest_keys_the_mep_by_its_source_not_the_neowise_root(tmp_path):
+    from neowise_lightcurves import manifest
+
+    rows = _rows(_targets()).assign(shard="k2_1")
+    key = allwise.digest_key(allwise.source_key("tap", IRSA_TAP, TABLE, {}))
+    a = manifest.shards(rows, RADIUS, COLUMNS, "s3://one", key)
+    b = manifest.shards(rows, RADIUS, COLUMNS, "/mirror/two", key)
+    other = allwise.digest_key(allwise.source_key("demo", "", "", {"seed": 1, "field_sources": 5}))
+    c = manifest.shards(rows, RADIUS, COLUMNS, "s3://one", other)
+    assert a[0].digest != b[0].digest  # NEOWISE caches follow the catalogue root
+    assert a[0].allwise_digest == b[0].allwise_digest  # the MEP's do not
+    assert a[0].allwise_digest not in (c[0].allwise_digest, a[0].digest, "")
+    assert manifest.shards(rows, RADIUS, COLUMNS, "s3://one")[0].allwise_digest == ""
+    manifest.write_shards(tmp_path / "shards.tsv", a)
+    assert manifest.read_shards(tmp_path / "shards.tsv") == a
+    one = rows[rows["target_id"] == "open"]
+    shard = manifest.shards(one, RADIUS, COLUMNS, "x", key)[0]
+    source = allwise.source_key("tap", IRSA_TAP, TABLE, {})
+    allwise.check_digest(one, "k2_1", shard.allwise_digest, RADIUS, COLUMNS, source)
+    with pytest.raises(RuntimeError, match="manifest changed under this job"):
+        allwise.check_digest(one, "k2_1", shard.allwise_digest, 2.0, COLUMNS, source)

@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import brute_force_pairs
 from servers import UwsTapServer
-from workflow_helpers import TINY, deep_update, read_sorted, snakemake
+from workflow_helpers import REPO, TINY, deep_update, read_sorted, snakemake
 
 from neowise_lightcurves import allwise, catalog, demo, manifest
 
 pytestmark = pytest.mark.workflow
+#: The MEP's table name at IRSA's TAP service (config.yaml's default).
+TABLE = yaml.safe_load((REPO / "config.yaml").read_text())["catalog"]["allwise_mep"]["table"]
 
 SEED, FIELD = TINY["demo"]["seed"], TINY["demo"]["field_sources"]
 
@@ -37,6 +40,28 @@ def _mep_rows():
     frame = demo.mep_table(demo.build_sky(SEED, FIELD), SEED).to_pandas()
     frame = frame.drop(columns=["healpix_k5"])
     return Table.from_pandas(frame), frame
+
+
+def _at_allwise_epoch(targets):
+    """Targets' positions at AllWISE's epoch (MJD 55400), moving ones by astropy."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+
+    ra, dec = targets["ra"].to_numpy(float).copy(), targets["dec"].to_numpy(float).copy()
+    moving = ((targets["pmra"] != 0) | (targets["pmdec"] != 0)).to_numpy()
+    t = targets[moving]
+    c = SkyCoord(
+        ra=t["ra"].to_numpy() * u.deg,
+        dec=t["dec"].to_numpy() * u.deg,
+        pm_ra_cosdec=t["pmra"].to_numpy() * u.mas / u.yr,
+        pm_dec=t["pmdec"].to_numpy() * u.mas / u.yr,
+        distance=1 * u.kpc,
+        radial_velocity=0 * u.km / u.s,
+        obstime=Time(t["pm_epoch"].to_numpy(), format="jyear"),
+    ).apply_space_motion(new_obstime=Time(55400.0, format="mjd"))
+    ra[moving], dec[moving] = c.ra.deg, c.dec.deg
+    return ra, dec
 
 
 def _config(csv, url, **tap):
@@ -69,7 +94,7 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
     targets = _targets_csv(csv)
     table, mep = _mep_rows()
     server = UwsTapServer(
-        {allwise.TABLE: table}, faults=["submit-503", "error", "lost", "result-503", "drop"]
+        {TABLE: table}, faults=["submit-503", "error", "lost", "result-503", "drop"]
     )
     try:
         cfg = _config(csv, server.url)
@@ -85,8 +110,8 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         got = lc[lc["year"] == "allwise"]
         # complete and each exposure once: every (target, exposure) that brute force finds
         # within the radius of the target (a moving one at AllWISE's epoch), and no other
-        at_epoch = allwise.at_epoch(targets.assign(k5=0))
-        pairs = brute_force_pairs(at_epoch["ra"], at_epoch["dec"], mep["ra"], mep["dec"], 1.0)
+        ra, dec = _at_allwise_epoch(targets)
+        pairs = brute_force_pairs(ra, dec, mep["ra"], mep["dec"], 1.0)
         want = {(targets["target_id"][t], mep["mjd"][d]) for t, d in pairs}
         assert set(zip(got["target_id"], got["mjd"], strict=True)) == want
         assert len(got) == len(want) > 300
@@ -100,12 +125,9 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         demo.write_allwise(root, SEED, FIELD)
         rows = pd.read_parquet(tmp_path / "results/manifest/partitions.parquet")
         cat = catalog.open_catalog(str(root))
-        key = allwise.source_key("tap", server.url, allwise.TABLE, TINY["demo"])
         for name, shard in shards.items():
-            cached = pq.read_table(
-                tmp_path / f"results/cache/r1/allwise/{name}-"
-                f"{allwise.cache_digest(shard.digest, key)}.parquet"
-            )
+            path = f"results/cache/r1/allwise/{name}-{shard.allwise_digest}.parquet"
+            cached = pq.read_table(tmp_path / path)
             mine = rows[rows["shard"] == name]
             local = allwise.match_local(cat, mine, 1.0, tuple(cached.schema.names[3:]), 2)
             assert local.equals(cached.replace_schema_metadata()), name

@@ -17,28 +17,20 @@ test of :class:`~neowise_lightcurves.matching.Cones`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from . import motion
-from .catalog import ALLWISE_DATASET
 
 log = logging.getLogger(__name__)
 
 #: The rows' ``year`` in the caches and light curves (a pseudo-year beside ``year1`` ...).
 NAME = "allwise"
-#: IRSA's TAP table.
-TABLE = "allwise_p3as_mep"
-#: IRSA's TAP service.
-TAP_URL = "https://irsa.ipac.caltech.edu/TAP"
-#: MJD span of the MEP's exposures: 2010 January 7 (MJD 55203) to 2011 February 1 (55593).
+#: MJD span of the MEP's exposures: 2010 January 7 (MJD 55203) to the end of 2011 February 1
+#: (MJD 55593, ending at 55594).
 MJD_RANGE = motion.YEAR_MJD[NAME]
 #: Epoch (MJD) of AllWISE's positions (2010.5589): the MEP's ``ra``/``dec`` of a moving source
 #: are where it was then, for every one of its exposures.
 EPOCH_MJD = 55400.0
-#: Dataset of a local copy, relative to its root (the NEOWISE layout: HEALPix order-5
-#: partitions ``healpix_k0=../healpix_k5=../*.parquet`` with the MEP's column names).
-DATASET = ALLWISE_DATASET
 
 #: Columns of the MEP read here, with their Arrow types (AllWISE Explanatory Supplement
 #: III.1.a, and IRSA's answers): the deep source's id, name and position (``cntr_mf``,
@@ -128,7 +120,7 @@ def lacking(columns) -> list[str]:
 
 
 def source_key(source: str, tap_url: str, table: str, demo: dict) -> str:
-    """What makes MEP matches valid besides the shard's targets (:func:`cache_digest`): the
+    """What makes MEP matches valid besides the shard's targets (:func:`digest_key`): the
     TAP service and table (``source`` ``"tap"``), the demo's seed and size (``"demo"``; its
     ``demo`` settings), or the local copy's root."""
     if source == "tap":
@@ -138,11 +130,17 @@ def source_key(source: str, tap_url: str, table: str, demo: dict) -> str:
     return f"copy:{source.rstrip('/')}"
 
 
-def cache_digest(shard_digest: str, source_key: str) -> str:
-    """Cache key of a shard's MEP job: the shard's own (its targets, radius, columns,
-    catalogue: :func:`~neowise_lightcurves.manifest.shard_digest`) and the MEP's source
-    (``source_key``: the TAP service and table, or the local copy)."""
-    return hashlib.sha256(f"{shard_digest}|{source_key}".encode()).hexdigest()[:12]
+#: Version of the MEP's cache files: raised when what they hold changes (the mapping, the zero
+#: points, the matching), so that older ones are not reused.
+CACHE_VERSION = 1
+
+
+def digest_key(source_key: str) -> str:
+    """The catalogue key of a shard's MEP cache digest
+    (:func:`~neowise_lightcurves.manifest.shard_digest` of the shard's rows, radius and
+    columns with it): the MEP's source (:func:`source_key`) and :data:`CACHE_VERSION`, and not
+    the NEOWISE catalogue's root, so moving that reruns no MEP job."""
+    return f"allwise-v{CACHE_VERSION}|{source_key}"
 
 
 #: Entries of one exposure closer than this (arcsec) to a nearer entry are the same source
@@ -182,28 +180,28 @@ def one_row_per_exposure(frame):
     """Each exposure of each source once per target.
 
     The MEP holds an exposure of a source more than once when the source has more than one
-    entry (a Catalog source and its Reject-Table duplicate from an overlapping Atlas Tile) or a
-    row is repeated. Per (target, exposure ``mjd``), entries within :data:`DUPLICATE_ARCSEC`
-    of a nearer kept entry are dropped: the nearest to the target is kept (ties: the lower
-    ``cntr_mf``), farther distinct sources stay.
+    entry (a Catalog source and its Reject-Table duplicate from an overlapping Atlas Tile, at
+    or near the same position) or a row is repeated. Per (target, exposure ``mjd``), entries
+    within :data:`DUPLICATE_ARCSEC` of a nearer kept entry are dropped: the nearest to the
+    target is kept (ties: the lower ``cntr``), farther distinct sources stay.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        Matches: ``target_id``, ``dist_arcsec`` (arcsec), ``cntr_mf``, ``ra``, ``dec`` (deg),
-        ``mjd``, ...
+        A target's MEP matches: ``target_id``, ``mjd`` (d), ``dist_arcsec`` (arcsec),
+        ``cntr``, ``ra``, ``dec`` (deg), ...
 
     Returns
     -------
     pandas.DataFrame
-        The rows kept, sorted by ``target_id``, ``mjd``, ``dist_arcsec``, ``cntr_mf``.
+        The rows kept, sorted by ``target_id``, ``mjd``, ``dist_arcsec``, ``cntr``.
     """
     import numpy as np
 
     from . import sky
 
     frame = frame.sort_values(
-        ["target_id", "mjd", "dist_arcsec", "cntr_mf"], kind="stable", ignore_index=True
+        ["target_id", "mjd", "dist_arcsec", "cntr"], kind="stable", ignore_index=True
     )
     n = len(frame)
     if n < 2:
@@ -227,11 +225,44 @@ def one_row_per_exposure(frame):
     return frame[state == 1].reset_index(drop=True)
 
 
+def drop_repeated_exposures(table):
+    """A light-curve job's matches (Arrow, every year) with each MEP exposure of a source once
+    per target (:func:`one_row_per_exposure` on the ``allwise`` rows; the others untouched, in
+    their order). Done here, where a target's matches from every shard its cone touches come
+    together: a source and its duplicate can lie in two shards' partitions.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Cached matches with ``target_id``, ``year``, ``mjd``, ``dist_arcsec``, ``cntr``,
+        ``ra``, ``dec``.
+
+    Returns
+    -------
+    pyarrow.Table
+        The rows kept.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mep = pc.fill_null(pc.equal(table["year"], NAME), False).to_numpy(zero_copy_only=False)
+    if not mep.any():
+        return table
+    rows = np.flatnonzero(mep)
+    frame = table.select(["target_id", "mjd", "dist_arcsec", "cntr", "ra", "dec"])
+    frame = frame.take(pa.array(rows)).to_pandas()
+    frame["_row"] = rows
+    keep = ~mep
+    keep[one_row_per_exposure(frame)["_row"].to_numpy()] = True
+    return table.filter(pa.array(keep))
+
+
 def to_cache_table(frame, columns: tuple[str, ...]):
     """MEP matches as a match cache table (:func:`~neowise_lightcurves.matching.output_schema`):
     ``year`` :data:`NAME`, the light-curve columns from their MEP sources (:data:`RENAMES`),
     fluxes on NEOWISE's scale (:func:`flux_scale`), ``cntr`` minus the MEP row's own,
-    ``w?snr`` = flux / uncertainty (null where the flux is not positive, as NEOWISE's), and
+    ``w?snr`` = flux / uncertainty (null where the flux is negative, as NEOWISE's), and
     null for the columns the MEP lacks. Sorted by ``target_id``, ``mjd``, ``cntr``."""
     import numpy as np
     import pyarrow as pa
@@ -253,7 +284,7 @@ def to_cache_table(frame, columns: tuple[str, ...]):
             flux = frame[RENAMES[f"{band}flux"]].to_numpy(np.float64)
             sig = frame[RENAMES[f"{band}sigflux"]].to_numpy(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[name] = np.where(flux > 0, flux / sig, np.nan)
+                out[name] = np.where(flux >= 0, flux / sig, np.nan)
         elif mep_column(name) is None:
             out[name] = pa.nulls(n, schema.field(name).type)
         elif name in ("w1flux", "w1sigflux", "w2flux", "w2sigflux"):
@@ -325,8 +356,9 @@ def match_tap(
     """Match one shard's targets in the MEP through a TAP service: an upload of the targets
     (moving ones at AllWISE's epoch, :func:`at_epoch`) and a positional join on a slightly
     larger circle (:data:`QUERY_SLACK`), then the exact test of
-    :class:`~neowise_lightcurves.matching.Cones` on each returned pair, the shard's partitions
-    (:func:`_owned`) and :func:`one_row_per_exposure`.
+    :class:`~neowise_lightcurves.matching.Cones` on each returned pair and the shard's
+    partitions (:func:`_owned`). An exposure the MEP holds twice is dropped later, where a
+    target's matches from every shard come together (:func:`drop_repeated_exposures`).
 
     Parameters
     ----------
@@ -394,8 +426,8 @@ def _to_frame(answer, names):
 
 
 def _exact(found, targets, rows, cones, columns):
-    """The exact test on returned (target, entry) pairs, the shard's partitions, one row per
-    exposure; the cache table."""
+    """The exact test on returned (target, entry) pairs and the shard's partitions; the cache
+    table."""
     import numpy as np
 
     index = found["target_index"].to_numpy(np.int64)
@@ -407,15 +439,35 @@ def _exact(found, targets, rows, cones, columns):
     picked = picked[keep].reset_index(drop=True)
     picked.insert(0, "target_id", targets["target_id"].to_numpy(object)[ti[keep]])
     picked.insert(1, "dist_arcsec", dist[keep])
-    return to_cache_table(one_row_per_exposure(picked), columns)
+    return to_cache_table(picked, columns)
 
 
 def match_local(catalog, rows, radius_arcsec, columns, concurrent_partitions, record=None):
     """Match one shard's targets (moving ones at AllWISE's epoch, :func:`at_epoch`) in a local
-    copy of the MEP (:data:`DATASET` under the root of ``catalog``, the NEOWISE layout: the
-    demo's) with the NEOWISE read path (:func:`~neowise_lightcurves.matching.match_shard`, the
-    exact test included), then :func:`one_row_per_exposure`; returns the cache table
-    (:func:`to_cache_table`)."""
+    copy of the MEP (:data:`~neowise_lightcurves.catalog.ALLWISE_DATASET` under the root of
+    ``catalog``, the NEOWISE layout: the demo's) with the NEOWISE read path
+    (:func:`~neowise_lightcurves.matching.match_shard`, the exact test included).
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The copy's root (:func:`~neowise_lightcurves.catalog.open_catalog`).
+    rows : pandas.DataFrame
+        The shard's (target, partition) rows from the manifest.
+    radius_arcsec : float
+        Cone radius (arcsec).
+    columns : tuple of str
+        The cache's catalogue columns.
+    concurrent_partitions : int
+        Partition files read at once.
+    record : ReadRecord, optional
+        Added what the job reads.
+
+    Returns
+    -------
+    pyarrow.Table
+        The match cache table (:func:`to_cache_table`).
+    """
     from .matching import match_shard
 
     wanted = tuple(query_columns(columns))
@@ -429,16 +481,29 @@ def match_local(catalog, rows, radius_arcsec, columns, concurrent_partitions, re
         record,
         mep_schema(),
     ).to_pandas()
-    return to_cache_table(one_row_per_exposure(found), columns)
+    return to_cache_table(found, columns)
 
 
-def check_digest(rows, shard, digest, radius_arcsec, columns, catalog_key, source_key) -> None:
+def check_digest(rows, shard, digest, radius_arcsec, columns, source_key) -> None:
     """Raise if a shard's rows (from the manifest now) do not give the MEP cache key ``digest``
-    a job was started for (:func:`cache_digest` of the shard's own,
-    :func:`~neowise_lightcurves.manifest.shard_digest`): the manifest changed under the job."""
+    a job was started for (:func:`digest_key`): the manifest changed under the job.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The shard's (target, partition) rows from the manifest.
+    shard, digest : str
+        The shard's name and the cache key in the job's output name.
+    radius_arcsec : float
+        Cone radius (arcsec).
+    columns : tuple of str
+        The cache's catalogue columns.
+    source_key : str
+        The MEP's source (:func:`source_key`).
+    """
     from .manifest import shard_digest
 
-    now = cache_digest(shard_digest(rows, radius_arcsec, columns, catalog_key), source_key)
+    now = shard_digest(rows, radius_arcsec, columns, digest_key(source_key))
     if now != digest:
         raise RuntimeError(
             f"shard {shard}: the manifest's targets give AllWISE MEP cache key {now}, not "
@@ -446,14 +511,17 @@ def check_digest(rows, shard, digest, radius_arcsec, columns, catalog_key, sourc
         )
 
 
-def plan_text(shards, source: str, max_upload_rows: int) -> str:
-    """The plan's line for the MEP: one job per shard and, through TAP (``source`` a URL), the
-    upload queries they submit (a shard's targets in jobs of at most ``max_upload_rows``)."""
+def plan_text(
+    shards, *, tap_url: str | None = None, copy: str | None = None, max_upload_rows: int
+) -> str:
+    """The plan's line for the MEP: one job per shard (``shards``, the manifest's) and, through
+    the TAP service at ``tap_url``, the upload queries they submit (a shard's targets in jobs
+    of at most ``max_upload_rows``); or, from a local ``copy``, its root."""
     jobs = len(shards)
-    if not source.startswith(("http://", "https://")):
-        return f"AllWISE MEP jobs:        {jobs} (one per shard, from the copy at {source})\n"
+    if tap_url is None:
+        return f"AllWISE MEP jobs:        {jobs} (one per shard, from the copy at {copy})\n"
     queries = sum(-(-s.n_targets // max_upload_rows) for s in shards)
     return (
         f"AllWISE MEP jobs:        {jobs} (one per shard; {queries} TAP upload queries of at "
-        f"most {max_upload_rows:,} targets to {source})\n"
+        f"most {max_upload_rows:,} targets to {tap_url})\n"
     )

@@ -33,28 +33,23 @@ def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
     return f"r{radius}/{year}/{shard}-{digest}.parquet"
 
 
-def year_digest(digest: str, year: str, allwise_key: str | None = None) -> str:
-    """The digest in a cache file's name: the shard's (``digest``), or for the AllWISE MEP
-    (``year`` ``"allwise"``) one that also keys its source ``allwise_key``
-    (:func:`neowise_lightcurves.allwise.cache_digest`)."""
+def year_digest(shard: Shard, year: str) -> str:
+    """The digest in a shard's cache file's name for ``year``: the shard's, or for the AllWISE
+    MEP (``"allwise"``) its MEP digest."""
     if year != allwise.NAME:
-        return digest
-    if allwise_key is None:
-        raise ValueError("the AllWISE MEP's cache names need its source's key")
-    return allwise.cache_digest(digest, allwise_key)
+        return shard.digest
+    if not shard.allwise_digest:
+        raise ValueError(
+            f"shard {shard.shard} has no AllWISE MEP cache key: the manifest was made with "
+            "catalog.allwise_mep off"
+        )
+    return shard.allwise_digest
 
 
-def used_names(
-    shards: Iterable[Shard], radius: str, years: Iterable[str], allwise_key: str | None = None
-) -> set[str]:
-    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads
-    (``allwise_key``: the MEP's source, when ``years`` holds ``"allwise"``)."""
+def used_names(shards: Iterable[Shard], radius: str, years: Iterable[str]) -> set[str]:
+    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads."""
     shards = list(shards)
-    return {
-        cache_name(radius, y, s.shard, year_digest(s.digest, y, allwise_key))
-        for y in years
-        for s in shards
-    }
+    return {cache_name(radius, y, s.shard, year_digest(s, y)) for y in years for s in shards}
 
 
 @dataclass

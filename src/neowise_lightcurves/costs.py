@@ -23,12 +23,11 @@ def run_jobs(
     years: list[str],
     once: list[str],
     demo_years: list[str],
-    allwise_key: str | None = None,
 ) -> dict[str, list[str]]:
     """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
     run once (``once``), the demo's years, every (year, shard) match job of the manifest's
     ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE
-    MEP's, year ``"allwise"`` with its source's ``allwise_key``, as ``match_allwise``) and each
+    MEP's, year ``"allwise"``, as ``match_allwise``) and each
     light-curve job (one per group of ``groups``)."""
     from .allwise import NAME
     from .cache import used_names
@@ -37,7 +36,7 @@ def run_jobs(
     jobs["demo_year"] = list(demo_years)
     for rule, which in (("match", [y for y in years if y != NAME]), ("match_allwise", [NAME])):
         if set(which) & set(years):
-            names = used_names(shards, radius, which, allwise_key)
+            names = used_names(shards, radius, which)
             jobs[rule] = sorted(n.removesuffix(".parquet") for n in names)
     jobs["lightcurves"] = [g.group for g in groups]
     return jobs

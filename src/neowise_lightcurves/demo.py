@@ -51,7 +51,7 @@ from . import columns as cols
 from . import sky
 from .atomic import atomic_directory, atomic_path
 from .binning import ZERO_POINT
-from .catalog import year_dataset, year_name
+from .catalog import ALLWISE_DATASET, year_dataset, year_name
 
 #: MJD at which each survey year starts (IRSA's scan ranges; ``addendum`` after year 11).
 YEAR_START = {f"year{i}": 56639.0 + 365.25 * (i - 1) for i in range(1, 12)}
@@ -752,7 +752,8 @@ def write_allwise(
     from . import allwise
 
     table = mep_table(build_sky(seed, field_sources), seed)
-    return _write_dataset(table, Path(root) / allwise.DATASET, allwise.mep_schema(), row_group_size)
+    dest = Path(root) / ALLWISE_DATASET
+    return _write_dataset(table, dest, allwise.mep_schema(), row_group_size)
 
 
 def write_targets(path: str | Path, seed: int = 1, field_sources: int = 150) -> None:

@@ -37,7 +37,7 @@ CACHE_VERSION = "1"
 #: Rows per row group of the manifest's partition table (jobs filter it by shard).
 ROW_GROUP_ROWS = 20_000
 
-SHARD_FIELDS = ("shard", "digest", "n_targets", "n_partitions", "partitions")
+SHARD_FIELDS = ("shard", "digest", "n_targets", "n_partitions", "partitions", "allwise_digest")
 GROUP_FIELDS = ("group", "n_targets", "reads")
 
 
@@ -227,12 +227,14 @@ def check_digest(
 @dataclass(frozen=True)
 class Shard:
     """One shard of the manifest: its cache key, the targets its partitions are matched
-    against (``n_targets``) and its partitions."""
+    against (``n_targets``), its partitions, and the cache key of its AllWISE MEP job
+    (``allwise_digest``; ``""`` when the MEP is off)."""
 
     shard: str
     digest: str
     n_targets: int
     partitions: tuple[int, ...]
+    allwise_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,9 +248,15 @@ class Group:
 
 
 def shards(
-    rows: pd.DataFrame, radius_arcsec: float, columns: tuple[str, ...], catalog_key: str
+    rows: pd.DataFrame,
+    radius_arcsec: float,
+    columns: tuple[str, ...],
+    catalog_key: str,
+    allwise_key: str | None = None,
 ) -> list[Shard]:
-    """The shards of a :func:`target_partitions` table, with their digests."""
+    """The shards of a :func:`target_partitions` table, with their digests: the NEOWISE
+    catalogue's (``catalog_key``) and, with ``allwise_key``
+    (:func:`neowise_lightcurves.allwise.digest_key`), the AllWISE MEP's, from the same rows."""
     out = []
     for name, group in rows.groupby("shard", sort=True):
         out.append(
@@ -257,6 +265,9 @@ def shards(
                 digest=shard_digest(group, radius_arcsec, columns, catalog_key),
                 n_targets=int(group["target_id"].nunique()),
                 partitions=tuple(int(k) for k in np.unique(group["k5"])),
+                allwise_digest=(
+                    shard_digest(group, radius_arcsec, columns, allwise_key) if allwise_key else ""
+                ),
             )
         )
     return out
@@ -287,6 +298,7 @@ def write_shards(path: str | os.PathLike, items: list[Shard]) -> None:
                     s.n_targets,
                     len(s.partitions),
                     ",".join(map(str, s.partitions)),
+                    s.allwise_digest,
                 ]
             )
 
@@ -300,6 +312,7 @@ def read_shards(path: str | os.PathLike) -> list[Shard]:
                 digest=r["digest"],
                 n_targets=int(r["n_targets"]),
                 partitions=tuple(int(p) for p in r["partitions"].split(",") if p),
+                allwise_digest=r.get("allwise_digest") or "",
             )
             for r in csv.DictReader(fh, delimiter="\t")
         ]

@@ -173,6 +173,7 @@ def merge_group(
         for batch in batches or [slice(0, 0)]:
             mine = ids[batch]
             matches = lightcurves.read_matches(match_paths, mine)
+            matches = allwise.drop_repeated_exposures(matches)  # from every shard at once
             before = lightcurves.detections_per_target(matches, mine)
             # association from NEOWISE's own detections: an AllWISE MEP row carries its deep
             # source's position and flags, the same for all its exposures

@@ -17,6 +17,5 @@ rule prune_cache:
     params:
         radius=RADIUS,
         years=READ_YEARS,
-        allwise_key=ALLWISE_KEY,
     script:
         "../../scripts/prune_cache.py"

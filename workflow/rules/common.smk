@@ -150,7 +150,7 @@ def manifest_groups():
 
 
 def cache_file(shard, year):
-    digest = nl_cache.year_digest(shard.digest, year, ALLWISE_KEY)
+    digest = nl_cache.year_digest(shard, year)
     name = nl_cache.cache_name(RADIUS, year, shard.shard, digest)
     return f"{OUTDIR}/cache/{name}"
 

@@ -32,7 +32,6 @@ rule costs:
     params:
         radius=RADIUS,
         years=READ_YEARS,
-        allwise_key=ALLWISE_KEY,
         once=(["demo_targets"] if DEMO_TARGETS else [])
         + (["demo_allwise"] if ALLWISE_KEY and ALLWISE_SOURCE == "demo" else [])
         + ["targets", "manifest", "summary", "plots", "overview"],

@@ -23,5 +23,6 @@ checkpoint manifest:
         max_shard_targets=config["match"]["max_shard_targets"],
         columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
+        allwise_key=ALLWISE_KEY,  # the AllWISE MEP's source: its jobs' cache keys
     script:
         "../../scripts/manifest.py"

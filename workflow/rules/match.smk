@@ -66,7 +66,6 @@ rule match_allwise:
         tap=ALLWISE,
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
-        catalog_key=CATALOG_KEY,
         allwise_key=ALLWISE_KEY,
         concurrent_partitions=config["match"]["concurrent_partitions"],
     script:

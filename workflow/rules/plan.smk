@@ -29,7 +29,7 @@ rule plan:
         radius_arcsec=config["match"]["radius_arcsec"],
         columns=CACHED_COLUMNS,
         cores=workflow.cores,
-        allwise=(ALLWISE_ROOT or ALLWISE["tap_url"]) if ALLWISE_KEY else None,
-        allwise_upload_rows=ALLWISE["max_upload_rows"],
+        allwise=ALLWISE,
+        allwise_copy=ALLWISE_ROOT,
     script:
         "../../scripts/plan.py"
