@@ -198,3 +198,20 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         assert ran["match_allwise"] == 0 == ran["match"] and ran["lightcurves"] > 0
     finally:
         server.stop()
+
+
+def test_cuts_and_columns_the_mep_lacks_are_warned_of(tmp_path):
+    cfg = deep_update(
+        TINY,
+        {
+            "catalog": {"allwise_mep": {"enabled": True}},
+            "match": {"cuts": "qual_frame > 0", "extra_columns": ["glon"]},
+        },
+    )
+    _, proc = snakemake(tmp_path, cfg, "-n")
+    out = proc.stdout + proc.stderr
+    assert "match.cuts uses qual_frame, which the AllWISE MEP does not have" in out
+    assert "match.extra_columns glon: not in the AllWISE MEP" in out
+    kept = deep_update(cfg, {"match": {"cuts": "year == 'allwise' or qual_frame > 0"}})
+    _, proc = snakemake(tmp_path, kept, "-n")
+    assert "match.cuts uses" not in proc.stdout + proc.stderr

@@ -40,8 +40,9 @@ class CutsError(ValueError):
     """Cuts that cannot be parsed or that name unknown columns."""
 
 
-def cut_columns(cuts: str) -> tuple[str, ...]:
-    """Column names a cuts expression uses (``""`` -> none).
+def cut_names(cuts: str) -> tuple[str, ...]:
+    """Every name a cuts expression uses: catalogue columns and ``target_id``, ``dist_arcsec``,
+    ``year`` (``""`` -> none).
 
     Raises
     ------
@@ -69,7 +70,13 @@ def cut_columns(cuts: str) -> tuple[str, ...]:
             f"match.cuts {cuts!r} names unknown column(s): {', '.join(unknown)} "
             "(use catalogue column names, see columns.tsv)"
         )
-    return tuple(n for n in names if n not in _CUT_EXTRA_NAMES)
+    return tuple(names)
+
+
+def cut_columns(cuts: str) -> tuple[str, ...]:
+    """Catalogue column names a cuts expression uses (:func:`cut_names` less ``target_id``,
+    ``dist_arcsec``, ``year``)."""
+    return tuple(n for n in cut_names(cuts) if n not in _CUT_EXTRA_NAMES)
 
 
 def cut_mask(frame: pd.DataFrame, cuts: str):

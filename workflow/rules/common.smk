@@ -84,13 +84,19 @@ ALLWISE_KEY = (
 )
 # every year a light curve reads: the configured NEOWISE years, and the MEP's when on
 READ_YEARS = YEARS + ([nl_allwise.NAME] if ALLWISE["enabled"] else [])
-_LACKING = nl_allwise.lacking(CUT_COLUMNS) if ALLWISE["enabled"] else []
-if _LACKING and "year" not in nl_cuts.expression(config["match"]["cuts"]):
-    logger.warning(
-        f"match.cuts uses {', '.join(_LACKING)}, which the AllWISE MEP does not have: every "
-        "MEP row fails the cut (write e.g. \"(year == 'allwise' or qual_frame > 0)\" to keep "
-        "them)"
-    )
+if ALLWISE["enabled"]:
+    _lacking = nl_allwise.lacking(CUT_COLUMNS)
+    if _lacking and "year" not in nl_cuts.cut_names(config["match"]["cuts"]):
+        logger.warning(
+            f"match.cuts uses {', '.join(_lacking)}, which the AllWISE MEP does not have: "
+            "every MEP row fails the cut (write e.g. \"(year == 'allwise' or qual_frame > 0)\" "
+            "to keep them)"
+        )
+    _lacking = nl_allwise.lacking(config["match"]["extra_columns"])
+    if _lacking:
+        logger.warning(
+            f"match.extra_columns {', '.join(_lacking)}: not in the AllWISE MEP, null in its rows"
+        )
 
 
 wildcard_constraints:
