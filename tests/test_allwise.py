@@ -356,3 +356,14 @@ def test_the_manifest_keys_the_mep_by_its_source_not_the_neowise_root(tmp_path):
     allwise.check_digest(one, "k2_1", shard.allwise_digest, RADIUS, COLUMNS, source)
     with pytest.raises(RuntimeError, match="manifest changed under this job"):
         allwise.check_digest(one, "k2_1", shard.allwise_digest, 2.0, COLUMNS, source)
+
+
+def test_zero_points_against_an_irsa_mep_row():
+    """An MEP row as IRSA serves it (AllWISE source 0015m046_ac51-048206, MJD 55548.6156292:
+    w1mpro_ep 14.572 at w1flux_ep 235.14 DN, w2mpro_ep 14.644 at 87.564 DN): the MEP's zero
+    points reproduce its magnitudes, and its fluxes on NEOWISE's scale give the same
+    magnitudes with NEOWISE's zero points."""
+    for band, mag, flux in (("w1", 14.572, 235.14), ("w2", 14.644, 87.564)):
+        assert allwise.ZERO_POINT[band] - 2.5 * np.log10(flux) == pytest.approx(mag, abs=6e-4)
+        neowise = flux * allwise.flux_scale(band)
+        assert ZERO_POINT[band] - 2.5 * np.log10(neowise) == pytest.approx(mag, abs=6e-4)

@@ -38,7 +38,8 @@ EPOCH_MJD = 55400.0
 #: (``frame_id``: scan and frame, ``mjd``); W1/W2 profile-fit fluxes (DN) and magnitudes (Vega)
 #: on the exposure; the deep source's blending and contamination flags (``nb``, ``na``,
 #: ``cc_flags``: the same in all its rows); the exposure's quality (``qi_fact``, ``saa_sep``,
-#: ``moon_masked``). The MEP has no ``qual_frame``, ``ph_qual`` or ``sso_flg``.
+#: ``moon_masked``: a character per band, W1-W4). The MEP has no ``qual_frame``, ``ph_qual``
+#: or ``sso_flg``.
 MEP_COLUMNS = {
     "cntr_mf": "int64",
     "source_id_mf": "string",

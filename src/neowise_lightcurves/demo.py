@@ -712,7 +712,10 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     out["cc_flags"] = ent_cc[row_ent]
     out["qi_fact"] = rng.choice([1.0, 0.5, 0.0], n, p=[0.88, 0.1, 0.02])
     out["saa_sep"] = np.round(np.abs(rng.normal(60, 40, n)), 3)
-    out["moon_masked"] = np.where(rng.random(n) < 0.95, "00", rng.choice(["10", "01", "11"], n))
+    # the MEP's flag has a character per band, W1-W4 (NEOWISE's: W1, W2)
+    out["moon_masked"] = np.where(
+        rng.random(n) < 0.95, "0000", rng.choice(["1000", "0100", "1100"], n)
+    )
     frame = pd.DataFrame(out)
     # one exposure of MEP_REPEATED_ROW's source listed twice
     (rep,) = _target_sources(sky_, [MEP_REPEATED_ROW])
