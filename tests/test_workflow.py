@@ -220,8 +220,9 @@ def test_exact_and_incremental(tmp_path):
 
 
 def test_notebook_scale_dry_run(tmp_path):
-    """1,830 targets over the whole sky, 11 years, IRSA's bucket: the plan stays under 2,500
-    jobs and a dry run takes seconds. Nothing is read from the bucket."""
+    """1,830 targets over the whole sky, 11 years, IRSA's bucket and the AllWISE MEP: the plan
+    stays under 2,500 match jobs, one MEP job a shard, and a dry run takes seconds. Nothing is
+    read from the bucket or asked of the TAP service."""
     rng = np.random.default_rng(1830)
     n = 1830
     pd.DataFrame(
@@ -236,6 +237,7 @@ def test_notebook_scale_dry_run(tmp_path):
         "catalog": {
             "root": "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5",
             "years": list(range(1, 12)),
+            "allwise_mep": {"enabled": True},  # through IRSA's TAP service
         },
     }
     snakemake(tmp_path, cfg, "--until", "manifest")
@@ -246,7 +248,11 @@ def test_notebook_scale_dry_run(tmp_path):
     shards = len(shard_digests(tmp_path))
     assert counts["match"] == 11 * shards
     assert counts["match"] < 2500
-    print(f"notebook scale: {counts['match']} match jobs, dry run {elapsed:.1f} s")
+    assert counts["match_allwise"] == shards  # one MEP job (and TAP query) per shard
+    print(
+        f"notebook scale: {counts['match']} match jobs, {counts['match_allwise']} AllWISE MEP "
+        f"jobs, dry run {elapsed:.1f} s"
+    )
     assert elapsed < 60
 
 
