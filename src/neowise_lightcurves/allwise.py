@@ -381,6 +381,7 @@ def match_tap(
         The match cache table (:func:`to_cache_table`).
     """
     import numpy as np
+    import pyarrow as pa
     from astropy.table import Table
 
     from . import tap
@@ -391,23 +392,40 @@ def match_tap(
     cones = Cones(targets["ra"], targets["dec"], radius_arcsec)
     wanted = query_columns(columns)
     r = radius_arcsec * (1 + QUERY_SLACK[0]) + QUERY_SLACK[1]
-    upload = Table(
-        {"target_index": np.arange(len(targets)), "ra": targets["ra"], "dec": targets["dec"]}
-    )
-    answer = tap.run_upload_query(
-        tap_url,
-        tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",)),
-        upload,
-        max_upload_rows=max_upload_rows,
-        attempts=attempts,
-        backoff_s=backoff_s,
-        job_timeout_s=job_timeout_s,
-        what=what,
-        **({} if sleep is None else {"sleep": sleep}),
-    )
-    found = _to_frame(answer, ["target_index", *wanted])
-    log.info("%s: %d rows from the service", what, len(found))
-    return _exact(found, targets, rows, cones, columns)
+    query = tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",))
+    n = len(targets)
+    pieces = []
+    # chunk by chunk, each answer reduced to its matches before the next is asked for: the
+    # job's memory follows one chunk's answer, not the shard's
+    for start in range(0, n, max_upload_rows):
+        stop = min(start + max_upload_rows, n)
+        upload = Table(
+            {
+                "target_index": np.arange(start, stop),
+                "ra": targets["ra"].to_numpy(float)[start:stop],
+                "dec": targets["dec"].to_numpy(float)[start:stop],
+            }
+        )
+        label = what if n <= max_upload_rows else f"{what} (targets {start + 1}-{stop} of {n})"
+        answer = tap.run_upload_query(
+            tap_url,
+            query,
+            upload,
+            max_upload_rows=max_upload_rows,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            job_timeout_s=job_timeout_s,
+            what=label,
+            **({} if sleep is None else {"sleep": sleep}),
+        )
+        found = _to_frame(answer, ["target_index", *wanted])
+        del answer
+        log.info("%s: %d rows from the service", label, len(found))
+        pieces.append(answer_matches(found, targets, rows, cones, columns))
+    if not pieces:
+        return to_cache_table(_to_frame(None, ["target_id", "dist_arcsec", *wanted]), columns)
+    table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
+    return table.sort_by([("target_id", "ascending"), ("mjd", "ascending"), ("cntr", "ascending")])
 
 
 def _to_frame(answer, names):
@@ -426,9 +444,29 @@ def _to_frame(answer, names):
     return frame
 
 
-def _exact(found, targets, rows, cones, columns):
-    """The exact test on returned (target, entry) pairs and the shard's partitions; the cache
-    table."""
+def answer_matches(found, targets, rows, cones, columns):
+    """A TAP answer's matches as a cache table: the exact test on the returned (target, entry)
+    pairs and the shard's partitions (:func:`_owned`), the columns mapped
+    (:func:`to_cache_table`).
+
+    Parameters
+    ----------
+    found : pandas.DataFrame
+        The answer (:func:`_to_frame`): ``target_index`` (into ``targets``) and MEP columns.
+    targets : pandas.DataFrame
+        The shard's targets, one row each (moving ones at AllWISE's epoch).
+    rows : pandas.DataFrame
+        The shard's (target, partition) rows.
+    cones : Cones
+        The targets' cones (:class:`~neowise_lightcurves.matching.Cones`).
+    columns : tuple of str
+        The cache's catalogue columns.
+
+    Returns
+    -------
+    pyarrow.Table
+        The match cache table (:func:`to_cache_table`).
+    """
     import numpy as np
 
     index = found["target_index"].to_numpy(np.int64)
