@@ -104,7 +104,6 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         assert ran["match_allwise"] == len(shards) == ran["match"]
         assert server.faults == [] and server.jobs == {}
         assert max(server.uploads) <= 4
-        submitted = server.submitted
 
         lc = read_sorted(tmp_path / "results", "lightcurves")
         got = lc[lc["year"] == "allwise"]
@@ -132,6 +131,24 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
             local = allwise.match_local(cat, mine, 1.0, tuple(cached.schema.names[3:]), 2)
             assert local.equals(cached.replace_schema_metadata()), name
 
+        # fetch() in this process, the same service: the same 14-year light curves
+        import neowise_lightcurves as nl
+
+        some = targets[targets["target_id"].isin(["MOVER", "CORNER", "STAR-B01", "NCP-1"])]
+        mep_settings = cfg["catalog"]["allwise_mep"]
+        fetched = nl.fetch(
+            some,
+            years=[1],
+            root=str(tmp_path / "results/demo/catalog"),
+            cuts="",
+            allwise_mep=mep_settings,
+        ).to_pandas()
+        mine = lc[lc["target_id"].isin(some["target_id"])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            fetched[mine.columns].reset_index(drop=True), mine, check_dtype=False
+        )
+        assert set(fetched["year"]) == {"year1", "allwise"}
+
         # photometry joined up: a constant source's binned W1/W2 level in 2010-2011 equals its
         # NEOWISE level within the errors
         binned = read_sorted(tmp_path / "results", "binned")
@@ -156,6 +173,7 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         assert checked >= 15
 
         # nothing changed: nothing runs, nothing is asked of the service
+        submitted = server.submitted
         ran, _ = snakemake(tmp_path, cfg)
         assert sum(ran.values()) == 0 and server.submitted == submitted
 

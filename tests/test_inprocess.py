@@ -64,3 +64,27 @@ def test_fetch_follows_a_moving_target(tiny_catalog):
     renamed = mover.rename(columns={"pmra": "mu_ra", "pmdec": "mu_dec"}).drop(columns="pm_epoch")
     lc2 = nl.fetch(renamed, pmra_column="mu_ra", pmdec_column="mu_dec", pm_epoch=2016.0, **options)
     assert set(np.asarray(lc2["cntr"]).tolist()) == truth
+
+
+def test_fetch_reaches_back_to_2010_from_a_local_copy_of_the_mep(tiny_catalog, tmp_path):
+    """With ``allwise_mep``, fetch() adds the MEP's exposures (here the demo's copy, as the
+    workflow's demo reads it), each exposure once; a 'demo' source is refused by name."""
+    import numpy as np
+
+    from neowise_lightcurves import demo
+
+    demo.write_allwise(tmp_path, seed=1, field_sources=5)
+    sky = demo.build_sky(seed=1, field_sources=5)
+    some = sky.targets[sky.targets["target_id"].isin(["CORNER", "STAR-A03", "MOVER"])]
+    options = dict(years=[1], root=str(tiny_catalog), cuts="")
+    lc = nl.fetch(some, allwise_mep={"enabled": True, "source": str(tmp_path)}, **options)
+    years = np.asarray(lc["year"])
+    assert set(years) == {"year1", "allwise"}
+    mep = lc[years == "allwise"].to_pandas()
+    assert set(mep["target_id"]) == set(some["target_id"])  # the mover too, at AllWISE's epoch
+    assert not mep.duplicated(["target_id", "mjd"]).any()  # CORNER's duplicate, STAR-A03's row
+    assert (mep["mjd"] < 55600).all() and (np.asarray(lc["mjd"])[years == "year1"] > 56600).all()
+    without = nl.fetch(some, **options)
+    assert len(without) == int((years == "year1").sum())
+    with pytest.raises(ValueError, match="allwise_mep source 'demo'"):
+        nl.fetch(some, allwise_mep={"enabled": True, "source": "demo"}, **options)

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from . import binning, catalog, columns, cuts, lightcurves, manifest, matching, targets
+from . import allwise, binning, catalog, columns, cuts, lightcurves, manifest, matching, targets
 from .reads import ReadRecord
 
 _SOURCE_TREE = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ SETTINGS = {
     "pmdec_column": ("targets", "pmdec_column"),
     "epoch_column": ("targets", "epoch_column"),
     "pm_epoch": ("targets", "pm_epoch"),
+    "allwise_mep": ("catalog", "allwise_mep"),
 }
 
 
@@ -142,7 +143,9 @@ def fetch(
         ``catalog.s3``), ``radius_arcsec``, ``cuts``, ``extra_columns``,
         ``concurrent_partitions``, ``binning`` (a dict), ``id_column``, ``ra_column``,
         ``dec_column``, ``duplicate_ids``, ``sexagesimal``, ``proper_motion``,
-        ``pmra_column``, ``pmdec_column``, ``epoch_column``, ``pm_epoch``.
+        ``pmra_column``, ``pmdec_column``, ``epoch_column``, ``pm_epoch``, ``allwise_mep``
+        (updates ``catalog.allwise_mep``: ``{"enabled": True}`` adds WISE's 2010-2011
+        exposures through IRSA's TAP service, ``"source"`` a local copy's root instead).
 
     Returns
     -------
@@ -183,8 +186,16 @@ def fetch(
     radius = float(m["radius_arcsec"])
     cached = columns.cached_columns(list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])))
     years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
+    mep = cfg["catalog"]["allwise_mep"]
+    mep_source = "tap" if mep["source"] == "auto" else mep["source"]
+    if mep["enabled"] and mep_source == "demo":
+        raise ValueError(
+            "fetch: allwise_mep source 'demo' is the workflow's; give its root (a local copy "
+            "such as results/demo/catalog after a demo run) or 'tap'"
+        )
+    read_years = years + ([allwise.NAME] if mep["enabled"] else [])
     # years=None: proper motions ignored (match.proper_motion: false)
-    motion_years = years if m["proper_motion"] else None
+    motion_years = read_years if m["proper_motion"] else None
     rows = manifest.target_partitions(frame, radius, m["shard_order"], None, years=motion_years)
     root = cfg["catalog"]["root"]
     cat = catalog.open_catalog(root, s3=cfg["catalog"]["s3"])
@@ -194,11 +205,31 @@ def fetch(
             cat, year, rows, radius, cached, m["concurrent_partitions"], record
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(years))) as pool:
-        tables = list(pool.map(one_year, years))
+    def one_of(year):
+        if year != allwise.NAME:
+            return one_year(year)
+        if mep_source == "tap":
+            return allwise.match_tap(
+                rows,
+                radius,
+                cached,
+                tap_url=mep["tap_url"],
+                table=mep["table"],
+                max_upload_rows=mep["max_upload_rows"],
+                attempts=mep["attempts"],
+                backoff_s=mep["backoff_s"],
+                job_timeout_s=mep["job_timeout_s"],
+                what="AllWISE MEP for fetch()",
+            )
+        copy = catalog.open_catalog(mep_source, s3=cfg["catalog"]["s3"])
+        return allwise.match_local(copy, rows, radius, cached, m["concurrent_partitions"], record)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(read_years))) as pool:
+        tables = list(pool.map(one_of, read_years))
     matches = pa.concat_tables(tables, promote_options="permissive")
+    matches = allwise.drop_repeated_exposures(matches)
     lc = lightcurves.build_lightcurves(matches, frame, m["cuts"]).to_pandas()
-    meta = provenance(root, years, radius, m["cuts"], cuts.expression(m["cuts"]))
+    meta = provenance(root, read_years, radius, m["cuts"], cuts.expression(m["cuts"]))
     out = to_table(lc, meta)
     if not binned:
         return out
