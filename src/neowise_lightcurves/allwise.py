@@ -312,16 +312,8 @@ def at_epoch(rows):
     if not motion.has_motion(rows):
         return rows
     pmra, pmdec, epoch = motion.proper_motions(rows)
-    rows = rows.drop(columns=list(motion.COLUMNS))
-    moving = (pmra != 0) | (pmdec != 0)
-    if moving.any():
-        ra, dec = rows["ra"].to_numpy(float).copy(), rows["dec"].to_numpy(float).copy()
-        dt = (EPOCH_MJD - epoch[moving]) / motion.DAYS_PER_JULIAN_YEAR
-        ra[moving], dec[moving] = motion.to_radec(
-            motion.propagate(ra[moving], dec[moving], pmra[moving], pmdec[moving], dt)
-        )
-        rows = rows.assign(ra=ra, dec=dec)
-    return rows
+    ra, dec = motion.positions_at(rows["ra"], rows["dec"], pmra, pmdec, epoch, EPOCH_MJD)
+    return rows.drop(columns=list(motion.COLUMNS)).assign(ra=ra, dec=dec)
 
 
 def _owned(rows, targets, target_index, ra, dec):
@@ -479,6 +471,59 @@ def answer_matches(found, targets, rows, cones, columns):
     picked.insert(0, "target_id", targets["target_id"].to_numpy(object)[ti[keep]])
     picked.insert(1, "dist_arcsec", dist[keep])
     return to_cache_table(picked, columns)
+
+
+def match(
+    rows, radius_arcsec, columns, settings, *, root, s3, concurrent_partitions, what, record=None
+):
+    """One shard's (or :func:`~neowise_lightcurves.inprocess.fetch`'s) MEP matches: through the
+    TAP service of ``settings`` (:func:`match_tap`) when ``root`` is None, else from the local
+    copy under ``root`` (:func:`match_local`).
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The (target, partition) rows.
+    radius_arcsec : float
+        Cone radius (arcsec).
+    columns : tuple of str
+        The cache's catalogue columns.
+    settings : dict
+        The config's ``catalog.allwise_mep``: ``tap_url``, ``table``, ``max_upload_rows``,
+        ``attempts``, ``backoff_s``, ``job_timeout_s``.
+    root : str or None
+        A local copy's root, or None for the TAP service.
+    s3 : dict
+        ``catalog.s3``, for a copy on S3.
+    concurrent_partitions : int
+        Partition files of a copy read at once.
+    what : str
+        What is asked, for a TAP error's message.
+    record : ReadRecord, optional
+        Added what is read from a copy.
+
+    Returns
+    -------
+    pyarrow.Table
+        The match cache table (:func:`to_cache_table`).
+    """
+    if root is None:
+        return match_tap(
+            rows,
+            radius_arcsec,
+            columns,
+            tap_url=settings["tap_url"],
+            table=settings["table"],
+            max_upload_rows=settings["max_upload_rows"],
+            attempts=settings["attempts"],
+            backoff_s=settings["backoff_s"],
+            job_timeout_s=settings["job_timeout_s"],
+            what=what,
+        )
+    from .catalog import open_catalog
+
+    copy = open_catalog(root, s3=s3)
+    return match_local(copy, rows, radius_arcsec, columns, concurrent_partitions, record)
 
 
 def match_local(catalog, rows, radius_arcsec, columns, concurrent_partitions, record=None):

@@ -32,12 +32,14 @@ def run_jobs(
     from .allwise import NAME
     from .cache import used_names
 
+    def names(which):
+        return sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, which))
+
     jobs = {rule: [""] for rule in once}
     jobs["demo_year"] = list(demo_years)
-    for rule, which in (("match", [y for y in years if y != NAME]), ("match_allwise", [NAME])):
-        if set(which) & set(years):
-            names = used_names(shards, radius, which)
-            jobs[rule] = sorted(n.removesuffix(".parquet") for n in names)
+    jobs["match"] = names([y for y in years if y != NAME])
+    if NAME in years:
+        jobs["match_allwise"] = names([NAME])
     jobs["lightcurves"] = [g.group for g in groups]
     return jobs
 

@@ -657,14 +657,9 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     frame_id = frame_id.to_numpy(object)[seen]
     # the sources' positions; a moving one's at AllWISE's epoch
     ra, dec = src["ra"].to_numpy(), src["dec"].to_numpy()
-    moving = _moving(src)
-    if moving.any():
-        m = src[moving]
-        dt = (allwise.EPOCH_MJD - motion.jyear_to_mjd(MOVER_EPOCH)) / motion.DAYS_PER_JULIAN_YEAR
-        ra, dec = ra.copy(), dec.copy()
-        ra[moving], dec[moving] = motion.to_radec(
-            motion.propagate(m["ra"], m["dec"], m["pmra"], m["pmdec"], np.full(len(m), dt))
-        )
+    if _moving(src).any():
+        epoch = motion.jyear_to_mjd(MOVER_EPOCH)
+        ra, dec = motion.positions_at(ra, dec, src["pmra"], src["pmdec"], epoch, allwise.EPOCH_MJD)
     index = src["index"].to_numpy()
     # the deep sources: the Catalog's, then the Reject-Table duplicates
     dup = _target_sources(sky_, MEP_REJECT_DUPLICATES)

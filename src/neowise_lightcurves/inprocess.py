@@ -208,21 +208,17 @@ def fetch(
     def one_of(year):
         if year != allwise.NAME:
             return one_year(year)
-        if mep_source == "tap":
-            return allwise.match_tap(
-                rows,
-                radius,
-                cached,
-                tap_url=mep["tap_url"],
-                table=mep["table"],
-                max_upload_rows=mep["max_upload_rows"],
-                attempts=mep["attempts"],
-                backoff_s=mep["backoff_s"],
-                job_timeout_s=mep["job_timeout_s"],
-                what="AllWISE MEP for fetch()",
-            )
-        copy = catalog.open_catalog(mep_source, s3=cfg["catalog"]["s3"])
-        return allwise.match_local(copy, rows, radius, cached, m["concurrent_partitions"], record)
+        return allwise.match(
+            rows,
+            radius,
+            cached,
+            mep,
+            root=None if mep_source == "tap" else mep_source,
+            s3=cfg["catalog"]["s3"],
+            concurrent_partitions=m["concurrent_partitions"],
+            what="AllWISE MEP for fetch()",
+            record=record,
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, len(read_years))) as pool:
         tables = list(pool.map(one_of, read_years))

@@ -111,6 +111,22 @@ def propagate_vectors(p0, ra, dec, pmra, pmdec, dt_years) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def positions_at(ra, dec, pmra, pmdec, epoch_mjd, mjd) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (deg) at ``mjd`` (one time, or one per position) of positions ``ra``, ``dec``
+    at ``epoch_mjd`` moving at ``pmra`` (μα*), ``pmdec`` (mas/yr): :func:`propagate` for the
+    moving ones; the others are returned as given (copies)."""
+    ra, dec = np.array(ra, dtype=np.float64), np.array(dec, dtype=np.float64)
+    pmra, pmdec = np.asarray(pmra, dtype=np.float64), np.asarray(pmdec, dtype=np.float64)
+    moving = (pmra != 0) | (pmdec != 0)
+    if moving.any():
+        t = np.broadcast_to(np.asarray(mjd, dtype=np.float64), ra.shape)[moving]
+        dt = (t - np.broadcast_to(epoch_mjd, ra.shape)[moving]) / DAYS_PER_JULIAN_YEAR
+        ra[moving], dec[moving] = to_radec(
+            propagate(ra[moving], dec[moving], pmra[moving], pmdec[moving], dt)
+        )
+    return ra, dec
+
+
 def to_radec(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RA in [0, 360) and Dec (deg) of unit vectors (N, 3)."""
     v = np.asarray(vectors, dtype=np.float64).reshape(-1, 3)
@@ -159,16 +175,8 @@ class Motion:
             return None
         span = year_mjd_range(years)
         mid = 0.5 * (span[0] + span[1])
-        ra = np.asarray(frame["ra"], dtype=np.float64)
-        dec = np.asarray(frame["dec"], dtype=np.float64)
-        moving = (pmra != 0) | (pmdec != 0)
-        cra, cdec = ra.copy(), dec.copy()
-        if moving.any():
-            dt = (mid - epoch[moving]) / DAYS_PER_JULIAN_YEAR
-            cra[moving], cdec[moving] = to_radec(
-                propagate(ra[moving], dec[moving], pmra[moving], pmdec[moving], dt)
-            )
-        reach = reach_arcsec(pmra, pmdec, np.full(len(ra), mid), span)
+        cra, cdec = positions_at(frame["ra"], frame["dec"], pmra, pmdec, epoch, mid)
+        reach = reach_arcsec(pmra, pmdec, np.full(len(cra), mid), span)
         return cls(pmra, pmdec, epoch, span, cra, cdec, reach)
 
     @property

@@ -25,7 +25,10 @@ OUTDIR = config["outdir"].rstrip("/")
 LOGDIR = f"{OUTDIR}/logs"
 DEMO_CATALOG = config["catalog"]["root"] == "demo"
 DEMO_TARGETS = config["targets"]["source"] == "demo"
-CATALOG_ROOT = f"{OUTDIR}/demo/catalog" if DEMO_CATALOG else config["catalog"]["root"]
+DEMO_ROOT = (
+    f"{OUTDIR}/demo/catalog"  # the demo sky's catalogue, and its copy of the MEP
+)
+CATALOG_ROOT = DEMO_ROOT if DEMO_CATALOG else config["catalog"]["root"]
 YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
 RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
 
@@ -71,9 +74,7 @@ ALLWISE = config["catalog"]["allwise_mep"]
 ALLWISE_SOURCE = ALLWISE["source"]
 if ALLWISE_SOURCE == "auto":
     ALLWISE_SOURCE = "demo" if DEMO_CATALOG else "tap"
-ALLWISE_ROOT = {"demo": f"{OUTDIR}/demo/catalog", "tap": None}.get(
-    ALLWISE_SOURCE, ALLWISE_SOURCE
-)
+ALLWISE_ROOT = {"demo": DEMO_ROOT, "tap": None}.get(ALLWISE_SOURCE, ALLWISE_SOURCE)
 # what makes a shard's MEP matches valid besides its own cache key: where they come from
 ALLWISE_KEY = (
     nl_allwise.source_key(
@@ -111,21 +112,22 @@ def demo_year_dataset(year):
     return f"{CATALOG_ROOT}/{nl_catalog.year_dataset(year)}"
 
 
-def demo_catalog_root(year_dataset_path, year):
-    """The catalogue root that holds a year's dataset folder."""
-    return year_dataset_path[: -len(nl_catalog.year_dataset(year)) - 1]
-
-
 def match_catalog_input(wildcards):
     """The demo year's dataset when the catalogue is the demo; nothing for real roots."""
     return [demo_year_dataset(wildcards.year)] if DEMO_CATALOG else []
+
+
+def demo_catalog_root(year_dataset_path, year):
+    """The catalogue root that holds a year's dataset folder (a param derived from the output,
+    as Snakemake's lint asks)."""
+    return year_dataset_path[: -len(nl_catalog.year_dataset(year)) - 1]
 
 
 def allwise_catalog_input(wildcards):
     """The demo's copy of the MEP when it is the source; nothing for TAP or a real copy."""
     if ALLWISE_SOURCE != "demo":
         return []
-    return [f"{OUTDIR}/demo/catalog/{nl_catalog.ALLWISE_DATASET}"]
+    return [f"{DEMO_ROOT}/{nl_catalog.ALLWISE_DATASET}"]
 
 
 def plan_catalog_input(wildcards):

@@ -24,9 +24,7 @@ rule demo_targets:
 
 rule demo_year:
     output:
-        directory(
-            f"{OUTDIR}/demo/catalog/{{year}}/neowiser-healpix_k5-{{year}}.parquet"
-        ),
+        directory(f"{DEMO_ROOT}/{{year}}/neowiser-healpix_k5-{{year}}.parquet"),
     log:
         f"{LOGDIR}/demo_year/{{year}}.log",
     benchmark:
@@ -43,7 +41,7 @@ rule demo_year:
 
 rule demo_allwise:
     output:
-        directory(f"{OUTDIR}/demo/catalog/{nl_catalog.ALLWISE_DATASET}"),
+        directory(f"{DEMO_ROOT}/{nl_catalog.ALLWISE_DATASET}"),
     log:
         f"{LOGDIR}/demo_allwise.log",
     benchmark:
