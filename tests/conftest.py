@@ -26,6 +26,23 @@ DEFAULTS = _defaults()
 #: ``binning.gap_days``, ``sigma``, ``iterations`` as config.yaml sets them.
 DEFAULT_BINNING = tuple(DEFAULTS["binning"][k] for k in ("gap_days", "sigma", "iterations"))
 
+
+def calibrated(lc):
+    """Synthetic single exposures (``mjd``, ``w?flux``, ``w?sigflux``, and ``w?mpro``,
+    ``w?sigmpro`` where given; a band not given is null) with the flux-density columns that
+    ``build_lightcurves`` adds (each exposure its own visit: without magnitudes, every zero
+    point is its calibration period's)."""
+    from neowise_lightcurves import photometry
+
+    full = lc.copy()
+    for b in photometry.BANDS:
+        for c in ("flux", "sigflux"):
+            if f"{b}{c}" not in full.columns:
+                full[f"{b}{c}"] = np.nan
+    values = photometry.flux_densities(full, np.arange(len(full)))
+    return lc.drop(columns=[c for c in values.columns if c in lc.columns]).join(values)
+
+
 # Without credentials the AWS SDK would ask the instance-metadata address, which is off this
 # machine; every S3 test talks to a server on loopback.
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

@@ -14,9 +14,11 @@ import yaml
 from conftest import brute_force_pairs, point_in_cone
 from servers import UwsTapServer
 
-from neowise_lightcurves import allwise, columns, sky
+from neowise_lightcurves import allwise, columns, photometry, sky
 from neowise_lightcurves.matching import output_schema
-from neowise_lightcurves.photometry import ZERO_POINT
+
+#: The AllWISE MEP's zero points (mag) on IRSA's rows: w?mpro_ep + 2.5 log10(w?flux_ep)
+MEP_ZP = {"w1": 20.5, "w2": 19.5}
 
 RADIUS = 3.0
 #: IRSA's TAP service and the MEP's table there (config.yaml's defaults).
@@ -73,9 +75,9 @@ def _mep(targets, rng, exposures=6):
                     w1sigflux_ep=30.0,
                     w2flux_ep=-5.0 if e == 0 else 800.0,
                     w2sigflux_ep=20.0,
-                    w1mpro_ep=allwise.ZERO_POINT["w1"] - 2.5 * np.log10(w1),
+                    w1mpro_ep=MEP_ZP["w1"] - 2.5 * np.log10(w1),
                     w1sigmpro_ep=0.016,
-                    w2mpro_ep=allwise.ZERO_POINT["w2"] - 2.5 * np.log10(800.0),
+                    w2mpro_ep=MEP_ZP["w2"] - 2.5 * np.log10(800.0),
                     w2sigmpro_ep=0.03,
                     w1rchi2_ep=1.0,
                     w2rchi2_ep=1.1,
@@ -207,7 +209,7 @@ def test_a_duplicate_in_another_shard_is_dropped_all_the_same(sky_):
     assert max(together["dist_arcsec"].to_pylist()) < 0.11  # the nearer entry
 
 
-def test_columns_are_neowise_s_with_fluxes_on_its_scale(sky_):
+def test_columns_are_neowise_s_with_the_mep_s_own_fluxes(sky_):
     targets, mep = sky_
     server = UwsTapServer({TABLE: _server_table(mep)})
     try:
@@ -219,8 +221,8 @@ def test_columns_are_neowise_s_with_fluxes_on_its_scale(sky_):
     assert set(frame["year"]) == {"allwise"}
     assert frame["qual_frame"].isna().all() and frame["ph_qual"].isna().all()
     assert (frame["cntr"] < 0).all()
-    # the same source in both zero-point systems: mag = ZP - 2.5 log10(flux)
-    w1 = ZERO_POINT["w1"] - 2.5 * np.log10(frame["w1flux"])
+    # the MEP's fluxes as it gives them (DN on its own zero points): no factor between tables
+    w1 = MEP_ZP["w1"] - 2.5 * np.log10(frame["w1flux"])
     np.testing.assert_allclose(w1, frame["w1mpro"], atol=1e-9)
     np.testing.assert_allclose(frame["w1snr"], frame["w1flux"] / frame["w1sigflux"])
     assert frame.loc[frame["w2flux"] < 0, "w2snr"].isna().all()
@@ -291,7 +293,8 @@ def test_one_row_per_exposure_keeps_distinct_neighbours():
         ]
     )
     kept = allwise.one_row_per_exposure(frame)
-    assert kept["cntr"].tolist() == [-1, -3, -6, -7, -9]
+    # the tie: the lower MEP cntr (5: the cache holds minus the MEP's own)
+    assert kept["cntr"].tolist() == [-1, -3, -5, -7, -9]
 
 
 def test_cache_names_key_the_source_and_the_shard():
@@ -360,10 +363,25 @@ def test_the_manifest_keys_the_mep_by_its_source_not_the_neowise_root(tmp_path):
 
 def test_zero_points_against_an_irsa_mep_row():
     """An MEP row as IRSA serves it (AllWISE source 0015m046_ac51-048206, MJD 55548.6156292:
-    w1mpro_ep 14.572 at w1flux_ep 235.14 DN, w2mpro_ep 14.644 at 87.564 DN): the MEP's zero
-    points reproduce its magnitudes, and its fluxes on NEOWISE's scale give the same
-    magnitudes with NEOWISE's zero points."""
-    for band, mag, flux in (("w1", 14.572, 235.14), ("w2", 14.644, 87.564)):
-        assert allwise.ZERO_POINT[band] - 2.5 * np.log10(flux) == pytest.approx(mag, abs=6e-4)
-        neowise = flux * allwise.flux_scale(band)
-        assert ZERO_POINT[band] - 2.5 * np.log10(neowise) == pytest.approx(mag, abs=6e-4)
+    w1mpro_ep 14.572 at w1flux_ep 235.14 DN, w2mpro_ep 14.644 at 87.564 DN): its own zero
+    points are the MEP's (20.5, 19.5 to the magnitudes' rounding), and its flux densities are
+    those of its magnitudes."""
+    frame = pd.DataFrame(
+        {
+            "mjd": [55548.6156292],
+            "w1flux": [235.14],
+            "w1sigflux": [18.404],
+            "w1mpro": [14.572],
+            "w1sigmpro": [0.085],
+            "w2flux": [87.564],
+            "w2sigflux": [21.329],
+            "w2mpro": [14.644],
+            "w2sigmpro": [0.264],
+        }
+    )
+    values = photometry.flux_densities(frame, np.zeros(1, int))
+    for band, mag in (("w1", 14.572), ("w2", 14.644)):
+        assert values[f"{band}zp"].iloc[0] == pytest.approx(MEP_ZP[band], abs=6e-4)
+        assert values[f"{band}flux_mjy"].iloc[0] == pytest.approx(
+            photometry.mag_to_mjy(mag, band), rel=1e-12
+        )

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.coordinates import SkyCoord
-from conftest import DEFAULT_BINNING, DEFAULTS
+from conftest import DEFAULT_BINNING, DEFAULTS, calibrated
 
 from neowise_lightcurves import association, binning, summary, target_files
 
@@ -249,6 +249,7 @@ def test_summary_columns_and_epoch_scatter():
             "w2sigflux": 1.0,
         }
     )
+    lc = calibrated(lc)
     binned = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert binned["pos_scatter_arcsec"].iloc[0] == pytest.approx(1 / np.sqrt(2 * np.log(2)))
     assert np.isnan(binned["pos_scatter_arcsec"].iloc[1])
@@ -292,7 +293,9 @@ def test_demo_neighbours_are_flagged_and_nothing_else(tiny_catalog):
         for _, part in rows.groupby("shard")
     ]
     matches = pa.concat_tables(tables, promote_options="permissive")
-    lc = lightcurves.build_lightcurves(matches, t, "cc_flags == '0000'").to_pandas()
+    lc = lightcurves.build_lightcurves(
+        matches, t, "cc_flags == '0000'", gap_days=DEFAULT_BINNING[0]
+    ).to_pandas()
     got = association.diagnostics(lc, t, OPTIONS, association.flag_fractions(matches, t))
     sep = (
         SkyCoord(t["ra"].to_numpy()[:, None] * u.deg, t["dec"].to_numpy()[:, None] * u.deg)

@@ -15,7 +15,7 @@ def synthetic(seed=0, n_targets=3, epochs=4, per_epoch=14, outliers=2):
         for e in range(epochs):
             true1 = 1000.0 * (t + 1) * (1 + 0.5 * e)
             true2 = 300.0 * (t + 1)
-            mjd = 57000 + 182.6 * e + np.sort(rng.uniform(0, 1.2, per_epoch))
+            mjd = 58000 + 182.6 * e + np.sort(rng.uniform(0, 1.2, per_epoch))
             f1 = true1 + rng.normal(0, 20, per_epoch)
             f2 = true2 + rng.normal(0, 15, per_epoch)
             f1[:outliers] += 5000  # planted outliers (cosmic rays, blends)
@@ -49,23 +49,24 @@ def test_binned_fluxes_recover_known_means_despite_outliers():
     assert (12 * len(m) - m["w1_n"].sum()) / (12 * len(m)) < 0.05
     assert (14 * len(m) - m["w2_n"].sum()) / (14 * len(m)) < 0.05
     assert m["w1_flux_err"].between(4, 12).all()
-    np.testing.assert_allclose(m["w1_mag"], 20.752 - 2.5 * np.log10(m["w1_flux"]))
+    # magnitudes from the flux densities: Vega's W1 zero-magnitude flux density 309.540 Jy
+    np.testing.assert_allclose(m["w1_mag"], -2.5 * np.log10(m["w1_flux_mjy"] / 309540.0))
     assert not m["w1_upper_limit"].any()
 
 
 def test_epochs_upper_limits_and_null_fluxes():
     lc, _ = synthetic(n_targets=1, epochs=2)
-    lc.loc[lc["mjd"] < 57100, "w2flux"] = np.nan  # epoch 0: no W2 flux at all
-    lc.loc[lc["mjd"] > 57100, "w2flux"] = 5.0  # epoch 1: SNR ~ 1.3 binned -> upper limit
-    lc.loc[lc["mjd"] > 57100, "w2sigflux"] = 15.0
+    lc.loc[lc["mjd"] < 58100, "w2flux"] = np.nan  # epoch 0: no W2 flux at all
+    lc.loc[lc["mjd"] > 58100, "w2flux"] = 5.0  # epoch 1: SNR ~ 1.3 binned -> upper limit
+    lc.loc[lc["mjd"] > 58100, "w2sigflux"] = 15.0
     b = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert b["epoch"].tolist() == [0, 1]
     assert b["w2_upper_limit"].tolist() == [True, True]
     assert b["w2_n"].tolist() == [0, 14]
     assert np.isnan(b["w2_mag_err"]).all()
-    assert b.loc[1, "w2_mag"] == pytest.approx(
-        19.596 - 2.5 * np.log10(5 + 2 * b.loc[1, "w2_flux_err"])
-    )
+    # the 2-sigma limit of the flux density: Vega's W2 zero-magnitude flux density 171.787 Jy
+    limit = b.loc[1, "w2_flux_mjy"] + 2 * b.loc[1, "w2_flux_err_mjy"]
+    assert b.loc[1, "w2_mag"] == pytest.approx(-2.5 * np.log10(limit / 171787.0))
 
 
 def test_variability_statistics():
@@ -83,7 +84,7 @@ def test_single_point_epochs_keep_their_own_error():
     lc = pd.DataFrame(
         {
             "target_id": ["a", "a"],
-            "mjd": [57000.0, 57200.0],
+            "mjd": [58000.0, 58200.0],
             "w1flux": [100.0, 200.0],
             "w1sigflux": [10.0, 10.0],
             "w2flux": [50.0, np.nan],

@@ -193,7 +193,7 @@ def test_mep_photometry_consistent(mep):
     _, df = mep
     for band in ("w1", "w2"):
         det = df[df[f"{band}sigmpro_ep"].notna()]
-        zp = allwise.ZERO_POINT[band]
+        zp = {"w1": 20.5, "w2": 19.5}[band]  # the real MEP's
         np.testing.assert_allclose(
             det[f"{band}mpro_ep"], zp - 2.5 * np.log10(det[f"{band}flux_ep"]), atol=1e-9
         )

@@ -113,7 +113,7 @@ def all_at_once(tiny_catalog, tmp_path_factory):
     t = targets()
     matches = lightcurves.read_matches(list(caches.values()))
     before = lightcurves.detections_per_target(matches, t)
-    lc = lightcurves.build_lightcurves(matches, t, CUTS).to_pandas()
+    lc = lightcurves.build_lightcurves(matches, t, CUTS, gap_days=BINNING["gap_days"]).to_pandas()
     binned = binning.bin_visits(lc, **BINNING)
     flags = association.flag_fractions(matches, t)
     diagnostics = association.diagnostics(lc, t, ASSOCIATION, flags)

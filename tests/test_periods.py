@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULTS
+from conftest import DEFAULTS, calibrated
 
 from neowise_lightcurves import demo, periods, plots, summary
 from neowise_lightcurves import sky as sk
@@ -136,6 +136,7 @@ def test_too_few_detections_and_missing_fluxes():
         }
     )
     frame.loc[:40, "w1flux"] = np.nan  # A keeps len(t) - 41 fluxes
+    frame = calibrated(frame)
     opts = dict(OPTIONS, band="w1", min_detections=len(t) - 41)
     res = periods.periods(frame, opts)
     assert list(res.index) == ["A", "B"]
@@ -163,7 +164,8 @@ def demo_periods():
         cos = xyz @ sk.unit_vectors([t.ra], [t.dec])[0]
         sel = det[np.degrees(np.arccos(np.clip(cos, -1, 1))) * 3600 < 1.0]
         rows.append(sel.assign(target_id=t.target_id))
-    lc = pd.concat(rows, ignore_index=True)[["target_id", "mjd", "w1flux", "w1sigflux"]]
+    lc = pd.concat(rows, ignore_index=True)
+    lc = calibrated(lc[["target_id", "mjd", "w1flux", "w1sigflux", "w1mpro", "w1sigmpro"]])
     return sky.targets.set_index("target_id")["kind"], periods.periods(lc, OPTIONS)
 
 
@@ -210,6 +212,7 @@ def test_summary_gets_period_columns_for_every_target():
     )
     from neowise_lightcurves import binning
 
+    lc = calibrated(lc)
     binned = binning.bin_visits(lc, 30.0, 3.0, 5)
     found = periods.periods(lc, OPTIONS)
     out = summary.summarize(lc, targets, binned, periods=found)
@@ -241,6 +244,7 @@ def test_epoch_figure_has_a_folded_panel(tmp_path):
             "w2sigflux": 3.0,
         }
     )
+    lc = calibrated(lc)
     plain = plots.epoch_figure(lc, "A", None, 30.0, flux_unit=DEFAULTS["plots"]["flux_unit"])
     folded = plots.epoch_figure(
         lc, "A", None, 30.0, flux_unit=DEFAULTS["plots"]["flux_unit"], period=0.41

@@ -1,5 +1,6 @@
-"""Flux densities in mJy: known answers from the WISE zero points, the columns of every output
-with their units, and the epoch figures in DN, mJy and magnitudes."""
+"""Flux densities in mJy: known answers from the WISE zero-magnitude flux densities, each
+exposure's zero point and its fallbacks, one scale across calibration periods, the columns of
+every output with their units, and the epoch figures in DN, mJy and magnitudes."""
 
 import astropy.units as u
 import numpy as np
@@ -7,16 +8,18 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from astropy.table import Table
-from conftest import DEFAULT_BINNING
+from conftest import DEFAULT_BINNING, calibrated
 from test_binning import synthetic
 from test_lightcurves import TARGETS, matches
 
 from neowise_lightcurves import binning, demo, lightcurves, photometry, plots, target_files
 
-# the published values, typed here independently of the package: Explanatory Supplement
-# IV.4.h.i.1 (Jarrett et al. 2011) zero-magnitude flux densities, and our DN zero points
+# typed here independently of the package: Explanatory Supplement IV.4.h.i.1 (Jarrett et al.
+# 2011) zero-magnitude flux densities, and the median zero points of real IRSA rows from mid
+# 2017 on (timewise's test data: w?mpro + 2.5 log10(w?flux); `python
+# benchmarks/zero_points.py`); the synthetic light curves lie there
 F0_MJY = {"w1": 309540.0, "w2": 171787.0}
-ZP = {"w1": 20.752, "w2": 19.596}
+ZP = {"w1": 20.7609, "w2": 19.6436}
 MJY_RAW = ("w1flux_mjy", "w1sigflux_mjy", "w2flux_mjy", "w2sigflux_mjy")
 MJY_BINNED = ("w1_flux_mjy", "w1_flux_err_mjy", "w2_flux_mjy", "w2_flux_err_mjy")
 
@@ -30,51 +33,118 @@ def test_zero_magnitude_is_the_published_flux_density():
 
 
 def test_one_dn_and_a_source_at_the_zero_point():
-    # 1 DN is a source of magnitude ZP: F0 10^(-0.4 ZP); W1: 1.5485e-3 mJy, W2: 2.4922e-3 mJy
-    assert photometry.MJY_PER_DN["w1"] == pytest.approx(1.5485e-3, rel=1e-4)
-    assert photometry.MJY_PER_DN["w2"] == pytest.approx(2.4922e-3, rel=1e-4)
+    # 1 DN is a source of magnitude ZP: F0 10^(-0.4 ZP); W1: 1.5359e-3 mJy, W2: 2.3853e-3 mJy
+    assert photometry.mjy_per_dn(ZP["w1"], "w1") == pytest.approx(1.5359e-3, rel=1e-4)
+    assert photometry.mjy_per_dn(ZP["w2"], "w2") == pytest.approx(2.3853e-3, rel=1e-4)
     for band in ("w1", "w2"):
-        assert photometry.dn_to_mjy(1.0, band) == pytest.approx(
+        assert photometry.mjy_per_dn(ZP[band], band) == pytest.approx(
             F0_MJY[band] * 10 ** (-0.4 * ZP[band]), rel=1e-12
         )
         # a source of 10^4 DN is ZP - 10 mag
-        assert photometry.dn_to_mjy(1e4, band) == pytest.approx(
+        assert 1e4 * photometry.mjy_per_dn(ZP[band], band) == pytest.approx(
             photometry.mag_to_mjy(ZP[band] - 10, band), rel=1e-12
         )
-
-
-def test_mjy_reproduces_the_catalogue_magnitudes(tiny_catalog):
-    """The demo catalogue writes w1mpro from w1flux (SNR >= 2, to 0.001 mag) through the
-    package's own zero points, so this checks the chain DN -> mJy against mag -> mJy on the
-    catalogue's tables (equal to 0.0005 mag), not the zero points themselves (the published
-    values are checked above)."""
-    import pyarrow.dataset as pads
-
-    path = tiny_catalog / "year1" / "neowiser-healpix_k5-year1.parquet"
-    cols = ["w1flux", "w1snr", "w1mpro", "w2flux", "w2snr", "w2mpro"]
-    df = pads.dataset(path, format="parquet", exclude_invalid_files=True).to_table(cols)
-    df = df.to_pandas()
-    for band in ("w1", "w2"):
-        ok = df[f"{band}snr"] >= 2
-        assert ok.sum() > 100
-        np.testing.assert_allclose(
-            photometry.dn_to_mjy(df.loc[ok, f"{band}flux"], band),
-            F0_MJY[band] * 10 ** (-0.4 * df.loc[ok, f"{band}mpro"].to_numpy()),
-            rtol=0.0005 * np.log(10) / 2.5 * 1.02,
+        assert photometry.mjy_to_mag(photometry.mag_to_mjy(12.3, band), band) == pytest.approx(
+            12.3, abs=1e-12
         )
+        assert np.isnan(photometry.mjy_to_mag(-1.0, band))
 
 
-def test_light_curves_carry_mjy_after_the_dn_columns():
-    lc = lightcurves.build_lightcurves(matches(), TARGETS, "")
+def test_each_exposure_on_its_own_zero_point_else_its_visits_else_its_periods():
+    frame = pd.DataFrame(
+        {
+            "mjd": [58000.0, 58000.1, 58000.2, 58000.3, 58200.0, 55300.0],
+            "w1flux": [1000.0, 1000.0, -5.0, 3.0, 4.0, 100.0],
+            "w1sigflux": 10.0,
+            # two measured exposures on different zero points, one negative flux, one upper
+            # limit (its mpro is a limit, not a measurement: sigma null), then a visit and an
+            # MEP visit of nothing but limits
+            "w1mpro": [13.0, 13.1, np.nan, 15.2, 15.0, 15.5],
+            "w1sigmpro": [0.01, 0.01, np.nan, np.nan, np.nan, np.nan],
+        }
+    )
+    visits = np.array([0, 0, 0, 0, 1, 2])
+    zp = photometry.zero_points(frame, "w1", visits)
+    own = [13.0 + 2.5 * np.log10(1000.0), 13.1 + 2.5 * np.log10(1000.0)]
+    np.testing.assert_allclose(zp[:2], own, rtol=1e-12)
+    np.testing.assert_allclose(zp[2:4], np.median(own), rtol=1e-12)  # the visit's median
+    assert zp[4] == pytest.approx(ZP["w1"], abs=1e-9)  # NEOWISE from mid 2017 on
+    assert zp[5] == pytest.approx(20.5, abs=1e-9)  # the AllWISE MEP's
+    # without magnitudes at all: the periods' everywhere
+    np.testing.assert_allclose(
+        photometry.zero_points(frame.drop(columns=["w1mpro", "w1sigmpro"]), "w1", visits),
+        [ZP["w1"]] * 5 + [20.5],
+    )
+    values = photometry.flux_densities(
+        frame.assign(w2flux=1.0, w2sigflux=1.0, w2mpro=np.nan, w2sigmpro=np.nan), visits
+    )
+    np.testing.assert_allclose(
+        values["w1flux_mjy"], frame["w1flux"] * F0_MJY["w1"] * 10 ** (-0.4 * zp), rtol=1e-12
+    )
+    assert values["w1flux_mjy"].iloc[2] < 0  # a negative flux keeps its sign
+
+
+def test_a_constant_star_is_constant_in_mjy_across_calibration_periods():
+    """The DN of a constant star step where the zero points do (2010-11, Dec 2013 - 2014,
+    later); its flux densities do not."""
+    mjd = np.array([55300.0, 55300.2, 56760.0, 56760.1, 56900.0, 56900.1, 58000.0, 58000.1])
+    frame = pd.DataFrame({"mjd": mjd})
+    visits = np.repeat(np.arange(4), 2)
+    for band, mag in (("w1", 12.0), ("w2", 11.5)):
+        zp = photometry.period_zero_points(mjd, band)
+        assert len(np.unique(zp)) == 4
+        dn = 10 ** (-0.4 * (mag - zp))
+        frame[f"{band}flux"] = dn
+        frame[f"{band}sigflux"] = dn / 50
+        frame[f"{band}mpro"] = np.round(mag, 3)
+        frame[f"{band}sigmpro"] = 0.02
+        assert dn.max() / dn.min() > 1.005  # the DN step
+    values = photometry.flux_densities(frame, visits)
+    for band, mag in (("w1", 12.0), ("w2", 11.5)):
+        np.testing.assert_allclose(
+            values[f"{band}flux_mjy"], F0_MJY[band] * 10 ** (-0.4 * mag), rtol=1e-12
+        )
+    assert not values[["w1saturated", "w2saturated"]].any().any()
+
+
+def test_saturated_exposures_are_flagged():
+    frame = pd.DataFrame(
+        {
+            "mjd": 58000.0,
+            "w1flux": 1e5,
+            "w1sigflux": 1.0,
+            "w2flux": 1e5,
+            "w2sigflux": 1.0,
+            "w1mpro": [8.0, 8.2, np.nan],
+            "w1sigmpro": 0.01,
+            "w2mpro": [6.6, 6.8, 6.0],
+            "w2sigmpro": 0.01,
+        }
+    )
+    values = photometry.flux_densities(frame, np.zeros(3, int))
+    # the onsets of saturation, W1 8.1 mag and W2 6.7 mag
+    assert values["w1saturated"].tolist() == [True, False, False]
+    assert values["w2saturated"].tolist() == [True, False, True]
+
+
+def test_light_curves_carry_zero_points_and_mjy_after_the_dn_columns():
+    lc = lightcurves.build_lightcurves(matches(), TARGETS, "", gap_days=DEFAULT_BINNING[0])
     names = lc.column_names
     at = names.index("w2sigflux")
-    assert names[at + 1 : at + 5] == ["w1flux_mjy", "w1sigflux_mjy", "w2flux_mjy", "w2sigflux_mjy"]
+    assert names[at + 1 : at + 9] == list(photometry.EXPOSURE_COLUMNS)
+    assert names[at + 1 : at + 9] == [
+        f"{b}{c}" for b in ("w1", "w2") for c in ("zp", "flux_mjy", "sigflux_mjy", "saturated")
+    ]
     assert list(names[:8]) == list(lightcurves.LEADING)
     for name in ("w1flux_mjy", "w2sigflux_mjy"):
         assert lc.schema.field(name).metadata[b"unit"] == b"mJy"
+    assert lc.schema.field("w1zp").metadata[b"unit"] == b"mag"
     df = lc.to_pandas()
     for band in ("w1", "w2"):
-        factor = F0_MJY[band] * 10 ** (-0.4 * ZP[band])
+        # no magnitudes in these matches: every exposure on its period's zero point
+        zp = photometry.period_zero_points(df["mjd"], band)
+        np.testing.assert_allclose(df[f"{band}zp"], zp)
+        factor = F0_MJY[band] * 10 ** (-0.4 * zp)
         for dn in ("flux", "sigflux"):
             np.testing.assert_allclose(
                 df[f"{band}{dn}_mjy"], df[f"{band}{dn}"] * factor, rtol=1e-12
@@ -87,7 +157,7 @@ def test_light_curves_carry_mjy_after_the_dn_columns():
 
 def test_binned_mjy_is_the_binned_dn_times_the_factor():
     lc, _ = synthetic(n_targets=2, epochs=3)
-    lc.loc[lc["mjd"] < 57100, "w2flux"] = np.nan  # an epoch without W2: NaN in mJy too
+    lc.loc[lc["mjd"] < 58100, "w2flux"] = np.nan  # an epoch without W2: NaN in mJy too
     b = binning.bin_visits(lc, *DEFAULT_BINNING)
     for band in ("w1", "w2"):
         factor = F0_MJY[band] * 10 ** (-0.4 * ZP[band])
@@ -110,7 +180,8 @@ def test_per_target_files_read_back_in_mjy(tmp_path, fmt):
     lc, _ = synthetic(n_targets=1, epochs=2)
     lc["year"] = "year1"
     binned = binning.bin_visits(lc, *DEFAULT_BINNING)
-    lc = photometry.with_mjy_columns(pa.Table.from_pandas(lc, preserve_index=False))
+    visits, _ = binning.epochs(lc["target_id"], lc["mjd"], DEFAULT_BINNING[0])
+    lc = photometry.with_flux_densities(pa.Table.from_pandas(lc, preserve_index=False), visits)
     target_files.write_target_files(lc, binned, tmp_path, [fmt], {"cuts": ""})
     ext, astropy_format = target_files.FORMATS[fmt]
     raw_path, binned_path = tmp_path / f"T0.raw{ext}", tmp_path / f"T0.binned{ext}"
@@ -150,7 +221,7 @@ def test_epoch_figures_in_each_unit():
     import matplotlib.pyplot as plt
 
     lc, _ = synthetic(n_targets=1, epochs=3, outliers=0)
-    lc.loc[lc["mjd"] > 57300, "w2flux"] = 3.0  # the last epoch's W2: an upper limit
+    lc.loc[lc["mjd"] > 58300, "w2flux"] = 3.0  # the last epoch's W2: an upper limit
     b = binning.bin_visits(lc, *DEFAULT_BINNING)
     assert b["w2_upper_limit"].sum() == 1 and not b["w1_upper_limit"].any()
     ok1 = b["w1_flux"].to_numpy()
@@ -167,6 +238,7 @@ def test_epoch_figures_in_each_unit():
             "mag",
         ),
     }
+    lc = calibrated(lc)
     for unit, (circles, limit, label) in expect.items():
         fig = plots.epoch_figure(lc, "T", b, DEFAULT_BINNING[0], flux_unit=unit)
         assert label in fig._supylabel.get_text()

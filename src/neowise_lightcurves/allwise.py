@@ -86,15 +86,11 @@ RENAMES = {
 }
 
 
-#: Zero points of the MEP's photometry (mag): ``w?mpro_ep = ZP - 2.5 log10(w?flux_ep)``, the
-#: AllWISE convention (its fluxes are DN normalised to the Atlas zero points; Explanatory
-#: Supplement V.3.b: "the same procedures, zeropoints, and conventions" as the Source Catalog;
-#: IRSA's MEP rows give ``w1mpro_ep + 2.5 log10(w1flux_ep) = 20.500``, W2 19.500). The light
-#: curves carry fluxes on NEOWISE's scale (:data:`neowise_lightcurves.photometry.ZERO_POINT`,
-#: 20.752 and 19.596): :func:`to_cache_table` multiplies the MEP's by
-#: ``10 ** (0.4 (ZP_NEOWISE - ZP_MEP))`` (1.2612 in W1, 1.0925 in W2); magnitudes are on the
-#: same Vega system in both and are kept as they are.
-ZERO_POINT = {"w1": 20.5, "w2": 19.5}
+#: The MEP's fluxes are kept as the table gives them (DN on AllWISE's Atlas zero points,
+#: ``w?mpro_ep + 2.5 log10(w?flux_ep)`` = 20.500 in W1, 19.500 in W2 on IRSA's rows; Explanatory
+#: Supplement V.3.b: "the same procedures, zeropoints, and conventions" as the Source Catalog):
+#: the light curves put every exposure on one scale of flux densities through its own zero
+#: point (:mod:`neowise_lightcurves.photometry`), with no factor between tables.
 
 
 def mep_schema():
@@ -133,7 +129,7 @@ def source_key(source: str, tap_url: str, table: str, demo: dict) -> str:
 
 #: Version of the MEP's cache files: raised when what they hold changes (the mapping, the zero
 #: points, the matching), so that older ones are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def digest_key(source_key: str) -> str:
@@ -170,13 +166,6 @@ def query_columns(columns: tuple[str, ...] | list[str]) -> list[str]:
     return out
 
 
-def flux_scale(band: str) -> float:
-    """Factor taking the MEP's fluxes (DN) to NEOWISE's scale (:data:`ZERO_POINT`)."""
-    from .photometry import ZERO_POINT as NEOWISE_ZERO_POINT
-
-    return 10 ** (0.4 * (NEOWISE_ZERO_POINT[band] - ZERO_POINT[band]))
-
-
 def one_row_per_exposure(frame):
     """Each exposure of each source once per target.
 
@@ -184,7 +173,9 @@ def one_row_per_exposure(frame):
     entry (a Catalog source and its Reject-Table duplicate from an overlapping Atlas Tile, at
     or near the same position) or a row is repeated. Per (target, exposure ``mjd``), entries
     within :data:`DUPLICATE_ARCSEC` of a nearer kept entry are dropped: the nearest to the
-    target is kept (ties: the lower ``cntr``), farther distinct sources stay.
+    target is kept (ties: the lower MEP ``cntr``, the Catalog's entry before a later one; a
+    cache's ``cntr`` is minus the MEP's, so the absolute value is compared), farther distinct
+    sources stay.
 
     Parameters
     ----------
@@ -195,14 +186,17 @@ def one_row_per_exposure(frame):
     Returns
     -------
     pandas.DataFrame
-        The rows kept, sorted by ``target_id``, ``mjd``, ``dist_arcsec``, ``cntr``.
+        The rows kept, sorted by ``target_id``, ``mjd``, ``dist_arcsec``, MEP ``cntr``.
     """
     import numpy as np
 
     from . import sky
 
-    frame = frame.sort_values(
-        ["target_id", "mjd", "dist_arcsec", "cntr"], kind="stable", ignore_index=True
+    frame = (
+        frame.assign(_mep_cntr=frame["cntr"].abs())
+        .sort_values(["target_id", "mjd", "dist_arcsec", "_mep_cntr"], kind="stable")
+        .drop(columns="_mep_cntr")
+        .reset_index(drop=True)
     )
     n = len(frame)
     if n < 2:
@@ -262,7 +256,7 @@ def drop_repeated_exposures(table):
 def to_cache_table(frame, columns: tuple[str, ...]):
     """MEP matches as a match cache table (:func:`~neowise_lightcurves.matching.output_schema`):
     ``year`` :data:`NAME`, the light-curve columns from their MEP sources (:data:`RENAMES`),
-    fluxes on NEOWISE's scale (:func:`flux_scale`), ``cntr`` minus the MEP row's own,
+    fluxes as the MEP gives them (DN on its own zero points), ``cntr`` minus the MEP row's own,
     ``w?snr`` = flux / uncertainty (null where the flux is negative, as NEOWISE's), and
     null for the columns the MEP lacks. Sorted by ``target_id``, ``mjd``, ``cntr``."""
     import numpy as np
@@ -288,8 +282,6 @@ def to_cache_table(frame, columns: tuple[str, ...]):
                 out[name] = np.where(flux >= 0, flux / sig, np.nan)
         elif mep_column(name) is None:
             out[name] = pa.nulls(n, schema.field(name).type)
-        elif name in ("w1flux", "w1sigflux", "w2flux", "w2sigflux"):
-            out[name] = frame[RENAMES[name]].to_numpy(np.float64) * flux_scale(band)
         else:
             out[name] = frame[mep_column(name)]
     arrays = []

@@ -1,14 +1,17 @@
 """Visit binning: one point per target, epoch and band from the single exposures of a visit.
 
 Epochs are split at gaps longer than ``gap_days`` (:func:`epochs`, the one epoch splitter of the
-package: binning, the summary and the figures all use it). Within an epoch,
+package: binning, the zero points, the summary and the figures all use it). Binning works on
+the flux densities (mJy, :mod:`neowise_lightcurves.photometry`: each exposure on its own zero
+point, one scale from 2010 to 2024), never on the catalogue's uncalibrated DN. Within an epoch,
 each band's fluxes are sigma-clipped iteratively about their median (``sigma`` times the
 normalised median absolute deviation, at most ``iterations`` rounds); the binned flux is the
 median of what remains, its error the larger of the standard error of the median
 (``sqrt(pi/2) * 1.4826 MAD / sqrt(n)``) and the propagated single-exposure errors
 (``sqrt(sum sigma_i^2) / n``). An epoch is an upper limit when its binned SNR < 2 or it has no
-measured flux; its magnitude is then the 2-sigma limit ``ZP - 2.5 log10(max(flux, 0) + 2 err)``.
-Everything is vectorised over all targets and epochs at once (pandas groupby).
+measured flux (:func:`bin_visits`); its magnitude is then the 2-sigma limit of
+``max(flux, 0) + 2 err``. Everything is vectorised over all targets and epochs at once (pandas
+groupby).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .association import centroid_scatter
-from .photometry import ZERO_POINT, dn_to_mjy  # Vega mag = ZP - 2.5 log10(flux in DN)
+from .photometry import EXPOSURE_COLUMNS, flux_densities, mjy_to_mag
 
 BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
@@ -70,23 +73,46 @@ def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: i
     return keep
 
 
+def _median_and_error(values, errors, keep: np.ndarray, groups: np.ndarray):
+    """Per group: the points ``keep`` holds, their median, and its error (the larger of the
+    median's standard error from the MAD and the propagated ``errors``)."""
+    f = pd.Series(np.where(keep, values, np.nan))
+    e2 = pd.Series(np.where(keep, np.asarray(errors, dtype=float) ** 2, np.nan))
+    n = f.groupby(groups).count().to_numpy()
+    med = f.groupby(groups).median().to_numpy()
+    mad = (f - f.groupby(groups).transform("median")).abs().groupby(groups).median().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sem = np.sqrt(np.pi / 2) * MAD_TO_SIGMA * mad / np.sqrt(n)
+        propagated = np.sqrt(e2.groupby(groups).sum(min_count=1).to_numpy()) / n
+    return n, med, np.fmax(sem, propagated)
+
+
 def bin_visits(
     lightcurves: pd.DataFrame, gap_days: float, sigma: float, iterations: int
 ) -> pd.DataFrame:
     """One row per (target, epoch) of a light-curve table sorted by target then ``mjd``: epochs
-    split at gaps > ``gap_days`` (d, :func:`epochs`), fluxes clipped at ``sigma`` x normalised
-    MAD about their median, at most ``iterations`` rounds (:func:`clip_mask`).
+    split at gaps > ``gap_days`` (d, :func:`epochs`), flux densities clipped at ``sigma`` x
+    normalised MAD about their median, at most ``iterations`` rounds (:func:`clip_mask`).
+
+    The flux densities are the table's ``w?flux_mjy``, ``w?sigflux_mjy``
+    (:func:`neowise_lightcurves.photometry.flux_densities`, computed here from the DN, the
+    magnitudes and the epochs where the table lacks them).
 
     Columns: ``target_id, epoch, mjd, mjd_min, mjd_max, n_detections``, then for each band
-    ``b`` in W1, W2: ``{b}_flux, {b}_flux_err`` (DN), ``{b}_flux_mjy, {b}_flux_err_mjy`` (the
-    same in mJy, :mod:`neowise_lightcurves.photometry`), ``{b}_n`` (points kept), ``{b}_mjd``
-    (their mean time), ``{b}_mag, {b}_mag_err`` (Vega), ``{b}_upper_limit``; and, when the
+    ``b`` in W1, W2: ``{b}_flux_mjy, {b}_flux_err_mjy`` (median flux density of the exposures
+    kept and its error, mJy), ``{b}_flux, {b}_flux_err`` (the same of the catalogue's
+    uncalibrated DN, same exposures), ``{b}_n`` (points kept), ``{b}_mjd`` (their mean time),
+    ``{b}_mag, {b}_mag_err`` (Vega, from the flux density), ``{b}_upper_limit`` (binned SNR < 2,
+    or no flux: ``{b}_mag`` is then the magnitude of ``max(flux, 0) + 2 err``); and, when the
     light curves have ``ra`` and ``dec``, ``pos_scatter_arcsec``: the robust positional scatter
     of the epoch's detections about their own centroid (arcsec,
     :func:`neowise_lightcurves.association.centroid_scatter`; NaN for a single detection).
     """
     lc = lightcurves.reset_index(drop=True)
     groups, epoch = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(dtype=float), gap_days)
+    if not all(c in lc.columns for c in EXPOSURE_COLUMNS):
+        lc = lc.drop(columns=[c for c in EXPOSURE_COLUMNS if c in lc.columns])
+        lc = lc.join(flux_densities(lc, groups))
     g = lc["mjd"].groupby(groups)
     out = pd.DataFrame(
         {"mjd": g.mean(), "mjd_min": g.min(), "mjd_max": g.max(), "n_detections": g.size()}
@@ -95,29 +121,19 @@ def bin_visits(
     out.insert(0, "epoch", epoch[first])
     out.insert(0, "target_id", lc["target_id"].iloc[first].array)  # its dtype, even when empty
     for b in BANDS:
-        flux, err = lc[f"{b}flux"], lc[f"{b}sigflux"]
+        flux, err = lc[f"{b}flux_mjy"], lc[f"{b}sigflux_mjy"]
         keep = clip_mask(flux.where(err.notna()), groups, sigma, iterations)
-        f = pd.Series(np.where(keep, flux, np.nan))
-        e2 = pd.Series(np.where(keep, err.to_numpy(dtype=float) ** 2, np.nan))
+        n, med, ferr = _median_and_error(flux, err, keep, groups)
+        _, med_dn, err_dn = _median_and_error(lc[f"{b}flux"], lc[f"{b}sigflux"], keep, groups)
         t = pd.Series(np.where(keep, lc["mjd"], np.nan))
-        n = f.groupby(groups).count().to_numpy()
-        med = f.groupby(groups).median().to_numpy()
-        mad = (f - f.groupby(groups).transform("median")).abs().groupby(groups).median().to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            sem = np.sqrt(np.pi / 2) * MAD_TO_SIGMA * mad / np.sqrt(n)
-            propagated = np.sqrt(e2.groupby(groups).sum(min_count=1).to_numpy()) / n
-            ferr = np.fmax(sem, propagated)
-            snr = med / ferr
-            upper = ~(snr >= UPPER_LIMIT_SNR)
-            zp = ZERO_POINT[b]
-            mag = np.where(
-                upper, zp - 2.5 * np.log10(np.fmax(med, 0) + 2 * ferr), zp - 2.5 * np.log10(med)
-            )
+            upper = ~(med / ferr >= UPPER_LIMIT_SNR)
+            mag = np.where(upper, mjy_to_mag(np.fmax(med, 0) + 2 * ferr, b), mjy_to_mag(med, b))
             mag_err = np.where(upper, np.nan, 2.5 / np.log(10) * ferr / med)
-        out[f"{b}_flux"] = med
-        out[f"{b}_flux_err"] = ferr
-        out[f"{b}_flux_mjy"] = dn_to_mjy(med, b)
-        out[f"{b}_flux_err_mjy"] = dn_to_mjy(ferr, b)
+        out[f"{b}_flux_mjy"] = med
+        out[f"{b}_flux_err_mjy"] = ferr
+        out[f"{b}_flux"] = med_dn
+        out[f"{b}_flux_err"] = err_dn
         out[f"{b}_n"] = n
         out[f"{b}_mjd"] = t.groupby(groups).mean().to_numpy()
         out[f"{b}_mag"] = mag
@@ -129,7 +145,8 @@ def bin_visits(
 
 
 def variability(binned: pd.DataFrame) -> pd.DataFrame:
-    """Per target and band, from the binned epochs that are not upper limits.
+    """Per target and band, from the binned epochs that are not upper limits, on their flux
+    densities (mJy: one scale over every year and calibration period).
 
     ``{b}_chi2_red``: reduced chi-square of the binned fluxes about their weighted mean;
     ``{b}_scatter``: standard deviation of the binned fluxes over their median;
@@ -138,7 +155,7 @@ def variability(binned: pd.DataFrame) -> pd.DataFrame:
     per = {}
     for b in BANDS:
         ok = binned[~binned[f"{b}_upper_limit"]]
-        f, e, m = ok[f"{b}_flux"], ok[f"{b}_flux_err"], ok[f"{b}_mag"]
+        f, e, m = ok[f"{b}_flux_mjy"], ok[f"{b}_flux_err_mjy"], ok[f"{b}_mag"]
         tid = ok["target_id"]
         w = 1 / e**2
         wmean = (f * w).groupby(tid).transform("sum") / w.groupby(tid).transform("sum")

@@ -11,7 +11,10 @@ writes it::
         _metadata, _common_metadata (units and descriptions in the field metadata)
         healpix_k0={k0}/healpix_k5={k5}/part0.snappy.parquet
 
-with all 143 columns and their types; one partition also gets a ``part1`` file. Every number
+with all 143 columns and their types; one partition also gets a ``part1`` file. Fluxes (DN) are
+on the real catalogue's zero points, which change with time
+(:data:`neowise_lightcurves.photometry.PERIOD_ZERO_POINTS`: year 1, Dec 2013 - Dec 2014, is on
+other zero points than the later years), magnitudes on one Vega scale, as IRSA's. Every number
 comes from ``numpy.random.default_rng`` seeded by (seed, year), so a year is the same whenever
 and wherever it is made.
 
@@ -25,7 +28,8 @@ The demo also has its copy of the AllWISE Multiepoch Photometry (:mod:`neowise_l
 
 It holds the same sources seen from 2010 January 7 to 2011 February 1 (MJD 55203-55594): visits
 of each region at ``55203 + phase + k * HALF_YEAR`` (k = 0, 1, 2, those before the end), the
-photometry of the same light-curve models on the MEP's zero points, every row at its source's
+photometry of the same light-curve models on the MEP's zero points (20.5 and 19.5 mag, as the
+real table's), every row at its source's
 position (the mover's at the MEP's mid time) with its ``cntr_mf``/``source_id_mf``. Its numbers
 come from a stream of their own, seeded by (seed, 0, 2010), so that no NEOWISE year changes. It
 holds the duplicates the real MEP has:
@@ -50,8 +54,8 @@ import pyarrow.parquet as pq
 from . import columns as cols
 from . import sky
 from .atomic import atomic_directory, atomic_path
-from .binning import ZERO_POINT
 from .catalog import ALLWISE_DATASET, year_dataset, year_name
+from .photometry import period_zero_points
 
 #: MJD at which each survey year starts (IRSA's scan ranges; ``addendum`` after year 11).
 YEAR_START = {f"year{i}": 56639.0 + 365.25 * (i - 1) for i in range(1, 12)}
@@ -303,7 +307,8 @@ def _observe(
     ra, dec = _offset(true_ra, true_dec, rng.random(n) * 360, np.abs(rng.normal(0, 0.2, n)))
     out = {"ra": ra % 360.0, "dec": dec, "mjd": det["mjd"].to_numpy()}
     for band in ("w1", "w2"):
-        out.update(_photometry(s, out["mjd"], band, ZERO_POINT[band], rng))
+        zp = period_zero_points(out["mjd"], band)  # the real catalogue's steps, 2013-14 too
+        out.update(_photometry(s, out["mjd"], band, zp, rng))
     out["cc_flags"] = np.where(
         rng.random(n) < 0.9, "0000", rng.choice(["d000", "0h00", "00p0", "D000", "H0h0"], n)
     )
@@ -321,7 +326,7 @@ def _observe(
     return _fill_columns(frame, year_no, rng, len(REGIONS) if moving else 0)
 
 
-def _photometry(s: pd.DataFrame, mjd: np.ndarray, band: str, zp: float, rng) -> dict:
+def _photometry(s: pd.DataFrame, mjd: np.ndarray, band: str, zp: np.ndarray, rng) -> dict:
     """One band's measurements of the sources ``s`` (one row per measurement) at times ``mjd``.
 
     Parameters
@@ -332,8 +337,9 @@ def _photometry(s: pd.DataFrame, mjd: np.ndarray, band: str, zp: float, rng) -> 
         The rows' times.
     band : str
         ``"w1"`` or ``"w2"``.
-    zp : float
-        Zero point (mag) of the fluxes (DN): ``m = zp - 2.5 log10(flux)``.
+    zp : numpy.ndarray
+        Each row's zero point (mag) of its fluxes (DN): ``m = zp - 2.5 log10(flux)``; the
+        model's magnitudes are the same whatever it is, the DN follow it.
     rng : numpy.random.Generator
         Source of the noise, nulls and fit chi-squares.
 
@@ -626,8 +632,8 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
     (k = 0, 1, 2, those that end before ``MJD_RANGE[1]``) of ``n_exposures`` exposures
     :data:`ORBIT_DAYS` apart, each seen with probability 0.94. The photometry is
     :func:`_photometry`'s on the MEP's zero points
-    (:data:`neowise_lightcurves.allwise.ZERO_POINT`). Every row of a source holds the source's
-    position (a moving source's at AllWISE's epoch), its ``cntr_mf``
+    (:func:`neowise_lightcurves.photometry.period_zero_points`). Every row of a source holds
+    the source's position (a moving source's at AllWISE's epoch), its ``cntr_mf``
     (:data:`MEP_CNTR_BASE` + ``index``), ``source_id_mf``, ``nb``, ``na`` and ``cc_flags`` (clean
     for the targets' sources). The
     sources of :data:`MEP_REJECT_DUPLICATES` have a Reject-Table duplicate
@@ -699,7 +705,7 @@ def mep_table(sky_: DemoSky, seed: int = 1) -> pa.Table:
         "mjd": np.round(row_mjd, 7),
     }
     for band in ("w1", "w2"):
-        phot = _photometry(s, out["mjd"], band, allwise.ZERO_POINT[band], rng)
+        phot = _photometry(s, out["mjd"], band, period_zero_points(out["mjd"], band), rng)
         for name in ("flux", "sigflux", "mpro", "sigmpro", "rchi2"):
             out[f"{band}{name}_ep"] = phot[f"{band}{name}"]
     out["nb"] = ent_nb[row_ent]

@@ -224,11 +224,12 @@ def fetch(
         tables = list(pool.map(one_of, read_years))
     matches = pa.concat_tables(tables, promote_options="permissive")
     matches = allwise.drop_repeated_exposures(matches)
-    lc = lightcurves.build_lightcurves(matches, frame, m["cuts"]).to_pandas()
+    b = cfg["binning"]
+    lc = lightcurves.build_lightcurves(matches, frame, m["cuts"], gap_days=b["gap_days"])
+    lc = lc.to_pandas()
     meta = provenance(root, read_years, radius, m["cuts"], cuts.expression(m["cuts"]))
     out = to_table(lc, meta)
     if not binned:
         return out
-    b = cfg["binning"]
     epochs = binning.bin_visits(lc, b["gap_days"], b["sigma"], b["iterations"])
     return out, to_table(epochs, meta)

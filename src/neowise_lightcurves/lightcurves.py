@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .binning import epochs
 from .cuts import cut_columns, cut_mask
-from .photometry import with_mjy_columns
+from .photometry import with_flux_densities
 from .reads import METADATA_KEY
 
 #: Columns the light-curve table starts with, in this order.
@@ -95,15 +96,19 @@ def detections_per_target(matches: pa.Table, targets) -> pd.Series:
     return pd.Series(counts, index=pd.Index(ids, name="target_id"))[counts > 0]
 
 
-def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "") -> pa.Table:
+def build_lightcurves(
+    matches: pa.Table | pd.DataFrame, targets, cuts: str = "", *, gap_days: float
+) -> pa.Table:
     """One row per (target, detection) passing ``cuts``, sorted by target then ``mjd``.
 
     Only targets in ``targets`` (a frame with ``target_id``, or the ids themselves) are kept (a
     cache shared with an earlier target list, or a neighbouring shard's, holds others), and a
     (target, ``cntr``) pair only once. Columns: :data:`LEADING`, then the other light-curve and
-    quality columns, with the types of ``matches`` (Arrow; a DataFrame is converted), with the
-    fluxes in mJy after the DN ones
-    (:func:`neowise_lightcurves.photometry.with_mjy_columns`).
+    quality columns, with the types of ``matches`` (Arrow; a DataFrame is converted), with each
+    exposure's zero point, flux densities (mJy) and saturation flags after the DN fluxes
+    (:func:`neowise_lightcurves.photometry.with_flux_densities`; an exposure without a zero
+    point of its own gets its visit's: visits split at gaps longer than ``gap_days``, d, as
+    :func:`neowise_lightcurves.binning.epochs` splits them).
     """
     if isinstance(matches, pd.DataFrame):
         matches = pa.Table.from_pandas(matches, preserve_index=False)
@@ -122,4 +127,8 @@ def build_lightcurves(matches: pa.Table | pd.DataFrame, targets, cuts: str = "")
     rows = rows[order[first]]
     columns = list(LEADING) + [c for c in matches.column_names if c not in LEADING]
     # one take of every column, in the final order
-    return with_mjy_columns(matches.select(columns).take(pa.array(rows, pa.int64())))
+    lc = matches.select(columns).take(pa.array(rows, pa.int64()))
+    visits, _ = epochs(
+        lc["target_id"].to_numpy(zero_copy_only=False), lc["mjd"].to_numpy(), gap_days
+    )
+    return with_flux_densities(lc, visits)

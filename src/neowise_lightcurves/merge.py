@@ -25,7 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import allwise, association, binning, lightcurves, periods, summary, target_files
+from . import (
+    allwise,
+    association,
+    binning,
+    lightcurves,
+    periods,
+    photometry,
+    summary,
+    target_files,
+)
 from .atomic import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -36,7 +45,15 @@ BATCH_ROWS = 500_000
 #: targets decodes only the row groups that hold them.
 ROW_GROUP_ROWS = 50_000
 #: Columns binning and the summary need from the light curves.
-_BINNING_COLUMNS = ("target_id", "mjd", "year", "w1flux", "w1sigflux", "w2flux", "w2sigflux")
+_BINNING_COLUMNS = (
+    "target_id",
+    "mjd",
+    "year",
+    "w1flux",
+    "w1sigflux",
+    "w2flux",
+    "w2sigflux",
+) + photometry.EXPOSURE_COLUMNS
 #: ... and the association diagnostics.
 _POSITION_COLUMNS = ("ra", "dec")
 
@@ -179,7 +196,9 @@ def merge_group(
             # source's position and flags, the same for all its exposures
             own = pc.not_equal(matches["year"], allwise.NAME)
             flags = association.flag_fractions(matches.filter(own), mine)  # before the cuts
-            lc = lightcurves.build_lightcurves(matches, mine, cuts)
+            lc = lightcurves.build_lightcurves(
+                matches, mine, cuts, gap_days=binning_options["gap_days"]
+            )
             del matches
             small = lc.select(list(_BINNING_COLUMNS + _POSITION_COLUMNS)).to_pandas()
             binned = binning.bin_visits(

@@ -160,8 +160,9 @@ def periods(lightcurves: pd.DataFrame, options: dict) -> pd.DataFrame:
     Parameters
     ----------
     lightcurves : pandas.DataFrame
-        Single exposures after the cuts: ``target_id``, ``mjd`` (d), and ``{band}flux``,
-        ``{band}sigflux`` (DN) of the band ``options["band"]``.
+        Single exposures after the cuts: ``target_id``, ``mjd`` (d), and ``{band}flux_mjy``,
+        ``{band}sigflux_mjy`` (mJy, one scale over every year: DN would carry the steps of the
+        catalogue's zero points) of the band ``options["band"]``.
     options : dict
         ``band`` (``w1`` or ``w2``), ``min_detections`` (exposures with a flux and a positive
         error), ``max_frequency_per_day`` (1/d), ``oversampling``, ``fap_threshold``,
@@ -175,7 +176,7 @@ def periods(lightcurves: pd.DataFrame, options: dict) -> pd.DataFrame:
         than ``min_detections`` get NaN (and False).
     """
     band = options["band"]
-    flux, err = f"{band}flux", f"{band}sigflux"
+    flux, err = f"{band}flux_mjy", f"{band}sigflux_mjy"
     ok = np.isfinite(lightcurves[flux]) & np.isfinite(lightcurves[err]) & (lightcurves[err] > 0)
     rows = []
     ids = pd.unique(lightcurves["target_id"])

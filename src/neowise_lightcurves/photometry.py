@@ -1,48 +1,103 @@
-"""Physical units of the W1 and W2 photometry: profile-fit fluxes in DN, Vega magnitudes, and
-flux densities in mJy.
+"""Physical units of the W1 and W2 photometry: each exposure's zero point, flux densities in mJy
+on one scale from 2010 to 2024, Vega magnitudes, and saturation.
 
-A flux ``DN`` (the catalogue's ``w1flux``, ``w2flux``) is a Vega magnitude through the
-instrumental zero point :data:`ZERO_POINT` (mag)::
+The catalogue's profile-fit fluxes (``w1flux``, ``w2flux``; the AllWISE MEP's ``w?flux_ep``)
+are uncalibrated counts (DN): the factor from DN to a magnitude, the zero point ``ZP`` in::
 
     m = ZP - 2.5 log10(DN)
 
-and a Vega magnitude a flux density through the zero-magnitude (isophotal) flux density of Vega
-in the band, :data:`F_NU0_JY` (Jy)::
+is not a constant of the tables. Real IRSA rows (:data:`PERIOD_ZERO_POINTS`) give W1 20.761
+and W2 19.6435 from mid 2017 on, up to 20.772 / 19.669 in Dec 2013 - mid 2014, steps of
+0.001-0.008 mag between (the calibration changed between NEOWISE-R's data releases), and 20.500
+/ 19.500 in the AllWISE MEP (2010-2011): light curves in DN carry steps of up to ~2.5 % (W2
+between the MEP and NEOWISE: ~14 %) that the magnitudes do not.
 
-    F_nu = F_nu0 * 10**(-0.4 m)
+So every exposure gets its own zero point (:func:`zero_points`): ``ZP = mpro + 2.5 log10(DN)``
+where the catalogue gives both (a positive flux and a measured magnitude, i.e. not an upper
+limit: an upper limit's ``mpro`` is not computed from ``DN``); for the others the median of
+those of its visit and band; for a visit with none, its calibration period's
+(:data:`PERIOD_ZERO_POINTS`). Its flux density is then::
 
-so that ``F_nu [mJy] = MJY_PER_DN * DN`` with ``MJY_PER_DN = 1000 F_nu0 10**(-0.4 ZP)``
-(:data:`MJY_PER_DN`), and an error in DN scales by the same factor.
+    F_nu [mJy] = 1000 F_nu0 10**(-0.4 ZP) DN
 
-``F_nu0`` is 309.540 Jy in W1 and 171.787 Jy in W2: WISE All-Sky Release Explanatory
-Supplement, section IV.4.h.i.1, Eq. 1 (from Jarrett et al. 2011, ApJ 735, 112; see also Wright
-et al. 2010, AJ 140, 1868). They hold for a source with ``F_nu ∝ nu**-2``; a source of another
-spectrum needs the colour corrections of section IV.4.h.vi, which are not applied here.
+for NEOWISE and the MEP alike (:func:`flux_densities`), with ``F_nu0`` the zero-magnitude flux
+density of Vega in the band, :data:`F_NU0_JY`: 309.540 Jy in W1 and 171.787 Jy in W2 (WISE
+All-Sky Release Explanatory Supplement, section IV.4.h.i.1, Eq. 1; Jarrett et al. 2011, ApJ
+735, 112). They hold for a source with ``F_nu ∝ nu**-2``; a source of another spectrum needs the
+colour corrections of section IV.4.h.vi, which are not applied. A negative flux keeps its sign,
+and an error in DN scales by the same factor.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-#: Vega magnitude zero points of the profile-fit fluxes (mag): ``m = ZP - 2.5 log10(DN)``.
-ZERO_POINT = {"w1": 20.752, "w2": 19.596}
+BANDS = ("w1", "w2")
+
 #: Zero-magnitude flux densities (Jy) of W1 and W2 (Explanatory Supplement IV.4.h.i.1; Jarrett
 #: et al. 2011), for an ``F_nu ∝ nu**-2`` spectrum.
 F_NU0_JY = {"w1": 309.540, "w2": 171.787}
-#: Flux density of one DN (mJy / DN): ``1000 F_nu0 10**(-0.4 ZP)``.
-MJY_PER_DN = {b: 1000.0 * F_NU0_JY[b] * 10 ** (-0.4 * ZERO_POINT[b]) for b in ZERO_POINT}
 
-#: Per-exposure columns :func:`with_mjy_columns` adds: mJy column -> the DN column it scales.
-EXPOSURE_MJY_COLUMNS = {
-    f"{b}{kind}_mjy": (f"{b}{kind}", b) for b in ZERO_POINT for kind in ("flux", "sigflux")
+#: Zero points (mag) by time, per band: ``(first MJD, ZP)`` steps, each holding until the next.
+#: Measured on real IRSA rows (the 16,878 NEOWISE-R and 2,140 AllWISE MEP rows of 63 objects in
+#: timewise's test data, ``tests/data/photometry/`` of JannisNe/timewise, MIT licence): the
+#: median of ``mpro + 2.5 log10(flux)`` over the measured exposures between the steps, where
+#: those change by more than 0.001 mag (``python benchmarks/zero_points.py`` prints the medians
+#: again; tests/test_photometry.py checks them on the subset in tests/data/timewise). Within a
+#: step the rows scatter by ±0.0005 mag (the magnitudes' rounding), except Dec 2013 - Feb 2014,
+#: when W1 rose from 20.765 to 20.771 and W2 from 19.656 to 19.668. The first step is the AllWISE
+#: MEP's (2010-2011: 20.500, 19.500, as AllWISE's Atlas zero points); the last, NEOWISE's from
+#: mid 2017 on, is also what an exposure later than the real rows reach gets.
+PERIOD_ZERO_POINTS = {
+    "w1": (
+        (0.0, 20.500),
+        (56600.0, 20.7684),
+        (56700.0, 20.7716),
+        (56849.0, 20.7597),
+        (57000.7, 20.7570),
+        (57071.5, 20.7603),
+        (57280.0, 20.7621),
+        (57909.3, 20.7609),
+    ),
+    "w2": (
+        (0.0, 19.500),
+        (56600.0, 19.6624),
+        (56700.0, 19.6688),
+        (56828.5, 19.6635),
+        (56849.0, 19.6419),
+        (57000.7, 19.6497),
+        (57071.5, 19.6451),
+        (57280.0, 19.6412),
+        (57521.0, 19.6436),
+    ),
 }
+#: NEOWISE-R's zero points from mid 2017 on (mag): the last of :data:`PERIOD_ZERO_POINTS`.
+ZERO_POINT = {b: PERIOD_ZERO_POINTS[b][-1][1] for b in BANDS}
 
+#: Vega magnitudes brighter than which a single exposure's profile-fit photometry is
+#: saturated: W1 8.1, W2 6.7, the onsets quoted from the WISE All-Sky Release Explanatory
+#: Supplement (section VI.3; its pages could not be read from here to confirm the decimals).
+#: The NEOWISE supplement (II.1.c.iv, "Saturated Source Photometry", quoted second-hand)
+#: describes little W1 bias for ~4 mag beyond saturation, then fluxes underestimated, and a W2
+#: flux overestimate from ~0.5 mag past saturation: neither is corrected here, the exposures are
+#: flagged (``w?saturated``) and counted in the summary.
+SATURATION_MAG = {"w1": 8.1, "w2": 6.7}
 
-def dn_to_mjy(dn, band: str):
-    """Flux (or its error) in DN of ``band`` (``"w1"``, ``"w2"``) as a flux density (mJy)."""
-    return np.asarray(dn, dtype=float) * MJY_PER_DN[band]
+#: Per-exposure columns :func:`flux_densities` gives, per band ``b``: ``{b}zp`` (mag),
+#: ``{b}flux_mjy``, ``{b}sigflux_mjy`` (mJy), ``{b}saturated``.
+EXPOSURE_COLUMNS = tuple(
+    f"{b}{name}" for b in BANDS for name in ("zp", "flux_mjy", "sigflux_mjy", "saturated")
+)
+_UNITS = {"zp": "mag", "flux_mjy": "mJy", "sigflux_mjy": "mJy", "saturated": ""}
+_DESCRIPTIONS = {
+    "zp": "{B} zero point of this exposure's flux: mpro + 2.5 log10(flux), else its visit's "
+    "median, else its calibration period's",
+    "flux_mjy": "{B} flux density: 1000 F_nu0 10**(-0.4 zp) flux",
+    "sigflux_mjy": "{B} flux density error: 1000 F_nu0 10**(-0.4 zp) sigflux",
+    "saturated": "{B} brighter than the saturation limit ({mag} mag)",
+}
 
 
 def mag_to_mjy(mag, band: str):
@@ -50,24 +105,95 @@ def mag_to_mjy(mag, band: str):
     return 1000.0 * F_NU0_JY[band] * 10 ** (-0.4 * np.asarray(mag, dtype=float))
 
 
-def with_mjy_columns(table: pa.Table) -> pa.Table:
-    """``table`` with ``w1flux_mjy, w1sigflux_mjy, w2flux_mjy, w2sigflux_mjy`` (mJy; null where
-    the DN value is null) right after its last DN flux column, each field's metadata giving its
-    ``unit`` and ``description``. A table without the DN columns is returned as it is."""
-    sources = [dn for dn, _ in EXPOSURE_MJY_COLUMNS.values()]
-    if not all(c in table.column_names for c in sources):
-        return table
-    at = max(table.column_names.index(c) for c in sources) + 1
-    for i, (name, (dn, band)) in enumerate(EXPOSURE_MJY_COLUMNS.items()):
-        what = "flux density" if "sig" not in dn else "flux density error"
-        field = pa.field(
-            name,
-            pa.float64(),
-            metadata={
-                "unit": "mJy",
-                "description": f"{band.upper()} {what}: {dn} x {MJY_PER_DN[band]:.6g} mJy/DN",
-            },
-        )
-        values = pc.multiply(table[dn].cast(pa.float64()), MJY_PER_DN[band])
-        table = table.add_column(at + i, field, values)
+def mjy_to_mag(mjy, band: str):
+    """Flux density (mJy) in ``band`` as a Vega magnitude (NaN where not positive)."""
+    f = np.asarray(mjy, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(f > 0, -2.5 * np.log10(f / (1000.0 * F_NU0_JY[band])), np.nan)
+
+
+def mjy_per_dn(zp, band: str):
+    """Flux density of one DN (mJy) at zero point ``zp`` (mag): ``1000 F_nu0 10**(-0.4 zp)``."""
+    return 1000.0 * F_NU0_JY[band] * 10 ** (-0.4 * np.asarray(zp, dtype=float))
+
+
+def period_zero_points(mjd, band: str) -> np.ndarray:
+    """Zero point (mag) of ``band`` at times ``mjd`` (d) from :data:`PERIOD_ZERO_POINTS`."""
+    starts, values = (np.array(v) for v in zip(*PERIOD_ZERO_POINTS[band], strict=True))
+    at = np.searchsorted(starts, np.asarray(mjd, dtype=float), side="right") - 1
+    return values[np.clip(at, 0, len(values) - 1)]
+
+
+def exposure_zero_points(flux, mag, sigmag) -> np.ndarray:
+    """Each exposure's own zero point ``mag + 2.5 log10(flux)`` (mag), NaN where the flux is
+    not positive or the magnitude is missing or an upper limit (``sigmag`` null)."""
+    flux, mag, sigmag = (np.asarray(v, dtype=float) for v in (flux, mag, sigmag))
+    ok = (flux > 0) & np.isfinite(mag) & np.isfinite(sigmag)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, mag + 2.5 * np.log10(np.where(ok, flux, 1.0)), np.nan)
+
+
+def zero_points(frame: pd.DataFrame, band: str, visits: np.ndarray) -> np.ndarray:
+    """Zero point (mag) of every exposure of ``frame`` in ``band``: its own
+    (:func:`exposure_zero_points`), else the median of its visit's own ones, else its
+    calibration period's (:func:`period_zero_points`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Single exposures: ``mjd`` (d), ``{band}flux`` (DN) and, where the table has them,
+        ``{band}mpro``, ``{band}sigmpro`` (mag); without them every exposure gets its period's.
+    band : str
+        ``"w1"`` or ``"w2"``.
+    visits : numpy.ndarray
+        Each row's visit, as a number unique over the table (e.g. the ``group`` of
+        :func:`neowise_lightcurves.binning.epochs`).
+    """
+    mag, sig = f"{band}mpro", f"{band}sigmpro"
+    if mag in frame.columns and sig in frame.columns:
+        own = exposure_zero_points(frame[f"{band}flux"], frame[mag], frame[sig])
+    else:
+        own = np.full(len(frame), np.nan)
+    visit = pd.Series(own).groupby(np.asarray(visits)).transform("median").to_numpy()
+    period = period_zero_points(frame["mjd"], band)
+    return np.where(np.isfinite(own), own, np.where(np.isfinite(visit), visit, period))
+
+
+def flux_densities(frame: pd.DataFrame, visits: np.ndarray) -> pd.DataFrame:
+    """The :data:`EXPOSURE_COLUMNS` of the single exposures ``frame`` (``mjd``, ``w?flux``,
+    ``w?sigflux``, and ``w?mpro``, ``w?sigmpro`` where present): each exposure's zero point
+    (:func:`zero_points`; ``visits`` as there), its flux and error as flux densities (mJy; null
+    where the DN value is), and whether its magnitude is brighter than :data:`SATURATION_MAG`.
+    """
+    out = {}
+    for b in BANDS:
+        zp = zero_points(frame, b, visits)
+        scale = mjy_per_dn(zp, b)
+        out[f"{b}zp"] = zp
+        out[f"{b}flux_mjy"] = frame[f"{b}flux"].to_numpy(dtype=float, na_value=np.nan) * scale
+        sig = frame[f"{b}sigflux"].to_numpy(dtype=float, na_value=np.nan)
+        out[f"{b}sigflux_mjy"] = sig * scale
+        mag = frame.get(f"{b}mpro")
+        mag = np.full(len(frame), np.nan) if mag is None else mag.to_numpy(float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            out[f"{b}saturated"] = mag < SATURATION_MAG[b]
+    return pd.DataFrame(out, index=frame.index)
+
+
+def with_flux_densities(table: pa.Table, visits: np.ndarray) -> pa.Table:
+    """``table`` (single exposures, Arrow) with the :data:`EXPOSURE_COLUMNS`
+    (:func:`flux_densities`) right after its last DN flux column, each field's metadata giving
+    its ``unit`` and ``description``; null where the value is NaN."""
+    names = ["mjd"] + [f"{b}{c}" for b in BANDS for c in ("flux", "sigflux", "mpro", "sigmpro")]
+    frame = table.select([c for c in names if c in table.column_names]).to_pandas()
+    values = flux_densities(frame, visits)
+    at = max(table.column_names.index(f"{b}{c}") for b in BANDS for c in ("flux", "sigflux")) + 1
+    for i, name in enumerate(EXPOSURE_COLUMNS):
+        band, kind = name[:2], name[2:]
+        meta = {"description": _DESCRIPTIONS[kind].format(B=band.upper(), mag=SATURATION_MAG[band])}
+        if _UNITS[kind]:
+            meta["unit"] = _UNITS[kind]
+        kind_type = pa.bool_() if kind == "saturated" else pa.float64()
+        field = pa.field(name, kind_type, metadata=meta)
+        table = table.add_column(at + i, field, pa.array(values[name], kind_type, from_pandas=True))
     return table

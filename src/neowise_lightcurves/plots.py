@@ -1,6 +1,7 @@
 """Epoch figures of light curves, in the manner of IRSA's notebook: one panel per epoch (epochs
 split as the binning splits them, :func:`neowise_lightcurves.binning.epochs`), W1 and W2 fluxes
-with their errors (raw DN, mJy or Vega magnitudes: :func:`y_values`); and the overview figures."""
+with their errors (flux densities, Vega magnitudes or uncalibrated DN: :func:`y_values`); and the
+overview figures."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import pandas as pd
 
 from .binning import UPPER_LIMIT_SNR, epochs
 from .filenames import safe_filename
-from .photometry import ZERO_POINT, dn_to_mjy
+from .photometry import mjy_to_mag
 
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
 #: Summary columns the overview figures use.
 OVERVIEW_COLUMNS = ("ra", "dec", "n_detections", "w1_mag_median", "w1_chi2_red", "w1_amplitude_mag")
 #: ``plots.flux_unit`` -> the epoch figures' y-axis label.
-FLUX_UNITS = {"dn": "raw flux (DN)", "mjy": "flux density (mJy)", "mag": "Vega magnitude"}
+FLUX_UNITS = {
+    "mjy": "flux density (mJy)",
+    "mag": "Vega magnitude",
+    "dn": "uncalibrated flux (DN)",
+}
 
 
 def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = False):
@@ -25,29 +30,31 @@ def y_values(frame: pd.DataFrame, band: str, flux_unit: str, binned: bool = Fals
     or, with ``binned``, of binned epochs, in ``flux_unit`` (a key of :data:`FLUX_UNITS`).
 
     Returns ``y, err, limit`` (numpy arrays): the values and their errors, and (binned only,
-    else None) where an upper limit is drawn: ``max(flux, 0) + 2 err`` in DN or mJy, the 2-sigma
-    limit ``{b}_mag`` in magnitudes. Magnitudes are ``ZP - 2.5 log10(DN)`` with error
-    ``1.0857 err / DN``, NaN (not drawn) below SNR 2 (the catalogue gives no magnitude error
-    there, and binned epochs are upper limits); mJy is DN times
-    :func:`~neowise_lightcurves.photometry.dn_to_mjy`.
+    else None) where an upper limit is drawn: ``max(flux, 0) + 2 err`` in mJy or DN, the 2-sigma
+    limit ``{b}_mag`` in magnitudes. ``mjy`` draws the flux densities (each exposure on its own
+    zero point: :mod:`neowise_lightcurves.photometry`), ``mag`` the Vega magnitudes of those
+    (error ``1.0857 err / flux``; NaN, not drawn, below SNR 2: the catalogue gives no magnitude
+    error there, and binned epochs are upper limits), ``dn`` the catalogue's uncalibrated
+    counts (which step where its zero points change).
     """
     if flux_unit not in FLUX_UNITS:
         raise ValueError(
             f"plots.flux_unit must be one of {', '.join(FLUX_UNITS)}, not {flux_unit!r}"
         )
-    names = (f"{band}_flux", f"{band}_flux_err") if binned else (f"{band}flux", f"{band}sigflux")
+    if flux_unit == "dn":
+        names = (
+            (f"{band}_flux", f"{band}_flux_err") if binned else (f"{band}flux", f"{band}sigflux")
+        )
+    elif binned:
+        names = (f"{band}_flux_mjy", f"{band}_flux_err_mjy")
+    else:
+        names = (f"{band}flux_mjy", f"{band}sigflux_mjy")
     flux, err = (frame[c].to_numpy(dtype=float, na_value=np.nan) for c in names)
     limit = np.fmax(np.nan_to_num(flux), 0) + 2 * err if binned else None
-    if flux_unit == "mjy":
-        flux, err = dn_to_mjy(flux, band), dn_to_mjy(err, band)
-        limit = None if limit is None else dn_to_mjy(limit, band)
-    elif flux_unit == "mag":
+    if flux_unit == "mag":
         with np.errstate(invalid="ignore", divide="ignore"):
             positive = np.where(flux >= UPPER_LIMIT_SNR * err, flux, np.nan)
-            flux, err = (
-                ZERO_POINT[band] - 2.5 * np.log10(positive),
-                2.5 / np.log(10) * err / positive,
-            )
+            flux, err = mjy_to_mag(positive, band), 2.5 / np.log(10) * err / positive
         if binned:
             limit = frame[f"{band}_mag"].to_numpy(dtype=float, na_value=np.nan)
     return flux, err, limit
@@ -104,7 +111,7 @@ def epoch_figure(
 
     Single exposures are dots with error bars, binned epochs open circles (open triangles:
     2-sigma upper limits), W1 blue and W2 red, the AllWISE MEP's span shaded, in
-    ``flux_unit`` (:func:`y_values`: ``dn`` raw flux, ``mjy`` flux density, ``mag`` Vega
+    ``flux_unit`` (:func:`y_values`: ``mjy`` flux density, ``dn`` uncalibrated flux, ``mag`` Vega
     magnitudes on inverted axes). With a
     ``period`` (d), a panel of the single exposures folded at it comes second
     (:func:`folded_panel`).

@@ -20,6 +20,10 @@ COLUMNS = (
     "time_span_days",
     "w1flux_median",
     "w2flux_median",
+    "w1_flux_mjy_median",
+    "w2_flux_mjy_median",
+    "w1_n_saturated",
+    "w2_n_saturated",
     "w1_mag_median",
     "w2_mag_median",
     "w1_w2",
@@ -45,7 +49,10 @@ def summarize(
     ``n_detections`` counts detections after the cuts, ``n_detections_before_cuts`` before;
     ``n_epochs`` the binned epochs (visits, split as ``binned`` was: see
     :func:`neowise_lightcurves.binning.epochs`); ``mjd_first``, ``mjd_last``,
-    ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (DN);
+    ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (the
+    catalogue's uncalibrated DN), ``w1_flux_mjy_median``, ``w2_flux_mjy_median`` (their flux
+    densities, mJy), ``w1_n_saturated``, ``w2_n_saturated`` (exposures brighter than the
+    saturation limits, :data:`neowise_lightcurves.photometry.SATURATION_MAG`);
     ``w1_mag_median``, ``w2_mag_median`` of the binned epochs that are not upper limits and
     their difference ``w1_w2``; per band the variability statistics of
     :func:`neowise_lightcurves.binning.variability`; then the association diagnostics
@@ -66,6 +73,10 @@ def summarize(
             "mjd_last": g["mjd"].max(),
             "w1flux_median": g["w1flux"].median(),
             "w2flux_median": g["w2flux"].median(),
+            "w1_flux_mjy_median": g["w1flux_mjy"].median(),
+            "w2_flux_mjy_median": g["w2flux_mjy"].median(),
+            "w1_n_saturated": g["w1saturated"].sum(),
+            "w2_n_saturated": g["w2saturated"].sum(),
         }
     )
     per["time_span_days"] = per["mjd_last"] - per["mjd_first"]
@@ -79,7 +90,7 @@ def summarize(
     out = targets[["target_id", "ra", "dec"]].merge(
         per, left_on="target_id", right_index=True, how="left"
     )
-    for name in ("n_detections", "n_epochs", "n_years"):
+    for name in ("n_detections", "n_epochs", "n_years", "w1_n_saturated", "w2_n_saturated"):
         out[name] = out[name].fillna(0).astype("int64")
     before = n_before_cuts if n_before_cuts is not None else per["n_detections"]
     out["n_detections_before_cuts"] = (

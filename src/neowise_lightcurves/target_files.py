@@ -46,6 +46,8 @@ UNITS = {
     "w1sigflux_mjy": "mJy",
     "w2flux_mjy": "mJy",
     "w2sigflux_mjy": "mJy",
+    "w1zp": "mag",
+    "w2zp": "mag",
     "w1mpro": "mag",
     "w1sigmpro": "mag",
     "w2mpro": "mag",
