@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from neowise_lightcurves import cache, columns, cuts, manifest, matching, sky
+from neowise_lightcurves import cache, columns, cuts, manifest, matching, photometry, sky
 
 REPO = Path(__file__).resolve().parents[1]
 IRSA = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
@@ -55,8 +55,8 @@ PER_YEAR = 25
 YEAR1_MJD, YEAR_DAYS = 56_639.0, 365.25
 #: Half a year between visits, and ~1.6 h (one orbit) between exposures within a visit (d).
 VISIT_GAP, EXPOSURE_GAP = 182.6, 0.0655
-#: Single-exposure magnitude zero points (W1, W2).
-ZERO_POINTS = (20.752, 19.596)
+#: Single-exposure magnitude zero points (W1, W2): NEOWISE's from mid 2017 on.
+ZERO_POINTS = (photometry.ZERO_POINT["w1"], photometry.ZERO_POINT["w2"])
 
 #: Snakemake's rerun triggers without ``code`` (see :func:`run_workflow`).
 NO_CODE_TRIGGER = ("--rerun-triggers", "mtime", "params", "input", "software-env")

@@ -8,8 +8,8 @@ are uncalibrated counts (DN): the factor from DN to a magnitude, the zero point 
 
 is not a constant of the tables. Real IRSA rows (:data:`PERIOD_ZERO_POINTS`) give W1 20.761
 and W2 19.6435 from mid 2017 on, up to 20.772 / 19.669 in Dec 2013 - mid 2014, steps of
-0.001-0.008 mag between (the calibration changed between NEOWISE-R's data releases), and 20.500
-/ 19.500 in the AllWISE MEP (2010-2011): light curves in DN carry steps of up to ~2.5 % (W2
+0.001-0.028 mag between (the calibration changed between NEOWISE-R's data releases), and 20.500
+/ 19.500 in the AllWISE MEP (2010-2011): light curves in DN carry steps of up to ~2.6 % (W2
 between the MEP and NEOWISE: ~14 %) that the magnitudes do not.
 
 So every exposure gets its own zero point (:func:`zero_points`): ``ZP = mpro + 2.5 log10(DN)``
