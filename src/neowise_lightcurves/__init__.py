@@ -24,6 +24,7 @@ reads        what the match jobs read (files, row groups, requests, bytes), per 
 inprocess    fetch(): the workflow's steps in one process, for a few targets in a notebook
 iocount      counting the bytes a catalogue reads (benchmarks)
 demo         a deterministic synthetic sky in IRSA's exact layout
+realrows     real IRSA rows (timewise's TAP downloads) in the catalogue's layouts; timewise's visits
 atomic       writing outputs under a temporary name, then renaming
 config       reading the workflow's configuration
 logs         each job's log file, and why it failed
