@@ -107,9 +107,7 @@ def visit_table(pairs: pd.DataFrame) -> str:
             ul_ours = paired[f"{b}_upper_limit_ours"].astype(bool)
             ok = paired[~ul_theirs & ~ul_ours]
             mjy = 100 * (ok[f"{b}_flux_mjy_ours"] / ok[f"{b}_flux_mjy_theirs"] - 1)
-            dn = "—"
-            if survey == "NEOWISE":
-                dn = _spread(100 * (ok[f"{b}_flux_ours"] / ok[f"{b}_flux_theirs"] - 1))
+            dn = _spread(100 * (ok[f"{b}_flux_ours"] / ok[f"{b}_flux_theirs"] - 1))
             # the zero point timewise's flux densities imply: mJy = F_nu0 DN 10^(-0.4 ZP)
             zp = 2.5 * np.log10(
                 1000 * photometry.F_NU0_JY[b] * ok[f"{b}_flux_theirs"] / ok[f"{b}_flux_mjy_theirs"]
