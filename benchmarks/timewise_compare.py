@@ -12,7 +12,7 @@ Markdown tables:
 - per band, for NEOWISE visits and MEP visits (MJD < 56000) apart: visits paired / ours /
   theirs; the visits left out of the flux comparison because timewise (or we) call them upper
   limits; the median and the 16-84 % range of ``ours / theirs - 1`` (%) of the flux density
-  (mJy), of the raw flux (DN, NEOWISE only: our MEP fluxes are rescaled to NEOWISE's DN) and of
+  (mJy), of the catalogue's uncalibrated flux (DN) and of
   the visit's mean time (ours - theirs, in seconds), and the zero point that timewise's flux
   densities imply (``2.5 log10(F_nu0 DN / mJy)``, F_nu0 = 309.540 / 171.787 Jy): timewise
   takes each visit's as the median of its rows' ``w?mpro + 2.5 log10(w?flux)`` over those with
