@@ -1,7 +1,9 @@
 """Real servers on loopback for the tests: moto's S3 server, an HTTP proxy in front of it that
 records requests (and can inject 503s and shape latency), a small TAP server answering
 pyvo's sync queries with astropy VOTables, and a TAP server with asynchronous (UWS) jobs and
-table uploads that answers positional joins by brute force and injects an archive's faults."""
+table uploads that answers positional joins by brute force and injects an archive's faults.
+Both TAP servers cut an answer at a row limit and say so as real services do (see
+:func:`votable_answer`)."""
 
 from __future__ import annotations
 
@@ -253,13 +255,49 @@ class Proxy(_Server):
             self.requests.clear()
 
 
+#: Rows a TAP server returns when the query states no MAXREC: GAVO DaCHS's stock default.
+DEFAULT_MAXREC = 20_000
+
+
+def row_limit(fields: dict, default_limit: int, hard_limit: int | None) -> int:
+    """The rows a query may get, as TAP services decide it (TAP 1.1 2.7.4): its ``MAXREC``,
+    else the service's default, and never more than the service's hard limit."""
+    limit = int(fields["MAXREC"]) if "MAXREC" in fields else default_limit
+    return limit if hard_limit is None else min(limit, hard_limit)
+
+
+def votable_answer(table, limit: int, flag_overflow: bool = True) -> bytes:
+    """``table`` as a TAP result VOTable, cut at ``limit`` rows: a ``QUERY_STATUS`` ``OK`` INFO
+    before the TABLE and, when rows were cut, a ``QUERY_STATUS`` ``OVERFLOW`` INFO after it,
+    inside the results RESOURCE (DALI 1.1 4.4.3; GAVO DaCHS's layout), unless
+    ``flag_overflow`` is false (a service that cuts without saying so)."""
+    from astropy.io.votable import from_table
+
+    cut = len(table) > limit
+    buf = io.BytesIO()
+    from_table(table[:limit] if cut else table).to_xml(buf)
+    xml = buf.getvalue().decode()
+    xml = xml.replace("<TABLE", '<INFO name="QUERY_STATUS" value="OK"/>\n  <TABLE', 1)
+    if cut and flag_overflow:
+        overflow = '<INFO name="QUERY_STATUS" value="OVERFLOW">Truncated result set</INFO>'
+        head, _, tail = xml.rpartition("</RESOURCE>")
+        xml = f"{head} {overflow}\n </RESOURCE>{tail}"
+    return xml.encode()
+
+
 class TapServer(_Server):
     """A TAP service at ``/tap``: ``POST /tap/sync`` answers ADQL ``SELECT ... FROM "table"``
-    with the VOTable of ``tables[table]`` (all columns; MAXREC honoured), or an error VOTable."""
+    with the VOTable of ``tables[table]`` (all columns), or an error VOTable. At most
+    :func:`row_limit` rows (the query's ``MAXREC`` up to ``hard_limit``, ``default_limit``
+    without one); a longer answer is cut there and flagged ``OVERFLOW`` (:func:`votable_answer`)."""
 
-    def __init__(self, tables: dict):
+    def __init__(
+        self, tables: dict, default_limit: int = DEFAULT_MAXREC, hard_limit: int | None = None
+    ):
         tap = self
         self.tables = tables
+        self.default_limit = default_limit
+        self.hard_limit = hard_limit
         self.queries: list[dict] = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -288,8 +326,6 @@ class TapServer(_Server):
         return f"http://127.0.0.1:{self.port}/tap"
 
     def answer(self, q: dict) -> bytes:
-        from astropy.io.votable import from_table
-
         query = q.get("QUERY", "")
         table = next((t for name, t in self.tables.items() if f'FROM "{name}"' in query), None)
         if table is None:
@@ -299,11 +335,7 @@ class TapServer(_Server):
                 f'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">{msg}</INFO>'
                 "</RESOURCE></VOTABLE>"
             ).encode()
-        if "MAXREC" in q:
-            table = table[: int(q["MAXREC"])]
-        buf = io.BytesIO()
-        from_table(table).to_xml(buf)
-        return buf.getvalue()
+        return votable_answer(table, row_limit(q, self.default_limit, self.hard_limit))
 
 
 class UwsTapServer(_Server):
@@ -323,13 +355,32 @@ class UwsTapServer(_Server):
     503 once), ``"drop"`` (the submission's connection closed without an answer); ``None`` or
     anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps each upload's
     row count, ``deleted`` the ids of jobs deleted.
+
+    An answer has at most :func:`row_limit` rows (the job's ``MAXREC`` up to ``hard_limit``,
+    ``default_limit`` without one); a longer one is cut there and flagged ``OVERFLOW``
+    (:func:`votable_answer`; not flagged with ``flag_overflow`` false). ``maxrecs`` keeps each
+    job's ``MAXREC`` (None: not sent), ``overflows`` counts the answers cut.
     """
 
     PHASES_DONE = ("COMPLETED", "ERROR", "ABORTED")
 
-    def __init__(self, tables: dict, faults=(), slow_s: float = 3.0, run_s: float = 0.0):
+    def __init__(
+        self,
+        tables: dict,
+        faults=(),
+        slow_s: float = 3.0,
+        run_s: float = 0.0,
+        default_limit: int = DEFAULT_MAXREC,
+        hard_limit: int | None = None,
+        flag_overflow: bool = True,
+    ):
         tap = self
         self.tables = tables
+        self.default_limit = default_limit
+        self.hard_limit = hard_limit
+        self.flag_overflow = flag_overflow
+        self.maxrecs: list[int | None] = []
+        self.overflows = 0
         self.faults = list(faults)
         self.slow_s = slow_s
         self.run_s = run_s
@@ -492,7 +543,7 @@ class UwsTapServer(_Server):
         import re
 
         import numpy as np
-        from astropy.io.votable import from_table, parse_single_table
+        from astropy.io.votable import parse_single_table
         from astropy.table import Table
 
         query = " ".join(fields.get("QUERY", "").split())
@@ -529,9 +580,11 @@ class UwsTapServer(_Server):
             if alias not in (m["ua"], m["ta"]) or name not in src.colnames:
                 raise ValueError(f"Column '{col}' not found")
             out[name] = src[name][rows]
-        buf = io.BytesIO()
-        from_table(out).to_xml(buf)
-        return buf.getvalue()
+        limit = row_limit(fields, self.default_limit, self.hard_limit)
+        with self.lock:
+            self.maxrecs.append(int(fields["MAXREC"]) if "MAXREC" in fields else None)
+            self.overflows += len(out) > limit
+        return votable_answer(out, limit, self.flag_overflow)
 
 
 def _multipart(content_type: str, data: bytes) -> tuple[dict, dict]:

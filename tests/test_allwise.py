@@ -16,6 +16,7 @@ from servers import UwsTapServer
 
 from neowise_lightcurves import allwise, columns, photometry, sky
 from neowise_lightcurves.matching import output_schema
+from neowise_lightcurves.tap import TapOverflowError
 
 #: The AllWISE MEP's zero points (mag) on IRSA's rows: w?mpro_ep + 2.5 log10(w?flux_ep)
 MEP_ZP = {"w1": 20.5, "w2": 19.5}
@@ -115,6 +116,7 @@ def _match(server, rows, **kw):
         tap_url=server.url,
         table=TABLE,
         max_upload_rows=1000,
+        max_answer_rows=100_000,
         attempts=3,
         backoff_s=0.01,
         job_timeout_s=30.0,
@@ -244,6 +246,50 @@ def test_a_shard_keeps_only_sources_in_its_partitions(sky_):
         server.stop()
     assert a.num_rows and b.num_rows
     assert _ids(a) | _ids(b) == _ids(whole) and not _ids(a) & _ids(b)
+
+
+def test_a_shard_over_the_service_s_row_limit_is_split_to_the_exact_answer(sky_):
+    """The service cuts answers at fewer rows than the shard's (and flags OVERFLOW, as DaCHS
+    does): the job asks again for fewer targets at a time and gets the uncapped answer."""
+    targets, mep = sky_
+    table = _server_table(mep)
+    rows = _rows(targets)
+    # the service's answer: every MEP row within the query's circle (a little wider than the
+    # radius) of a target; the cap holds any one target's, not the shard's
+    r = RADIUS * (1 + allwise.QUERY_SLACK[0]) + allwise.QUERY_SLACK[1]
+    pairs = brute_force_pairs(targets["ra"], targets["dec"], mep["ra"], mep["dec"], r)
+    cap = max(np.bincount([i for i, _ in pairs]))
+    assert len(pairs) > 2 * cap
+    uncapped = UwsTapServer({TABLE: table})
+    try:
+        whole = _match(uncapped, rows)
+    finally:
+        uncapped.stop()
+    capped = UwsTapServer({TABLE: table}, hard_limit=cap)
+    try:
+        got = _match(capped, rows)
+    finally:
+        capped.stop()
+    assert capped.overflows > 0 and capped.uploads[0] == len(targets) > min(capped.uploads)
+    assert got.equals(whole)
+
+
+def test_one_target_over_the_row_limit_is_a_clear_error(sky_):
+    targets, mep = sky_
+    server = UwsTapServer({TABLE: _server_table(mep)}, hard_limit=10)
+    try:
+        with pytest.raises(TapOverflowError) as err:
+            _match(server, _rows(targets))
+    finally:
+        server.stop()
+    msg = str(err.value)
+    assert msg.startswith("AllWISE MEP for shard test (targets 1-1 of 5): the answer of the TAP")
+    assert server.url in msg and "flagged OVERFLOW at 10 rows" in msg
+    assert "query: SELECT u.target_index, t.cntr, " in msg
+    assert msg.endswith(
+        "raise catalog.allwise_mep.max_answer_rows (up to the service's own limit) or lower "
+        "match.radius_arcsec"
+    )
 
 
 def test_a_moving_target_is_matched_at_allwise_s_epoch(sky_):

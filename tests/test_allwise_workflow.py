@@ -1,7 +1,8 @@
 """The AllWISE MEP in the workflow, through a real TAP server on loopback (tests/servers.py's
 UwsTapServer: UWS jobs, VOTable uploads, brute-force answers over the demo's MEP table): every
 exposure once, the same matches as the local copy's, the constant sources' levels joined up,
-the cache reused and rerun exactly as a NEOWISE year's, and a failing service losing nothing."""
+the cache reused and rerun exactly as a NEOWISE year's, a service cutting answers at a row limit
+answered in smaller uploads, and a failing service losing nothing."""
 
 from __future__ import annotations
 
@@ -93,17 +94,28 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
     csv = tmp_path / "targets.csv"
     targets = _targets_csv(csv)
     table, mep = _mep_rows()
+    # the service cuts every answer at the most rows one target gets (and flags OVERFLOW, as
+    # DaCHS does), fewer than some uploads of 4 targets get
+    ra, dec = _at_allwise_epoch(targets)
+    r = 1.0 * (1 + allwise.QUERY_SLACK[0]) + allwise.QUERY_SLACK[1]
+    cap = max(np.bincount([t for t, _ in brute_force_pairs(ra, dec, mep["ra"], mep["dec"], r)]))
     server = UwsTapServer(
-        {TABLE: table}, faults=["submit-503", "error", "lost", "result-503", "drop"]
+        {TABLE: table},
+        faults=["submit-503", "error", "lost", "result-503", "drop"],
+        hard_limit=cap,
     )
     try:
         cfg = _config(csv, server.url)
-        # first run: one MEP job per shard, beside the NEOWISE year's; the faults are retried
+        # first run: one MEP job per shard, beside the NEOWISE year's; the faults are retried,
+        # the answers cut are asked again for fewer targets
         ran, _ = snakemake(tmp_path, cfg)
         shards = _shards(tmp_path)
         assert ran["match_allwise"] == len(shards) == ran["match"]
         assert server.faults == [] and server.jobs == {}
-        assert max(server.uploads) <= 4
+        assert max(server.uploads) <= 4 and server.overflows > 0
+        logs = "".join(p.read_text() for p in (tmp_path / "results/logs").rglob("*.log"))
+        assert "WARNING" in logs and "the answer was cut (the service flagged OVERFLOW" in logs
+        assert "trying again in 0.01 s" in logs  # the retries, in the jobs' logs
 
         lc = read_sorted(tmp_path / "results", "lightcurves")
         got = lc[lc["year"] == "allwise"]
@@ -215,6 +227,18 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
         # back to the first radius: its caches, MEP's too, are reused (as a NEOWISE year's)
         ran, _ = snakemake(tmp_path, cfg)
         assert ran["match_allwise"] == 0 == ran["match"] and ran["lightcurves"] > 0
+
+        # a service whose limit is below one target's answer: the jobs fail naming the
+        # service, the query and the limit, and write no cache file
+        server.hard_limit = 5
+        capped = deep_update(cfg, {"match": {"radius_arcsec": 3.0}})
+        ran, proc = snakemake(tmp_path, capped, "--keep-going", check=False)
+        assert proc.returncode != 0 and ran["match"] == len(_shards(tmp_path))
+        assert not list((tmp_path / "results/cache/r3/allwise").glob("*"))
+        logs = "".join(p.read_text() for p in (tmp_path / "results/logs").rglob("*.log"))
+        assert "TapOverflowError: AllWISE MEP for shard k" in logs
+        assert f"TAP service at {server.url} for one of the uploaded targets was cut" in logs
+        assert "flagged OVERFLOW at 5 rows" in logs and "max_answer_rows" in logs
     finally:
         server.stop()
 

@@ -59,6 +59,7 @@ def test_defaults_validate():
         (("catalog", "allwise_mep", "tap_url"), "irsa.ipac.caltech.edu/TAP", "tap_url"),
         (("catalog", "allwise_mep", "table"), "mep; drop table", "table"),
         (("catalog", "allwise_mep", "max_upload_rows"), 0, "max_upload_rows"),
+        (("catalog", "allwise_mep", "max_answer_rows"), 0, "max_answer_rows"),
         (("catalog", "allwise_mep", "attempts"), 0, "attempts"),
         (("catalog", "allwise_mep", "job_timeout_s"), 0, "job_timeout_s"),
         (("catalog", "allwise_mep", "source"), "", "source"),

@@ -1,14 +1,17 @@
 """TAP upload queries as asynchronous jobs, against a real UWS TAP server on loopback
-(tests/servers.py's UwsTapServer: pyvo's protocol, VOTable uploads, brute-force answers)."""
+(tests/servers.py's UwsTapServer: pyvo's protocol, VOTable uploads, brute-force answers, row
+limits and OVERFLOW flags as real services set them)."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
 from conftest import brute_force_pairs, point_in_cone
 from servers import UwsTapServer
 
-from neowise_lightcurves.tap import TapError, positional_join, run_upload_query
+from neowise_lightcurves.tap import TapError, TapOverflowError, positional_join, run_upload_query
 
 TABLE = "allwise_p3as_mep"
 RADIUS_ARCSEC = 3.0
@@ -47,7 +50,9 @@ def _query():
 
 
 def _run(server, targets, **kw):
-    settings = dict(max_upload_rows=1000, attempts=3, backoff_s=0.01, job_timeout_s=30.0)
+    settings = dict(
+        max_upload_rows=1000, max_rows=100_000, attempts=3, backoff_s=0.01, job_timeout_s=30.0
+    )
     settings.update(kw)
     return run_upload_query(server.url, _query(), targets, **settings)
 
@@ -78,15 +83,18 @@ def test_answer_equals_brute_force_in_chunks(sky):
     assert _pairs(chunked, targets) == expected
     assert server.uploads == [5, 2, 2, 1]  # one job per chunk of at most 2 rows
     assert server.jobs == {}  # every job deleted once answered
+    assert server.maxrecs == [100_001] * 4 and server.overflows == 0  # every job states MAXREC
 
 
 @pytest.mark.parametrize("fault", ["submit-503", "drop", "error", "lost", "result-503", "slow"])
-def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault):
+def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog):
     targets, rows = sky
     server = UwsTapServer({TABLE: rows}, faults=[fault], slow_s=30.0)
     waits = []
     try:
-        answer = _run(server, targets, job_timeout_s=2.0, sleep=waits.append)
+        with caplog.at_level(logging.WARNING, logger="neowise_lightcurves.tap"):
+            answer = _run(server, targets, job_timeout_s=2.0, sleep=waits.append, what="MEP k2_5")
+        retries = [r for r in caplog.records if r.levelno == logging.WARNING]
         clean = _run(server, targets)
     finally:
         server.stop()
@@ -95,6 +103,19 @@ def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault):
     # fetched again from the same job
     assert server.submitted == (2 if fault == "result-503" else 3)
     assert waits == [0.01]
+    # the retry is in the job's log, at WARNING, with what was asked, the reason and the wait
+    assert len(retries) == 1, caplog.text
+    line = retries[0].getMessage()
+    assert line.startswith("MEP k2_5: ") and "again in 0.01 s" in line
+    reason = {
+        "submit-503": "submission failed: HTTP 503: Service Unavailable",
+        "drop": "submission failed",
+        "error": "ORA-01013",
+        "lost": "lost by the service (404)",
+        "result-503": "failed (HTTP 503: Service Unavailable",
+        "slow": "did not finish within 2 s",
+    }[fault]
+    assert reason in line, line
 
 
 def test_failing_every_attempt_names_what_and_why(sky):
@@ -124,6 +145,7 @@ def test_a_query_the_service_rejects_names_its_message(sky):
                 query,
                 targets,
                 max_upload_rows=10,
+                max_rows=1000,
                 attempts=2,
                 backoff_s=0,
                 job_timeout_s=10,
@@ -131,3 +153,77 @@ def test_a_query_the_service_rejects_names_its_message(sky):
             )
     finally:
         server.stop()
+
+
+def test_a_cut_answer_is_asked_again_in_halves_to_the_whole_answer(sky, caplog):
+    """The service's hard limit below the whole upload's answer (it cuts and flags OVERFLOW,
+    as DaCHS does), then the client's own limit below it: the same pairs as brute force, in
+    answers each within the limit; every cut logged."""
+    targets, rows = sky
+    expected = brute_force_pairs(
+        targets["ra"], targets["dec"], rows["ra"], rows["dec"], RADIUS_ARCSEC
+    )
+    per_target = max(np.bincount([i for i, _ in expected]))
+    assert len(expected) > 2 * per_target  # the whole answer is over the limits below
+    capped = UwsTapServer({TABLE: rows}, hard_limit=per_target + 1)
+    uncapped = UwsTapServer({TABLE: rows})
+    try:
+        with caplog.at_level(logging.WARNING, logger="neowise_lightcurves.tap"):
+            by_service = _run(capped, targets, what="MEP k2_5")
+            by_client = _run(uncapped, targets, max_rows=per_target)
+    finally:
+        capped.stop()
+        uncapped.stop()
+    assert _pairs(by_service, targets) == expected
+    assert _pairs(by_client, targets) == expected
+    assert len(by_service) == len(by_client) == len(expected)  # nothing twice
+    assert capped.overflows > 0 and uncapped.overflows > 0
+    assert capped.uploads[0] == 5 and min(capped.uploads) < 5
+    assert set(uncapped.maxrecs) == {per_target + 1}
+    cuts = [r.getMessage() for r in caplog.records if "answer was cut" in r.getMessage()]
+    assert cuts and all(r.levelno == logging.WARNING for r in caplog.records)
+    assert "flagged OVERFLOW" in cuts[0] and "asking again 3 rows at a time" in cuts[0]
+
+
+def test_a_service_that_cuts_without_saying_so_is_caught(sky):
+    """No OVERFLOW flag: an answer of MAXREC = max_rows + 1 rows is taken as cut all the
+    same."""
+    targets, rows = sky
+    server = UwsTapServer({TABLE: rows}, flag_overflow=False)
+    try:
+        whole = _run(server, targets)
+        ids = _run(server, targets, max_upload_rows=1)["target_id"]
+        per_target = max(np.unique(ids, return_counts=True)[1])
+        halved = _run(server, targets, max_rows=per_target)
+    finally:
+        server.stop()
+    assert _pairs(halved, targets) == _pairs(whole, targets)
+    assert server.overflows > 0
+
+
+@pytest.mark.parametrize("limit", ["service", "client"])
+def test_one_row_s_answer_over_the_limit_names_service_query_and_limit(sky, limit):
+    targets, rows = sky
+    kw = {"hard_limit": 5} if limit == "service" else {}
+    server = UwsTapServer({TABLE: rows}, **kw)
+    try:
+        with pytest.raises(TapOverflowError) as err:
+            _run(
+                server,
+                targets,
+                what="AllWISE MEP for shard 2-17",
+                noun="targets",
+                limit_hint="raise the limit",
+                **({"max_rows": 5} if limit == "client" else {}),
+            )
+    finally:
+        server.stop()
+    msg = str(err.value)
+    assert msg.startswith("AllWISE MEP for shard 2-17 (targets 1-1 of 5): ")
+    assert f"TAP service at {server.url}" in msg and f"query: {_query()}" in msg
+    if limit == "service":
+        assert "flagged OVERFLOW at 5 rows though MAXREC was 100,001 (a limit of 100,000" in msg
+    else:
+        assert "more than the limit of 5 rows (MAXREC 6)" in msg
+    assert msg.endswith("; raise the limit")
+    assert server.uploads == [5, 3, 2, 1] and server.jobs == {}

@@ -332,6 +332,7 @@ def match_tap(
     tap_url: str,
     table: str,
     max_upload_rows: int,
+    max_answer_rows: int,
     attempts: int,
     backoff_s: float,
     job_timeout_s: float,
@@ -345,6 +346,11 @@ def match_tap(
     partitions (:func:`_owned`). An exposure the MEP holds twice is dropped later, where a
     target's matches from every shard come together (:func:`drop_repeated_exposures`).
 
+    Every TAP job asks for at most ``max_answer_rows`` rows (``MAXREC``) and its answer's
+    overflow status is checked: a cut answer is asked again for half the targets, down to one
+    target, whose answer still cut fails the job (:func:`neowise_lightcurves.tap.upload_answers`);
+    nothing cut is ever returned.
+
     Parameters
     ----------
     rows : pandas.DataFrame
@@ -357,7 +363,10 @@ def match_tap(
     tap_url, table : str
         The TAP service and the MEP's table name there.
     max_upload_rows, attempts, backoff_s, job_timeout_s, what, sleep
-        As :func:`neowise_lightcurves.tap.run_upload_query`.
+        As :func:`neowise_lightcurves.tap.upload_answers`.
+    max_answer_rows : int
+        Most rows one TAP answer may have (``max_rows`` of
+        :func:`~neowise_lightcurves.tap.upload_answers`).
 
     Returns
     -------
@@ -378,32 +387,37 @@ def match_tap(
     r = radius_arcsec * (1 + QUERY_SLACK[0]) + QUERY_SLACK[1]
     query = tap.positional_join("u", table, wanted, r / 3600.0, ("target_index",))
     n = len(targets)
+    upload = Table(
+        {
+            "target_index": np.arange(n),
+            "ra": targets["ra"].to_numpy(float),
+            "dec": targets["dec"].to_numpy(float),
+        }
+    )
+    answers = tap.upload_answers(
+        tap_url,
+        query,
+        upload,
+        max_upload_rows=max_upload_rows,
+        max_rows=max_answer_rows,
+        attempts=attempts,
+        backoff_s=backoff_s,
+        job_timeout_s=job_timeout_s,
+        what=what,
+        noun="targets",
+        limit_hint=(
+            "raise catalog.allwise_mep.max_answer_rows (up to the service's own limit) or "
+            "lower match.radius_arcsec"
+        ),
+        **({} if sleep is None else {"sleep": sleep}),
+    )
     pieces = []
     # chunk by chunk, each answer reduced to its matches before the next is asked for: the
-    # job's memory follows one chunk's answer, not the shard's
-    for start in range(0, n, max_upload_rows):
-        stop = min(start + max_upload_rows, n)
-        upload = Table(
-            {
-                "target_index": np.arange(start, stop),
-                "ra": targets["ra"].to_numpy(float)[start:stop],
-                "dec": targets["dec"].to_numpy(float)[start:stop],
-            }
-        )
-        label = what if n <= max_upload_rows else f"{what} (targets {start + 1}-{stop} of {n})"
-        answer = tap.run_upload_query(
-            tap_url,
-            query,
-            upload,
-            max_upload_rows=max_upload_rows,
-            attempts=attempts,
-            backoff_s=backoff_s,
-            job_timeout_s=job_timeout_s,
-            what=label,
-            **({} if sleep is None else {"sleep": sleep}),
-        )
+    # job's memory follows one chunk's answer (at most max_answer_rows rows), not the shard's
+    for start, stop, answer in answers if n else ():
         found = _to_frame(answer, ["target_index", *wanted])
         del answer
+        label = what if (start, stop) == (0, n) else f"{what} (targets {start + 1}-{stop} of {n})"
         log.info("%s: %d rows from the service", label, len(found))
         pieces.append(answer_matches(found, targets, rows, cones, columns))
     if not pieces:
@@ -482,7 +496,7 @@ def match(
         The cache's catalogue columns.
     settings : dict
         The config's ``catalog.allwise_mep``: ``tap_url``, ``table``, ``max_upload_rows``,
-        ``attempts``, ``backoff_s``, ``job_timeout_s``.
+        ``max_answer_rows``, ``attempts``, ``backoff_s``, ``job_timeout_s``.
     root : str or None
         A local copy's root, or None for the TAP service.
     s3 : dict
@@ -507,6 +521,7 @@ def match(
             tap_url=settings["tap_url"],
             table=settings["table"],
             max_upload_rows=settings["max_upload_rows"],
+            max_answer_rows=settings["max_answer_rows"],
             attempts=settings["attempts"],
             backoff_s=settings["backoff_s"],
             job_timeout_s=settings["job_timeout_s"],

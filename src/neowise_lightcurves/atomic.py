@@ -1,7 +1,10 @@
 """Atomic output: write under a temporary name in the same folder, then rename.
 
 A reader (or a resumed run) never sees a half-written file: either the old one, none, or the
-whole new one.
+whole new one. The file (or folder) renamed into place gets the mode the user's umask gives a
+new one, as ``open()`` (``mkdir``) would: ``0o666 & ~umask`` (``0o777 & ~umask``), e.g. 0644
+(0755) under umask 022, so collaborators and a shared cache's other users can read it; the
+temporary file itself is private (0600) while it is written.
 """
 
 from __future__ import annotations
@@ -12,6 +15,27 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where Linux tells it (``/proc/self/status``,
+    Linux >= 4.7), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o077)  # a private one for the instant it is in place
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(tmp: Path) -> None:
+    """Give a finished temporary file or folder the mode a new one gets from the umask."""
+    base = 0o777 if tmp.is_dir() else 0o666
+    os.chmod(tmp, base & ~current_umask())
 
 
 def _remove_stale(path: Path) -> None:
@@ -29,8 +53,9 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """Yield a temporary path beside ``path``; on success rename it to ``path``.
 
     The temporary name keeps the file's suffix (so writers that pick a format by extension
-    still work) and starts with ``.tmp-``. On an exception it is removed and ``path`` is left
-    as it was.
+    still work) and starts with ``.tmp-``. On success the file gets the mode a new file gets
+    from the umask (``0o666 & ~umask``), not the temporary file's private 0600. On an
+    exception it is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +69,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     tmp = Path(tmp)
     try:
         yield tmp
+        _publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -52,13 +78,15 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
 
 @contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; on success it replaces ``path``."""
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` (with the
+    mode a new folder gets from the umask; what is written inside has its own)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
     try:
         yield tmp
+        _publish_mode(tmp)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

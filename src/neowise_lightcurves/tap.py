@@ -1,4 +1,5 @@
-"""TAP queries with a table upload, run as asynchronous jobs that survive a real archive's faults.
+"""TAP queries with a table upload, run as asynchronous jobs that survive a real archive's faults
+and never take a cut answer for a whole one.
 
 An upload query (a positional join of the targets with an archive table, as timewise runs
 against IRSA's TAP service) goes as one UWS job per chunk of at most ``max_upload_rows`` rows:
@@ -7,14 +8,29 @@ the job deleted. A submission answered with throttling or a server error (429, 5
 dropped connection is retried with exponential backoff; a job that ends in ERROR, is lost by
 the service (its URL answers 404) or outruns ``job_timeout_s`` is submitted again; after
 ``attempts`` tries the query fails with :class:`TapError`, naming what was asked
-(``what``) and the service's last message. Nothing is returned until every chunk has its
-answer, so a caller that writes the result atomically never keeps a partial one.
+(``what``) and the service's last message. Every retry is logged at WARNING, with its reason
+and the wait before it.
+
+Row limits. TAP services cut an answer at a row limit (``MAXREC``: the query's, else the
+service's default, e.g. GAVO DaCHS's 20,000; never above the service's hard limit) and flag
+the cut with a ``QUERY_STATUS`` ``OVERFLOW`` INFO after the table. Every job here states
+``MAXREC = max_rows + 1`` and takes an answer as whole only if it has at most ``max_rows`` rows
+and no ``OVERFLOW`` anywhere in it (so a service that cuts without saying so is caught too, and
+an answer of exactly ``max_rows`` rows is not mistaken for a cut one). A cut answer is dropped
+and its chunk asked again in two halves, and the later chunks at that size, down to one row;
+one row's answer still cut fails with :class:`TapOverflowError`, naming the service, the query
+and the limit. Nothing is returned until every chunk has its whole answer, so a caller that
+writes the result atomically never keeps a partial one.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+
+log = logging.getLogger(__name__)
 
 #: HTTP statuses worth another try: throttling and server errors.
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -22,6 +38,64 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 class TapError(RuntimeError):
     """A TAP query that failed after every attempt; the message names it and the cause."""
+
+
+class TapOverflowError(TapError):
+    """A TAP answer cut at a row limit that splitting cannot avoid (one uploaded row's answer,
+    or a query without an upload); the message names the service, the query and the limit."""
+
+
+def overflowed(result, max_rows: int) -> bool:
+    """Whether a TAP answer (pyvo ``TAPResults``) may be cut: a ``QUERY_STATUS`` ``OVERFLOW``
+    INFO anywhere in its VOTable (pyvo's :attr:`query_status` reads the results RESOURCE's
+    last one), or more than ``max_rows`` rows."""
+    if str(result.query_status or "").upper() == "OVERFLOW":
+        return True
+    for info in result.votable.iter_info():
+        if (info.name or "").upper() == "QUERY_STATUS" and (info.value or "").upper() == (
+            "OVERFLOW"
+        ):
+            return True
+    return len(result) > max_rows
+
+
+def overflow_reason(rows: int, max_rows: int) -> str:
+    """Why an answer of ``rows`` rows is taken as cut (see :func:`overflowed`)."""
+    if rows > max_rows:
+        return f"more than the limit of {max_rows:,} rows (MAXREC {max_rows + 1:,})"
+    return (
+        f"the service flagged OVERFLOW at {rows:,} rows though MAXREC was {max_rows + 1:,} "
+        f"(a limit of {max_rows:,} rows): its own limit is lower"
+    )
+
+
+def run_sync(
+    tap_url: str, query: str, *, max_rows: int, what: str = "TAP query", limit_hint: str = ""
+):
+    """Run ``query`` synchronously (pyvo's ``TAPService.run_sync``) with ``MAXREC =
+    max_rows + 1``; the answer as an astropy table, never a cut one.
+
+    Raises
+    ------
+    TapOverflowError
+        When the answer is cut (:func:`overflowed`): naming ``what``, the service, the query
+        and the limit, then ``limit_hint`` (what to change).
+    pyvo.dal.DALQueryError, pyvo.dal.DALServiceError
+        An error answer, with the service's message.
+    """
+    import pyvo
+    from pyvo.dal import DALOverflowWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DALOverflowWarning)  # handled here
+        result = pyvo.dal.TAPService(tap_url).run_sync(query, maxrec=max_rows + 1)
+    if overflowed(result, max_rows):
+        raise TapOverflowError(
+            f"{what}: the answer of the TAP service at {tap_url} was cut: "
+            f"{overflow_reason(len(result), max_rows)}; query: {query}"
+            + (f"; {limit_hint}" if limit_hint else "")
+        )
+    return result.to_table()
 
 
 def positional_join(
@@ -88,13 +162,66 @@ def run_upload_query(
     *,
     upload_name: str = "u",
     max_upload_rows: int,
+    max_rows: int,
     attempts: int,
     backoff_s: float,
     job_timeout_s: float,
     what: str = "TAP query",
+    noun: str = "rows",
+    limit_hint: str = "",
     sleep: Callable[[float], None] = time.sleep,
 ):
-    """Run ``query`` with ``upload`` as ``TAP_UPLOAD.{upload_name}``, chunk by chunk.
+    """Run ``query`` with ``upload`` as ``TAP_UPLOAD.{upload_name}``, chunk by chunk; every
+    chunk's whole answer, stacked in upload order (:func:`upload_answers`, which see for the
+    parameters).
+
+    Returns
+    -------
+    astropy.table.Table
+        Every chunk's answer, stacked in chunk order.
+    """
+    from astropy.table import vstack
+
+    answers = [
+        answer
+        for _, _, answer in upload_answers(
+            tap_url,
+            query,
+            upload,
+            upload_name=upload_name,
+            max_upload_rows=max_upload_rows,
+            max_rows=max_rows,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            job_timeout_s=job_timeout_s,
+            what=what,
+            noun=noun,
+            limit_hint=limit_hint,
+            sleep=sleep,
+        )
+    ]
+    return answers[0] if len(answers) == 1 else vstack(answers, join_type="exact")
+
+
+def upload_answers(
+    tap_url: str,
+    query: str,
+    upload,
+    *,
+    upload_name: str = "u",
+    max_upload_rows: int,
+    max_rows: int,
+    attempts: int,
+    backoff_s: float,
+    job_timeout_s: float,
+    what: str = "TAP query",
+    noun: str = "rows",
+    limit_hint: str = "",
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[tuple[int, int, object]]:
+    """Run ``query`` with ``upload`` as ``TAP_UPLOAD.{upload_name}``, one job per chunk, and
+    yield each chunk's whole answer as it comes (a caller can reduce one before the next is
+    asked for).
 
     Parameters
     ----------
@@ -109,6 +236,9 @@ def run_upload_query(
         The upload's name in the query.
     max_upload_rows : int
         Most rows in one upload.
+    max_rows : int
+        Most rows one answer may have: each job asks ``MAXREC = max_rows + 1``; a cut answer
+        (:func:`overflowed`) is asked again in halves, and the later chunks at that size.
     attempts : int
         Tries per chunk: submissions retried on 429/5xx/network errors, jobs resubmitted when
         they end in ERROR, are lost or outrun ``job_timeout_s``.
@@ -117,40 +247,73 @@ def run_upload_query(
     job_timeout_s : float
         Longest wait for one job to end (s).
     what : str
-        What is asked, for the error message (e.g. ``"AllWISE MEP for shard 2-123"``).
+        What is asked, for log lines and errors (e.g. ``"AllWISE MEP for shard 2-123"``).
+    noun : str
+        What the upload's rows are, for log lines and errors (``"targets"``).
+    limit_hint : str
+        What to change when one row's answer is cut (ends :class:`TapOverflowError`'s message).
     sleep : callable
         Waits between tries (the tests pass a recorder).
 
-    Returns
-    -------
-    astropy.table.Table
-        Every chunk's answer, stacked in chunk order.
+    Yields
+    ------
+    (int, int, astropy.table.Table)
+        A chunk's first and past-the-end rows in ``upload``, and its answer.
 
     Raises
     ------
     TapError
         When a chunk has no answer after ``attempts`` tries.
+    TapOverflowError
+        When one row's answer is cut.
     """
-    from astropy.table import vstack
-
-    if len(upload) == 0:
+    n = len(upload)
+    if n == 0:
         raise ValueError("nothing to upload")
-    answers = []
-    for start in range(0, len(upload), max_upload_rows):
-        chunk = upload[start : start + max_upload_rows]
-        label = what
-        if len(upload) > max_upload_rows:
-            label = f"{what} (rows {start + 1}-{start + len(chunk)} of {len(upload)})"
-        answers.append(
-            _run_job(
-                tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeout_s, label, sleep
-            )
+    size = max_upload_rows
+    start = 0
+    while start < n:
+        stop = min(start + size, n)
+        label = what if (start, stop) == (0, n) else f"{what} ({noun} {start + 1}-{stop} of {n})"
+        result = _run_job(
+            tap_url,
+            query,
+            upload[start:stop],
+            upload_name,
+            max_rows,
+            attempts,
+            backoff_s,
+            job_timeout_s,
+            label,
+            sleep,
         )
-    return answers[0] if len(answers) == 1 else vstack(answers, join_type="exact")
+        if overflowed(result, max_rows):
+            reason = overflow_reason(len(result), max_rows)
+            del result
+            if stop - start == 1:
+                raise TapOverflowError(
+                    f"{label}: the answer of the TAP service at {tap_url} for one of the "
+                    f"uploaded {noun} was cut: {reason}; query: {query}"
+                    + (f"; {limit_hint}" if limit_hint else "")
+                )
+            size = -(-(stop - start) // 2)
+            log.warning(
+                "%s: the answer was cut (%s); asking again %d %s at a time",
+                label,
+                reason,
+                size,
+                noun,
+            )
+            continue
+        yield start, stop, result.to_table()
+        start = stop
 
 
-def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeout_s, what, sleep):
-    """One chunk's answer, trying ``attempts`` times (see :func:`run_upload_query`)."""
+def _run_job(
+    tap_url, query, chunk, upload_name, max_rows, attempts, backoff_s, job_timeout_s, what, sleep
+):
+    """One chunk's answer (pyvo ``TAPResults``, maybe cut: see :func:`overflowed`), trying
+    ``attempts`` times (see :func:`upload_answers`)."""
     import requests
     from pyvo.dal import AsyncTAPJob, DALQueryError, DALServiceError
     from pyvo.dal.exceptions import DALFormatError, DALJobTimeoutError
@@ -158,11 +321,13 @@ def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeou
     last = "no answer"
     for attempt in range(attempts):
         if attempt:
-            sleep(backoff_s * 2 ** (attempt - 1))
+            _wait(what, attempt, attempts, last, backoff_s * 2 ** (attempt - 1), sleep)
         try:
-            job = AsyncTAPJob.create(tap_url, query, uploads={upload_name: chunk})
+            job = AsyncTAPJob.create(
+                tap_url, query, uploads={upload_name: chunk}, maxrec=max_rows + 1
+            )
         except (DALServiceError, requests.RequestException) as exc:
-            last = f"submission failed: {_message(exc)}"
+            last = f"submission failed: {_http(exc)}{_message(exc)}"
             if _transient(exc):
                 continue
             raise TapError(
@@ -172,7 +337,7 @@ def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeou
             job.run()
             job.wait(timeout=job_timeout_s)
             job.raise_if_error()
-            return _fetch(job, attempts, backoff_s, sleep)
+            return _fetch(job, attempts, backoff_s, sleep, what)
         except DALQueryError as exc:  # the job ended in ERROR: the service's message
             last = f"job {job.job_id} failed: {_message(exc)}"
         except DALJobTimeoutError:
@@ -183,7 +348,7 @@ def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeou
             if status == 404:
                 last = f"job {job.job_id} was lost by the service (404)"
             elif _transient(exc):
-                last = f"job {job.job_id}: {_message(exc)}"
+                last = f"job {job.job_id}: {_http(exc)}{_message(exc)}"
             else:  # refused (400, 401, 403, ...): asking again cannot help
                 raise TapError(
                     f"{what}: the TAP service at {tap_url} refused job {job.job_id}: "
@@ -197,18 +362,50 @@ def _run_job(tap_url, query, chunk, upload_name, attempts, backoff_s, job_timeou
     )
 
 
-def _fetch(job, attempts, backoff_s, sleep):
-    """A finished job's result, fetched again after throttling, server or network errors."""
-    from pyvo.dal import DALServiceError
+def _wait(what, attempt, attempts, reason, seconds, sleep) -> None:
+    """Log a retry at WARNING (what, which try, why, how long), then wait."""
+    log.warning(
+        "%s: try %d of %d failed (%s); trying again in %g s",
+        what,
+        attempt,
+        attempts,
+        reason,
+        seconds,
+    )
+    sleep(seconds)
 
-    for attempt in range(attempts - 1):
+
+def _fetch(job, attempts, backoff_s, sleep, what):
+    """A finished job's result (pyvo ``TAPResults``), fetched again after throttling, server or
+    network errors; pyvo's overflow warning is left to the caller's check
+    (:func:`overflowed`)."""
+    from pyvo.dal import DALOverflowWarning, DALServiceError
+
+    for attempt in range(attempts):
         try:
-            return job.fetch_result().to_table()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DALOverflowWarning)
+                return job.fetch_result()
         except DALServiceError as exc:
-            if not _transient(exc):
-                raise
-            sleep(backoff_s * 2**attempt)
-    return job.fetch_result().to_table()  # the last try: its error goes to the caller
+            if not _transient(exc) or attempt == attempts - 1:
+                raise  # the last try's error goes to the caller
+            seconds = backoff_s * 2**attempt
+            log.warning(
+                "%s: fetching the result of job %s failed (%s%s); fetching again in %g s",
+                what,
+                job.job_id,
+                _http(exc),
+                _message(exc),
+                seconds,
+            )
+            sleep(seconds)
+    raise AssertionError("unreachable")
+
+
+def _http(exc: BaseException) -> str:
+    """``"HTTP 503: "`` for an error with an HTTP status, else ``""``."""
+    status = _status(exc)
+    return "" if status is None else f"HTTP {status}: "
 
 
 def _message(exc: BaseException) -> str:

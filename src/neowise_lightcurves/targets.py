@@ -89,17 +89,37 @@ def table_to_frame(table) -> pd.DataFrame:
     return frame
 
 
+#: Most rows a VizieR target query may answer when ``targets.vizier.row_limit`` is null (its
+#: ``MAXREC`` is this + 1): a million targets, the largest sample the workflow is sized for.
+VIZIER_ROW_LIMIT = 1_000_000
+
+
 def query_vizier(
     tap_url: str, table: str, columns: tuple[str, ...] | list[str], row_limit: int | None
 ) -> pd.DataFrame:
     """Run ``SELECT {columns} FROM "{table}"`` over TAP at ``tap_url`` with pyvo (config.yaml's
-    ``targets.vizier`` is the notebook's query); ``row_limit`` (None: all) caps the rows."""
-    import pyvo
+    ``targets.vizier`` is the notebook's query) and return every row.
+
+    ``row_limit`` is the most rows the table may have (None: :data:`VIZIER_ROW_LIMIT`): the
+    query states it (``MAXREC``) and its answer's overflow status is checked
+    (:func:`neowise_lightcurves.tap.run_sync`); a table with more rows, or an answer the
+    service cut at a lower limit of its own, fails with
+    :class:`~neowise_lightcurves.tap.TapOverflowError` naming the service, the query and the
+    limit. A cut answer is never returned."""
+    from . import tap
 
     adql = f'SELECT {", ".join(columns)} FROM "{table}"'
-    service = pyvo.dal.TAPService(tap_url)
-    result = service.run_sync(adql, maxrec=row_limit)
-    return table_to_frame(result.to_table())
+    limit = VIZIER_ROW_LIMIT if row_limit is None else int(row_limit)
+    hint = (
+        f"the table has more rows than targets.vizier.row_limit ({limit:,}): raise it"
+        if row_limit is not None
+        else f"the table has more than {limit:,} rows, the default when "
+        "targets.vizier.row_limit is null: set it higher"
+    ) + " (a service's own limit cannot be raised from here: take the table as a file instead)"
+    result = tap.run_sync(
+        tap_url, adql, max_rows=limit, what=f"targets from VizieR ({table})", limit_hint=hint
+    )
+    return table_to_frame(result)
 
 
 def _pick(frame: pd.DataFrame, given: str | None, defaults: tuple[str, ...], what: str) -> str:
