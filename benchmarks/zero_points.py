@@ -48,9 +48,7 @@ def step_table(rows: pd.DataFrame) -> pd.DataFrame:
         own = photometry.exposure_zero_points(
             rows[f"{b}flux"], rows[f"{b}mpro"], rows[f"{b}sigmpro"]
         )
-        steps = photometry.PERIOD_ZERO_POINTS[b]
-        for i, (start, value) in enumerate(steps):
-            end = steps[i + 1][0] if i + 1 < len(steps) else np.inf
+        for start, end, value in photometry.period_ranges(b):
             zp = own[(rows["mjd"] >= start) & (rows["mjd"] < end) & np.isfinite(own)]
             out.append(
                 {

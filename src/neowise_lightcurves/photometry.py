@@ -6,17 +6,19 @@ are uncalibrated counts (DN): the factor from DN to a magnitude, the zero point 
 
     m = ZP - 2.5 log10(DN)
 
-is not a constant of the tables. Real IRSA rows (:data:`PERIOD_ZERO_POINTS`) give W1 20.761
-and W2 19.6435 from mid 2017 on, up to 20.772 / 19.669 in Dec 2013 - mid 2014, steps of
-0.001-0.028 mag between (the calibration changed between NEOWISE-R's data releases), and 20.500
-/ 19.500 in the AllWISE MEP (2010-2011): light curves in DN carry steps of up to ~2.6 % (W2
-between the MEP and NEOWISE: ~14 %) that the magnitudes do not.
+is not a constant of the tables. Real IRSA rows (:data:`PERIOD_ZERO_POINTS`) give W1 20.7609
+from mid 2017 on and W2 19.6436 from mid 2016 on, up to 20.772 / 19.669 in Dec 2013 - mid 2014,
+steps of 0.001-0.028 mag between (the calibration changed between NEOWISE-R's data releases),
+and 20.500 / 19.500 in the AllWISE MEP (2010-2011): light curves in DN carry steps of up to
+~2.6 % within NEOWISE (~27 % in W1, ~14 % in W2 between the MEP and NEOWISE) that the magnitudes
+do not.
 
 So every exposure gets its own zero point (:func:`zero_points`): ``ZP = mpro + 2.5 log10(DN)``
 where the catalogue gives both (a positive flux and a measured magnitude, i.e. not an upper
 limit: an upper limit's ``mpro`` is not computed from ``DN``); for the others the median of
 those of its visit and band; for a visit with none, its calibration period's
-(:data:`PERIOD_ZERO_POINTS`). Its flux density is then::
+(:data:`PERIOD_ZERO_POINTS`: the median measured on real rows, a constant, so that a light
+curve never depends on which other targets a job holds). Its flux density is then::
 
     F_nu [mJy] = 1000 F_nu0 10**(-0.4 ZP) DN
 
@@ -49,7 +51,7 @@ F_NU0_JY = {"w1": 309.540, "w2": 171.787}
 #: step the rows scatter by ±0.0005 mag (the magnitudes' rounding), except Dec 2013 - Feb 2014,
 #: when W1 rose from 20.765 to 20.771 and W2 from 19.656 to 19.668. The first step is the AllWISE
 #: MEP's (2010-2011: 20.500, 19.500, as AllWISE's Atlas zero points); the last, NEOWISE's from
-#: mid 2017 on, is also what an exposure later than the real rows reach gets.
+#: mid 2017 (W1) or mid 2016 (W2) on, is also what an exposure later than the real rows gets.
 PERIOD_ZERO_POINTS = {
     "w1": (
         (0.0, 20.500),
@@ -73,7 +75,8 @@ PERIOD_ZERO_POINTS = {
         (57521.0, 19.6436),
     ),
 }
-#: NEOWISE-R's zero points from mid 2017 on (mag): the last of :data:`PERIOD_ZERO_POINTS`.
+#: NEOWISE-R's latest zero points (mag; W1 from mid 2017, W2 from mid 2016): the last of
+#: :data:`PERIOD_ZERO_POINTS`.
 ZERO_POINT = {b: PERIOD_ZERO_POINTS[b][-1][1] for b in BANDS}
 
 #: Vega magnitudes brighter than which a single exposure's profile-fit photometry is
@@ -112,9 +115,12 @@ def mjy_to_mag(mjy, band: str):
         return np.where(f > 0, -2.5 * np.log10(f / (1000.0 * F_NU0_JY[band])), np.nan)
 
 
-def mjy_per_dn(zp, band: str):
-    """Flux density of one DN (mJy) at zero point ``zp`` (mag): ``1000 F_nu0 10**(-0.4 zp)``."""
-    return 1000.0 * F_NU0_JY[band] * 10 ** (-0.4 * np.asarray(zp, dtype=float))
+def period_ranges(band: str):
+    """The steps of :data:`PERIOD_ZERO_POINTS` of ``band`` as ``(first MJD, end MJD, ZP)``
+    (the last ending at infinity)."""
+    steps = PERIOD_ZERO_POINTS[band]
+    ends = [s[0] for s in steps[1:]] + [np.inf]
+    return [(start, end, zp) for (start, zp), end in zip(steps, ends, strict=True)]
 
 
 def period_zero_points(mjd, band: str) -> np.ndarray:
@@ -168,7 +174,7 @@ def flux_densities(frame: pd.DataFrame, visits: np.ndarray) -> pd.DataFrame:
     out = {}
     for b in BANDS:
         zp = zero_points(frame, b, visits)
-        scale = mjy_per_dn(zp, b)
+        scale = mag_to_mjy(zp, b)  # one DN is a source of magnitude ZP
         out[f"{b}zp"] = zp
         out[f"{b}flux_mjy"] = frame[f"{b}flux"].to_numpy(dtype=float, na_value=np.nan) * scale
         sig = frame[f"{b}sigflux"].to_numpy(dtype=float, na_value=np.nan)

@@ -20,8 +20,8 @@ COLUMNS = (
     "time_span_days",
     "w1flux_median",
     "w2flux_median",
-    "w1_flux_mjy_median",
-    "w2_flux_mjy_median",
+    "w1flux_mjy_median",
+    "w2flux_mjy_median",
     "w1_n_saturated",
     "w2_n_saturated",
     "w1_mag_median",
@@ -50,7 +50,7 @@ def summarize(
     ``n_epochs`` the binned epochs (visits, split as ``binned`` was: see
     :func:`neowise_lightcurves.binning.epochs`); ``mjd_first``, ``mjd_last``,
     ``time_span_days``; ``w1flux_median``, ``w2flux_median`` of the single exposures (the
-    catalogue's uncalibrated DN), ``w1_flux_mjy_median``, ``w2_flux_mjy_median`` (their flux
+    catalogue's uncalibrated DN), ``w1flux_mjy_median``, ``w2flux_mjy_median`` (their flux
     densities, mJy), ``w1_n_saturated``, ``w2_n_saturated`` (exposures brighter than the
     saturation limits, :data:`neowise_lightcurves.photometry.SATURATION_MAG`);
     ``w1_mag_median``, ``w2_mag_median`` of the binned epochs that are not upper limits and
@@ -73,8 +73,8 @@ def summarize(
             "mjd_last": g["mjd"].max(),
             "w1flux_median": g["w1flux"].median(),
             "w2flux_median": g["w2flux"].median(),
-            "w1_flux_mjy_median": g["w1flux_mjy"].median(),
-            "w2_flux_mjy_median": g["w2flux_mjy"].median(),
+            "w1flux_mjy_median": g["w1flux_mjy"].median(),
+            "w2flux_mjy_median": g["w2flux_mjy"].median(),
             "w1_n_saturated": g["w1saturated"].sum(),
             "w2_n_saturated": g["w2saturated"].sum(),
         }
