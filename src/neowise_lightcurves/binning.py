@@ -2,8 +2,10 @@
 
 Epochs are split at gaps longer than ``gap_days`` (:func:`epochs`, the one epoch splitter of the
 package: binning, the summary and the figures all use it). Within an epoch,
-each band's fluxes are sigma-clipped iteratively about their median (``sigma`` times the
-normalised median absolute deviation, at most ``iterations`` rounds); the binned flux is the
+each band's fluxes are sigma-clipped about their median (:func:`clip_mask`: beyond a width in
+units of the normalised median absolute deviation, widened for small epochs so that Gaussian
+noise is rejected at the rate of a ``sigma`` cut whatever the epoch's size; the median re-taken
+from the kept fluxes for at most ``iterations`` rounds); the binned flux is the
 median of what remains, its error the larger of the standard error of the median
 (``sqrt(pi/2) * 1.4826 MAD / sqrt(n)``) and the propagated single-exposure errors
 (``sqrt(sum sigma_i^2) / n``). An epoch is an upper limit when its binned SNR < 2 or it has no
@@ -12,6 +14,9 @@ Everything is vectorised over all targets and epochs at once (pandas groupby).
 """
 
 from __future__ import annotations
+
+import math
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -22,6 +27,24 @@ from .photometry import ZERO_POINT, dn_to_mjy  # Vega mag = ZP - 2.5 log10(flux 
 BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
+
+# clip_limit's calibration. The ratio |x - median| / (1.4826 MAD) of a value x of a Gaussian
+# sample of n values is modelled as a * |T|, T Student's t with nu degrees of freedom (the noise
+# of the MAD as an estimate of sigma; the shape of the tail), with m = 2 floor(n / 2) (an odd
+# sample's MAD counts the median's own zero deviation, so nu follows the even size below):
+#   nu = s m + c0 + c1 / m,    a = (1 - b0 / m + b1 / m^2) (1 + b2 [n odd] / m^2).
+# The six numbers: a least-squares fit of log(a t_nu quantile) to the quantiles of the ratio
+# simulated at the tail probabilities of sigma = 2, 2.5, ..., 5 (weights 1/2 at 2 and 5) for
+# n = 5..40, 45, 50, 60, 70, 80, 100, 130, 160, 200, 300, 10^8 values each:
+# `python benchmarks/clipping.py --calibrate --samples 1e8` (seed 1) printed them. The fitted
+# slope s = 0.39 is near the large-n value 0.37 (the MAD's asymptotic variance 1.36 sigma^2 / n
+# is that of a chi estimate with nu = n / 2.72). Against an independent simulation the model's
+# thresholds give rejection rates within 0.89-1.11 x P(|z| > sigma) for sigma 2 to 4.5 at
+# every n >= 3 (outside that range it is an extrapolation; at sigma 1.5 it rejects up to 20 %
+# fewer). n = 3 and 4 have (nu, a) fitted on their own (n = 3: nu = 1, a Cauchy tail).
+CLIP_DOF = (0.3926, 0.8448, -1.7665)  # s, c0, c1
+CLIP_SCALE = (0.1998, -2.0915, 1.3195)  # b0, b1, b2
+CLIP_SMALL_N = {3: (0.9979, 0.574), 4: (2.0047, 0.7932)}  # n: (nu, a)
 
 
 def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
@@ -53,20 +76,167 @@ def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
+def _log_t_tail(log_t: float, nu: float) -> tuple[float, float]:
+    """log P(|T| > t) of Student's t with ``nu`` (> 0, real) degrees of freedom, and its
+    derivative in log t. The tail is the regularised incomplete beta ``I_x(nu/2, 1/2)``,
+    ``x = nu / (nu + t^2)``, by its continued fraction (Numerical Recipes, 3rd ed., 6.4)."""
+    a, b = nu / 2, 0.5
+    u = 2 * log_t - math.log(nu)  # log(t^2 / nu)
+    log1p_u = u + math.log1p(math.exp(-u)) if u > 30 else math.log1p(math.exp(u))
+    log_x, log_1mx = -log1p_u, u - log1p_u  # log x, log(1 - x)
+    x, one_minus_x = math.exp(log_x), math.exp(log_1mx)
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    log_front = a * log_x + b * log_1mx - log_beta
+    if x < (a + 1) / (a + b + 2):
+        log_tail = log_front + math.log(_beta_fraction(a, b, x) / a)
+    else:
+        log_tail = math.log1p(-math.exp(log_front) * _beta_fraction(b, a, one_minus_x) / b)
+    # d tail / d log t = -2 t f(t), f the density: t f(t) = x^a (1 - x)^b / B(a, b)
+    return log_tail, -2 * math.exp(log_front - log_tail)
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (Numerical Recipes ``betacf``,
+    Lentz's method)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10_000):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        for coef in (even, odd):
+            d = 1.0 + coef * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + coef / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _log_gauss_tail(sigma: float) -> float:
+    """log P(|z| > sigma) of a standard normal z (its asymptotic series where erfc underflows)."""
+    z = sigma / math.sqrt(2)
+    p = math.erfc(z)
+    if p > 1e-280:
+        return math.log(p)
+    return -z * z - math.log(z * math.sqrt(math.pi)) + math.log1p(-1 / (2 * z * z) + 3 / (4 * z**4))
+
+
+def _t_quantile(sigma: float, nu: float) -> float:
+    """t with P(|T| > t) = P(|z| > sigma), T Student's t with ``nu`` (> 0, real) degrees of
+    freedom, z standard normal: Newton's method on log t, kept inside a bracket (bisection
+    when a step leaves it). t >= sigma (a t variable is a scale mixture of normals with
+    E[1/scale^2] = 1, and P(|z| > sigma s) is convex in s^2), so log sigma is the lower end."""
+    log_p = _log_gauss_tail(sigma)
+    lo = hi = y = math.log(sigma)
+    while _log_t_tail(hi, nu)[0] > log_p:
+        lo, hi = hi, hi + 2 * (hi - lo) + 1
+    for _ in range(200):
+        g, slope = _log_t_tail(y, nu)
+        g -= log_p
+        if g > 0:
+            lo = y
+        else:
+            hi = y
+        step = -g / slope
+        nxt = y + step if lo < y + step < hi else 0.5 * (lo + hi)
+        if abs(nxt - y) <= 1e-14 * max(1.0, abs(y)):
+            y = nxt
+            break
+        y = nxt
+    return math.exp(y) if y < 709 else math.inf
+
+
+@lru_cache(maxsize=4096)
+def clip_limit(n: int, sigma: float) -> float:
+    """:func:`clip_mask`'s half-width, in units of 1.4826 x the MAD of ``n`` values, at which a
+    Gaussian value is rejected with the probability ``P(|z| > sigma)`` of a ``sigma`` cut.
+
+    ``a(n) * t_nu(n)``: the two-sided Student-t quantile at that probability, with the effective
+    degrees of freedom ``nu(n)`` and the scale ``a(n)`` fitted to simulations (``CLIP_DOF``,
+    ``CLIP_SCALE``, ``CLIP_SMALL_N``; ``benchmarks/clipping.py``). It tends to ``sigma`` as ``n``
+    grows. Infinite for ``n < 3`` (nothing to judge by).
+    """
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, not {sigma}")
+    if n < 3:
+        return math.inf
+    if n in CLIP_SMALL_N:
+        nu, a = CLIP_SMALL_N[n]
+    else:
+        m = 2 * (n // 2)
+        s, c0, c1 = CLIP_DOF
+        b0, b1, b2 = CLIP_SCALE
+        nu = s * m + c0 + c1 / m
+        a = (1 - b0 / m + b1 / m**2) * (1 + b2 * (n % 2) / m**2)
+    return a * _t_quantile(float(sigma), nu)
+
+
 def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: int) -> np.ndarray:
-    """Rows kept by iterative median/MAD sigma clipping within each group (NaN never kept)."""
+    """Rows kept by sigma clipping within each group, calibrated for small groups.
+
+    In a group of ``n`` finite values (rows with NaN are never kept), a value is rejected when
+    it lies more than ``clip_limit(n, sigma) * 1.4826 * MAD`` from the median, the MAD (median
+    absolute deviation about the median) being that of all ``n`` values. That width is fixed by
+    the first round; each further round, ``iterations`` in all, re-takes only the median of the
+    values still kept and rejects what lies more than the same width from it. ``clip_limit``
+    makes the probability that a value of Gaussian noise is rejected that of a ``sigma`` cut,
+    ``P(|z| > sigma)``, at every ``n``: the MAD of a few values is noisy and often small, so the
+    limit is wider for small groups (at ``sigma = 3``: 17.6 at n = 5, 5.6 at n = 10, 4.1 at
+    n = 20, 3.2 at n = 100).
+
+    Measured on Gaussian noise (``python benchmarks/clipping.py``: sigma 3, 5 rounds, 500,000
+    values per n): 0.25-0.30 % of the values rejected at every n from 3 to 200 (a 3-sigma cut:
+    0.27 %). The rule this replaced, which re-estimated the MAD from the kept values every round
+    and cut at ``sigma`` x 1.4826 MAD, rejected 9.4 % at n = 5, 4.4 % at n = 10 and 2.1 % at
+    n = 20. The price is power at small n: a single 10-sigma outlier is removed in 19 % of
+    groups of 5, 82 % of 8, 93 % of 10 and >= 99 % from n = 14; two of them in >= 99 % from
+    n = 16; a 100-sigma one from n = 4. No rule that rejects only 0.27 % of Gaussian values
+    comes close to 99 % at n = 5 (the best test, a single outlier against the mean and standard
+    deviation of the other four values, removes ~58 %).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The values, NaN where there is none.
+    groups : numpy.ndarray
+        Each row's group (labels pandas can group by).
+    sigma : float
+        The Gaussian cut (> 0) whose rejection rate the rule has.
+    iterations : int
+        Rounds, at most (stops when one rejects nothing); 0 keeps every finite value.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Each row: kept. A group of one or two finite values keeps them (nothing to judge by),
+        and so does one whose MAD is 0 (at least half its values equal).
+    """
     keep = values.notna().to_numpy()
+    if iterations < 1 or not keep.any():
+        return keep
     v = values.to_numpy(dtype=float)
+    kept = pd.Series(np.where(keep, v, np.nan))
+    by = kept.groupby(groups)
+    n = by.transform("count").to_numpy()
+    med = by.transform("median").to_numpy()
+    dev = np.abs(v - med)
+    mad = pd.Series(np.where(keep, dev, np.nan)).groupby(groups).transform("median").to_numpy()
+    sizes, where = np.unique(n, return_inverse=True)
+    limit = np.array([clip_limit(int(m), float(sigma)) for m in sizes])[where.reshape(-1)]
+    width = np.full(len(v), np.inf)  # n <= 2, MAD 0 or NaN: nothing to judge by
+    ok = (limit < np.inf) & (mad > 0)
+    width[ok] = limit[ok] * MAD_TO_SIGMA * mad[ok]
     for _ in range(iterations):
-        kept = pd.Series(np.where(keep, v, np.nan))
-        med = kept.groupby(groups).transform("median").to_numpy()
-        dev = np.abs(v - med)
-        mad = pd.Series(np.where(keep, dev, np.nan)).groupby(groups).transform("median").to_numpy()
-        width = sigma * MAD_TO_SIGMA * mad
-        new = keep & ((dev <= width) | ~(width > 0))
+        new = keep & (dev <= width)
         if (new == keep).all():
             break
         keep = new
+        med = pd.Series(np.where(keep, v, np.nan)).groupby(groups).transform("median").to_numpy()
+        dev = np.abs(v - med)
     return keep
 
 
