@@ -4,13 +4,12 @@ jobs, every job's peak memory, and exactness against brute force.
     S=/tmp/nlc-field48 W=/tmp/nlc-df
     python benchmarks/dense_field.py generate --sky $S --jobs 2      # ~25 min, ~19 GB
     python benchmarks/dense_field.py targets --sky $S --out $W/targets.csv
-    pip install --target /tmp/nlc-scipy --no-deps scipy     # for astropy's search_around_sky
     python benchmarks/dense_field.py truth --sky $S --targets $W/targets.csv \
-        --out $W/truth.parquet --scipy-dir /tmp/nlc-scipy
+        --out $W/truth.parquet
     python benchmarks/dense_field.py run --sky $S --workdir $W --bounds 5000 20000 100000 1000000000
     python benchmarks/dense_field.py report --workdir $W          # the tables again, from $W
 
-(``all --sky $S --workdir $W --scipy-dir /tmp/nlc-scipy`` does the four steps in turn; each
+(``all --sky $S --workdir $W`` does the four steps in turn; each
 step reuses what an earlier one left: the sky's files, ``targets.csv``, ``truth.parquet``.)
 
 **The field.** 48 adjacent order-5 partitions (k5 6784-6831, the first three order-3 children
@@ -32,9 +31,9 @@ targets (the targets whose own positions lie in one pixel, split by the same bou
 
 **The truth.** Every (target, ``cntr``) pair within 1" over every row of both years, from
 astropy's ``SkyCoord.search_around_sky`` (the targets against each partition-year file's
-``ra``/``dec``, one file at a time), not the project's matcher. It needs scipy, which the
-project no longer does: install it apart (``--target``) and name it with ``--scipy-dir``, so
-that the project's own environment stays as its users have it. The workflow runs with the cuts
+``ra``/``dec``, one file at a time), not the project's matcher (it needs scipy, a dependency
+of the project again since the binning's clipping uses its Student-t quantiles;
+``--scipy-dir`` still adds another copy to the path). The workflow runs with the cuts
 off (``match.cuts: ""``), so its light curves must hold exactly these pairs, each once.
 
 **A run.** ``snakemake -s Snakefile -d {workdir}/b{bound} --cores 2 --configfile cfg.yaml`` in

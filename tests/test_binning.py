@@ -1,5 +1,7 @@
 """Visit binning on synthetic light curves with known means and planted outliers."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,3 +97,101 @@ def test_single_point_epochs_keep_their_own_error():
     assert b["w1_flux"].tolist() == [100.0, 200.0]
     assert b["w1_flux_err"].tolist() == [10.0, 10.0]
     assert b["w2_upper_limit"].tolist() == [False, True]
+
+
+def gaussian_visits(rng, sizes, exposures, planted=0, amplitude=0.0):
+    """Visits of pure Gaussian noise (sigma 1): for each size n, ceil(exposures / n) visits,
+    the first ``planted`` values of each moved by +``amplitude``. Returns the values, the
+    group numbers, each row's visit size and whether it was planted."""
+    per = [-(-exposures // n) for n in sizes]
+    n_row = np.repeat(sizes, np.multiply(per, sizes))
+    groups = np.repeat(np.arange(sum(per)), np.repeat(sizes, per))
+    rank = np.arange(len(groups)) - np.searchsorted(groups, groups)
+    values = rng.standard_normal(len(groups))
+    values[rank < planted] += amplitude
+    return pd.Series(values), groups, n_row, rank < planted
+
+
+def by_size(flag, n_row):
+    return pd.Series(flag).groupby(n_row).mean()
+
+
+def test_clipping_rejects_gaussian_noise_at_the_rate_of_a_3_sigma_cut():
+    # issue 23: the old rule (MAD re-estimated from the kept points each round) rejected 4-7 %
+    # of pure noise at n = 6-11; a true 3-sigma cut rejects 0.27 %
+    rng = np.random.default_rng(23)
+    sizes = list(range(5, 31))
+    values, groups, n_row, _ = gaussian_visits(rng, sizes, 80_000)
+    keep = binning.clip_mask(values, groups, 3.0, DEFAULT_BINNING[2])
+    rate = by_size(~keep, n_row)
+    assert len(rate) == len(sizes)
+    assert (rate <= 0.005).all(), rate[rate > 0.005]
+    assert (rate >= 0.001).all(), rate[rate < 0.001]  # ... and not by rejecting nothing
+    assert 0.0024 < (~keep).mean() < 0.0031  # 2.1 M values, 0.27 % expected
+
+
+@pytest.mark.parametrize("sigma, exposures", [(2.0, 20_000), (2.5, 20_000), (3.5, 100_000)])
+def test_clipping_rate_follows_any_sigma(sigma, exposures):
+    # pooled over n = 5..30, >= 1,000 rejections expected: within 15 % of the claimed rate
+    rng = np.random.default_rng(int(10 * sigma))
+    values, groups, n_row, _ = gaussian_visits(rng, list(range(5, 31)), exposures)
+    keep = binning.clip_mask(values, groups, sigma, 5)
+    claimed = math.erfc(sigma / math.sqrt(2))  # P(|z| > sigma)
+    assert abs((~keep).mean() / claimed - 1) < 0.15
+
+
+def test_clipping_removes_real_outliers():
+    rng = np.random.default_rng(5)
+    sizes = list(range(5, 31))
+    # one 10-sigma outlier a visit: removed in >= 99 % of visits from n = 16 (with 0.27 % false
+    # rejections no rule reaches that at n = 5-7: the scale comes from 4-6 points)
+    values, groups, n_row, planted = gaussian_visits(rng, sizes, 60_000, planted=1, amplitude=10)
+    removed = by_size(~binning.clip_mask(values, groups, 3.0, 5)[planted], n_row[planted])
+    assert (removed[removed.index >= 16] >= 0.99).all(), removed
+    assert (removed[removed.index >= 10] >= 0.90).all(), removed
+    assert (removed >= 0.12).all(), removed
+    # two of them
+    values, groups, n_row, planted = gaussian_visits(rng, sizes, 60_000, planted=2, amplitude=10)
+    removed = by_size(~binning.clip_mask(values, groups, 3.0, 5)[planted], n_row[planted])
+    assert (removed[removed.index >= 20] >= 0.99).all(), removed
+    # gross artefacts (100 sigma) go from n = 5
+    values, groups, n_row, planted = gaussian_visits(rng, sizes, 60_000, planted=1, amplitude=100)
+    removed = by_size(~binning.clip_mask(values, groups, 3.0, 5)[planted], n_row[planted])
+    assert (removed >= 0.99).all(), removed
+
+
+def test_clipping_small_groups_and_missing_values():
+    groups, values, expected = [], [], []
+    for g, (vals, kept) in enumerate(
+        [
+            ([5.0], [True]),  # one value, or two: nothing to judge by
+            ([0.0, 1e9], [True, True]),
+            ([np.nan, 1.0, np.nan], [False, True, False]),  # NaN never kept
+            ([1.0, 1.0, 1.0, 1e9, 2.0, np.nan], [True] * 5 + [False]),  # MAD 0: all kept
+            ([1.0, 1.2, 0.9, 50.0], [True, True, True, False]),  # 50 is 200 MAD-sigma out
+            ([np.nan, np.nan], [False, False]),
+        ]
+    ):
+        groups += [g] * len(vals)
+        values += vals
+        expected += kept
+    values = pd.Series(values)
+    assert binning.clip_mask(values, np.array(groups), 3.0, 5).tolist() == expected
+    # no rounds: every value kept
+    assert binning.clip_mask(values, np.array(groups), 3.0, 0).tolist() == values.notna().tolist()
+
+
+def test_clip_limit():
+    # the Student-t quantile against closed forms: nu = 1 (Cauchy), nu = 2
+    for sigma in (0.5, 1.0, 3.0, 5.0):
+        p = math.erfc(sigma / math.sqrt(2))
+        cauchy = math.tan(math.pi * (1 - p) / 2)
+        assert binning._t_quantile(sigma, 1.0) == pytest.approx(cauchy, rel=1e-10)
+        assert binning._t_quantile(sigma, 2.0) == pytest.approx(
+            math.sqrt(2 / (p * (2 - p)) - 2), rel=1e-10
+        )
+        assert binning._t_quantile(sigma, 1e9) == pytest.approx(sigma, rel=1e-6)
+    assert binning.clip_limit(2, 3.0) == math.inf
+    limits = [binning.clip_limit(n, 3.0) for n in (6, 10, 20, 100, 10_000)]
+    assert limits == sorted(limits, reverse=True)
+    assert 3.0 < limits[-1] < 3.01

@@ -4,8 +4,10 @@ Epochs are split at gaps longer than ``gap_days`` (:func:`epochs`, the one epoch
 package: binning, the zero points, the summary and the figures all use it). Binning works on
 the flux densities (mJy, :mod:`neowise_lightcurves.photometry`: each exposure on its own zero
 point, one scale from 2010 to 2024), never on the catalogue's uncalibrated DN. Within an epoch,
-each band's fluxes are sigma-clipped iteratively about their median (``sigma`` times the
-normalised median absolute deviation, at most ``iterations`` rounds); the binned flux is the
+each band's flux densities are sigma-clipped about their median (:func:`clip_mask`: beyond a
+width in units of the normalised median absolute deviation, widened for small epochs so that
+Gaussian noise is rejected at the rate of a ``sigma`` cut whatever the epoch's size; the median
+re-taken from the kept fluxes for at most ``iterations`` rounds); the binned flux is the
 median of what remains, its error the larger of the standard error of the median
 (``sqrt(pi/2) * 1.4826 MAD / sqrt(n)``) and the propagated single-exposure errors
 (``sqrt(sum sigma_i^2) / n``). An epoch is an upper limit when its binned SNR < 2 or it has no
@@ -16,6 +18,9 @@ groupby).
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -25,6 +30,24 @@ from .photometry import EXPOSURE_COLUMNS, flux_densities, mjy_to_mag
 BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
+
+# clip_limit's calibration. The ratio |x - median| / (1.4826 MAD) of a value x of a Gaussian
+# sample of n values is modelled as a * |T|, T Student's t with nu degrees of freedom (the noise
+# of the MAD as an estimate of sigma; the shape of the tail), with m = 2 floor(n / 2) (an odd
+# sample's MAD counts the median's own zero deviation, so nu follows the even size below):
+#   nu = s m + c0 + c1 / m,    a = (1 - b0 / m + b1 / m^2) (1 + b2 [n odd] / m^2).
+# The six numbers: a least-squares fit of log(a t_nu quantile) to the quantiles of the ratio
+# simulated at the tail probabilities of sigma = 2, 2.5, ..., 5 (weights 1/2 at 2 and 5) for
+# n = 5..40, 45, 50, 60, 70, 80, 100, 130, 160, 200, 300, 10^8 values each:
+# `python benchmarks/clipping.py --calibrate --samples 1e8` (seed 1) printed them. The fitted
+# slope s = 0.39 is near the large-n value 0.37 (the MAD's asymptotic variance 1.36 sigma^2 / n
+# is that of a chi estimate with nu = n / 2.72). Against an independent simulation the model's
+# thresholds give rejection rates within 0.89-1.11 x P(|z| > sigma) for sigma 2 to 4.5 at
+# every n >= 3 (outside that range it is an extrapolation; at sigma 1.5 it rejects up to 20 %
+# fewer). n = 3 and 4 have (nu, a) fitted on their own (n = 3: nu = 1, a Cauchy tail).
+CLIP_DOF = (0.3926, 0.8448, -1.7665)  # s, c0, c1
+CLIP_SCALE = (0.1998, -2.0915, 1.3195)  # b0, b1, b2
+CLIP_SMALL_N = {3: (0.9979, 0.574), 4: (2.0047, 0.7932)}  # n: (nu, a)
 
 
 def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
@@ -56,20 +79,102 @@ def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
+def _t_quantile(sigma: float, nu: float) -> float:
+    """t with P(|T| > t) = P(|z| > sigma), T Student's t with ``nu`` (> 0, real) degrees of
+    freedom, z standard normal (scipy.stats)."""
+    from scipy import stats
+
+    return float(stats.t.isf(stats.norm.sf(sigma), nu))
+
+
+@lru_cache(maxsize=4096)
+def clip_limit(n: int, sigma: float) -> float:
+    """:func:`clip_mask`'s half-width, in units of 1.4826 x the MAD of ``n`` values, at which a
+    Gaussian value is rejected with the probability ``P(|z| > sigma)`` of a ``sigma`` cut.
+
+    ``a(n) * t_nu(n)``: the two-sided Student-t quantile at that probability, with the effective
+    degrees of freedom ``nu(n)`` and the scale ``a(n)`` fitted to simulations (``CLIP_DOF``,
+    ``CLIP_SCALE``, ``CLIP_SMALL_N``; ``benchmarks/clipping.py``). It tends to ``sigma`` as ``n``
+    grows. Infinite for ``n < 3`` (nothing to judge by).
+    """
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, not {sigma}")
+    if n < 3:
+        return math.inf
+    if n in CLIP_SMALL_N:
+        nu, a = CLIP_SMALL_N[n]
+    else:
+        m = 2 * (n // 2)
+        s, c0, c1 = CLIP_DOF
+        b0, b1, b2 = CLIP_SCALE
+        nu = s * m + c0 + c1 / m
+        a = (1 - b0 / m + b1 / m**2) * (1 + b2 * (n % 2) / m**2)
+    return a * _t_quantile(float(sigma), nu)
+
+
 def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: int) -> np.ndarray:
-    """Rows kept by iterative median/MAD sigma clipping within each group (NaN never kept)."""
+    """Rows kept by sigma clipping within each group, calibrated for small groups.
+
+    In a group of ``n`` finite values (rows with NaN are never kept), a value is rejected when
+    it lies more than ``clip_limit(n, sigma) * 1.4826 * MAD`` from the median, the MAD (median
+    absolute deviation about the median) being that of all ``n`` values. That width is fixed by
+    the first round; each further round, ``iterations`` in all, re-takes only the median of the
+    values still kept and rejects what lies more than the same width from it. ``clip_limit``
+    makes the probability that a value of Gaussian noise is rejected that of a ``sigma`` cut,
+    ``P(|z| > sigma)``, at every ``n``: the MAD of a few values is noisy and often small, so the
+    limit is wider for small groups (at ``sigma = 3``: 17.6 at n = 5, 5.6 at n = 10, 4.1 at
+    n = 20, 3.2 at n = 100).
+
+    Measured on Gaussian noise (``python benchmarks/clipping.py``: sigma 3, 5 rounds, 500,000
+    values per n): 0.25-0.30 % of the values rejected at every n from 3 to 200 (a 3-sigma cut:
+    0.27 %). The rule this replaced, which re-estimated the MAD from the kept values every round
+    and cut at ``sigma`` x 1.4826 MAD, rejected 9.4 % at n = 5, 4.4 % at n = 10 and 2.1 % at
+    n = 20. The price is power at small n: a single 10-sigma outlier is removed in 19 % of
+    groups of 5, 82 % of 8, 93 % of 10 and >= 99 % from n = 14; two of them in >= 99 % from
+    n = 16; a 100-sigma one from n = 4. No rule that rejects only 0.27 % of Gaussian values
+    comes close to 99 % at n = 5: the best test of a single outlier, against the mean and
+    standard deviation of the other values, removes ~58 % at n = 5, ~88 % at 6, ~97 % at 7; the
+    rest of the gap is the MAD's low efficiency (~37 %), the price of its robustness.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The values, NaN where there is none.
+    groups : numpy.ndarray
+        Each row's group (labels pandas can group by).
+    sigma : float
+        The Gaussian cut (> 0) whose rejection rate the rule has.
+    iterations : int
+        Rounds, at most (stops when one rejects nothing); 0 keeps every finite value.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Each row: kept. A group of one or two finite values keeps them (nothing to judge by),
+        and so does one whose MAD is 0 (at least half its values equal).
+    """
     keep = values.notna().to_numpy()
+    if iterations < 1 or not keep.any():
+        return keep
     v = values.to_numpy(dtype=float)
+    kept = pd.Series(np.where(keep, v, np.nan))
+    by = kept.groupby(groups)
+    n = by.transform("count").to_numpy()
+    med = by.transform("median").to_numpy()
+    dev = np.abs(v - med)
+    mad = pd.Series(np.where(keep, dev, np.nan)).groupby(groups).transform("median").to_numpy()
+    sizes, where = np.unique(n, return_inverse=True)
+    limit = np.array([clip_limit(int(m), float(sigma)) for m in sizes])[where.reshape(-1)]
+    width = np.full(len(v), np.inf)  # n <= 2, MAD 0 or NaN: nothing to judge by
+    ok = (limit < np.inf) & (mad > 0)
+    width[ok] = limit[ok] * MAD_TO_SIGMA * mad[ok]
     for _ in range(iterations):
-        kept = pd.Series(np.where(keep, v, np.nan))
-        med = kept.groupby(groups).transform("median").to_numpy()
-        dev = np.abs(v - med)
-        mad = pd.Series(np.where(keep, dev, np.nan)).groupby(groups).transform("median").to_numpy()
-        width = sigma * MAD_TO_SIGMA * mad
-        new = keep & ((dev <= width) | ~(width > 0))
+        new = keep & (dev <= width)
         if (new == keep).all():
             break
         keep = new
+        med = pd.Series(np.where(keep, v, np.nan)).groupby(groups).transform("median").to_numpy()
+        dev = np.abs(v - med)
     return keep
 
 
