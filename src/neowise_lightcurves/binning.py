@@ -196,8 +196,9 @@ def bin_visits(
     lightcurves: pd.DataFrame, gap_days: float, sigma: float, iterations: int
 ) -> pd.DataFrame:
     """One row per (target, epoch) of a light-curve table sorted by target then ``mjd``: epochs
-    split at gaps > ``gap_days`` (d, :func:`epochs`), flux densities clipped at ``sigma`` x
-    normalised MAD about their median, at most ``iterations`` rounds (:func:`clip_mask`).
+    split at gaps > ``gap_days`` (d, :func:`epochs`), flux densities clipped about their median
+    as a ``sigma`` cut would clip Gaussian noise, at most ``iterations`` rounds
+    (:func:`clip_mask`).
 
     The flux densities are the table's ``w?flux_mjy``, ``w?sigflux_mjy``
     (:func:`neowise_lightcurves.photometry.flux_densities`, computed here from the DN, the
