@@ -155,25 +155,10 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(cause, requests.ConnectionError | requests.Timeout)
 
 
-def run_upload_query(
-    tap_url: str,
-    query: str,
-    upload,
-    *,
-    upload_name: str = "u",
-    max_upload_rows: int,
-    max_rows: int,
-    attempts: int,
-    backoff_s: float,
-    job_timeout_s: float,
-    what: str = "TAP query",
-    noun: str = "rows",
-    limit_hint: str = "",
-    sleep: Callable[[float], None] = time.sleep,
-):
+def run_upload_query(tap_url: str, query: str, upload, **options):
     """Run ``query`` with ``upload`` as ``TAP_UPLOAD.{upload_name}``, chunk by chunk; every
-    chunk's whole answer, stacked in upload order (:func:`upload_answers`, which see for the
-    parameters).
+    chunk's whole answer, stacked in upload order (:func:`upload_answers`, whose keyword
+    ``options`` these are).
 
     Returns
     -------
@@ -182,24 +167,7 @@ def run_upload_query(
     """
     from astropy.table import vstack
 
-    answers = [
-        answer
-        for _, _, answer in upload_answers(
-            tap_url,
-            query,
-            upload,
-            upload_name=upload_name,
-            max_upload_rows=max_upload_rows,
-            max_rows=max_rows,
-            attempts=attempts,
-            backoff_s=backoff_s,
-            job_timeout_s=job_timeout_s,
-            what=what,
-            noun=noun,
-            limit_hint=limit_hint,
-            sleep=sleep,
-        )
-    ]
+    answers = [answer for _, _, answer in upload_answers(tap_url, query, upload, **options)]
     return answers[0] if len(answers) == 1 else vstack(answers, join_type="exact")
 
 
