@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .association import centroid_scatter
-from .photometry import EXPOSURE_COLUMNS, flux_densities, mjy_to_mag
+from .photometry import BANDS, EXPOSURE_COLUMNS, flux_densities, mjy_to_mag
 
-BANDS = ("w1", "w2")
 MAD_TO_SIGMA = 1.4826
 UPPER_LIMIT_SNR = 2.0
 

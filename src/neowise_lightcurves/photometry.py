@@ -47,7 +47,7 @@ F_NU0_JY = {"w1": 309.540, "w2": 171.787}
 #: timewise's test data, ``tests/data/photometry/`` of JannisNe/timewise, MIT licence): the
 #: median of ``mpro + 2.5 log10(flux)`` over the measured exposures between the steps, where
 #: those change by more than 0.001 mag (``python benchmarks/zero_points.py`` prints the medians
-#: again; tests/test_photometry.py checks them on the subset in tests/data/timewise). Within a
+#: again; tests/test_realrows.py checks them on the subset in tests/data/timewise). Within a
 #: step the rows scatter by ±0.0005 mag (the magnitudes' rounding), except Dec 2013 - Feb 2014,
 #: when W1 rose from 20.765 to 20.771 and W2 from 19.656 to 19.668. The first step is the AllWISE
 #: MEP's (2010-2011: 20.500, 19.500, as AllWISE's Atlas zero points); the last, NEOWISE's from
