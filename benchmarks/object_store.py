@@ -54,9 +54,11 @@ from servers import MotoServer, Proxy  # noqa: E402
 
 PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 REGION = "us-west-2"
-METHODS = ("ours", "fetch", "baseline", "floor", "columns")
+METHODS = ("ours", "fetch", "baseline", "floor", "columns", "ours-notebook", "fetch-notebook")
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
+#: Where a method's own configuration differs from the workflow's defaults.
+NOTEBOOK_COLUMNS = {"match": {"columns": "notebook"}}
 
 
 # ------------------------------------------------------------------------------ the server
@@ -78,6 +80,14 @@ class S3Server(MotoServer):
             if p.is_file()
         }
         return self.upload(bucket_of(sky), files)
+
+
+def layout_of(sky: Path) -> str:
+    """A sky's row order and row groups, e.g. ``"random, 1 row group a file"``."""
+    record = json.loads((sky / "sky.json").read_text())
+    per_file = -(-record["rows"] // record["row_group_size"])
+    groups = "1 row group a file" if per_file == 1 else f"{record['row_group_size']:,}-row groups"
+    return f"{record['order']}, {groups}"
 
 
 def bucket_of(sky: Path) -> str:
@@ -147,9 +157,10 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
         )
     if name == "columns":
         return read_path.floor(sky, targets_csv, radius, filesystem=fs, root=root, threads=16)
-    if name == "fetch":
+    if name in ("fetch", "fetch-notebook"):
+        extra = {"columns": "notebook"} if name == "fetch-notebook" else {}
         r = read_path.fetch_method(
-            sky, targets_csv, radius, root=f"s3://{root}", s3=s3_settings(endpoint)
+            sky, targets_csv, radius, root=f"s3://{root}", s3=s3_settings(endpoint), **extra
         )
         r["recorded_requests"], r["recorded_bytes"] = r.pop("reads"), r.pop("bytes")
         return r
@@ -166,18 +177,44 @@ def s3_settings(endpoint: str) -> dict:
     }
 
 
-def ours(sky: Path, targets_csv: Path, radius: float, endpoint: str, workdir: Path) -> dict:
+def ours(
+    sky: Path,
+    targets_csv: Path,
+    radius: float,
+    endpoint: str,
+    workdir: Path,
+    extra: dict | None = None,
+) -> dict:
+    """The workflow end to end (``extra``: config on top of read_path's), with its CPU: the
+    whole run's (Snakemake's process and every job's, from the kernel's accounting of the
+    children it waited for) and its jobs' start-up and work (each job log's last line,
+    :data:`neowise_lightcurves.logs.CPU_LINE`)."""
+    import re
+    import resource
     import shutil
 
     import pandas as pd
+    from workflow_costs import deep_update
     from workflow_costs import snakemake as run_workflow
 
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     catalog = {"root": f"s3://{bucket_of(sky)}/{PREFIX}", "s3": s3_settings(endpoint)}
-    cfg = read_path.workflow_config(targets_csv, radius, catalog)
-    wall, _ = run_workflow(workdir, cfg)
+    cfg = deep_update(read_path.workflow_config(targets_csv, radius, catalog), extra or {})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, output = run_workflow(workdir, cfg)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    start = work = 0.0
+    jobs = 0
+    pattern = re.compile(r"process CPU: start-up ([0-9.]+) s, work ([0-9.]+) s")
+    for log in (workdir / "results/logs").rglob("*.log"):
+        found = pattern.findall(log.read_text(errors="replace"))
+        if found:
+            start += float(found[-1][0])
+            work += float(found[-1][1])
+            jobs += 1
     rec = json.loads((workdir / "results/reads.json").read_text())
     cntr = pd.read_parquet(workdir / "results/lightcurves.parquet", columns=["cntr"])["cntr"]
     return {
@@ -186,6 +223,11 @@ def ours(sky: Path, targets_csv: Path, radius: float, endpoint: str, workdir: Pa
         "cntr_sum": int(cntr.sum()),
         "recorded_requests": rec["total"]["requests"],
         "recorded_bytes": rec["total"]["bytes"],
+        "cpu": cpu,
+        "jobs": jobs,
+        "jobs_started": len(re.findall(r"^(?:local)?rule \w+:$", output, re.MULTILINE)),
+        "job_start_cpu": start,
+        "job_work_cpu": work,
     }
 
 
@@ -215,6 +257,17 @@ def in_subprocess(
     if out.returncode:
         sys.exit(f"{name} failed:\n{out.stdout[-2000:]}{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of the children it waited for (the notebook's pool)."""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 # ------------------------------------------------------------------------------ tune
@@ -319,9 +372,10 @@ def run(
                                 # S3 connections (pyarrow's S3 is not fork-safe): one response
                                 # per connection for it
                                 proxy.close_connections = name == "baseline"
-                                if name == "ours":
-                                    wd = workdir / f"ours-{sky.name}-{n}-{radius:g}"
-                                    r = ours(sky, targets_csv, radius, proxy.endpoint, wd)
+                                if name in ("ours", "ours-notebook"):
+                                    wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
+                                    extra = NOTEBOOK_COLUMNS if name == "ours-notebook" else {}
+                                    r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
                                 else:
                                     r = in_subprocess(
                                         name, sky, targets_csv, radius, proxy.endpoint
@@ -331,6 +385,8 @@ def run(
                                 r.update(
                                     method=name,
                                     order=order,
+                                    sky=sky.name,
+                                    layout=layout_of(sky),
                                     latency_ms=latency,
                                     targets=n,
                                     radius=radius,
@@ -376,6 +432,8 @@ def report(results_path: Path, full: bool = False) -> None:
     results = {}
     for text in results_path.read_text().splitlines():
         r = json.loads(text)
+        if "sky" in r:
+            continue  # the notebook's-density runs: notebook_table
         results[(r["latency_ms"], r["order"], r["targets"], r["radius"], r["method"])] = r
     if full:
         print(HEADER)
@@ -425,6 +483,64 @@ def report(results_path: Path, full: bool = False) -> None:
     bound_table(results)
 
 
+def notebook_table(results_path: Path) -> None:
+    """The notebook's-density table (runs whose records name their sky): per layout, latency
+    and case, every method's wall time, ours and the notebook method against each other, our
+    bytes against the bound of the default columns (``columns``: every one of them, every row
+    group of the touched files), CPU, and the share of ours' CPU that is Snakemake's own and
+    the jobs' start-up (the run's CPU less the jobs' work)."""
+    results = {}
+    for text in results_path.read_text().splitlines():
+        r = json.loads(text)
+        if "sky" in r:
+            results[(r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])] = r
+    if not results:
+        return
+    order = ("ours", "ours-notebook", "fetch", "fetch-notebook", "baseline", "floor", "columns")
+    print(
+        "\n| layout | latency | targets | wall: ours / ours (notebook columns) / fetch / "
+        "fetch (notebook columns) / notebook / floor / bound (s) | ours/notebook | "
+        "ours (notebook columns)/notebook | fetch/notebook | MB: ours / bound / notebook | "
+        "ours/bound (bytes) | requests: ours / notebook | CPU s: ours / notebook | "
+        "Snakemake + start-up share of ours' CPU (jobs) | same rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case in sorted({k[:4] for k in results}):
+        got = {m: results[(*case, m)] for m in order if (*case, m) in results}
+        any_ = next(iter(got.values()))
+
+        def ratio(a, b, key="wall", got=got):
+            return f"{got[a][key] / got[b][key]:.2f}" if a in got and b in got else "-"
+
+        def cell(key, fmt, methods, got=got):
+            return " / ".join(
+                fmt(got[m][key]) if m in got and key in got[m] else "-" for m in methods
+            )
+
+        share = "-"
+        if "ours" in got and got["ours"].get("cpu"):
+            o = got["ours"]
+            share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%} ({o['jobs']})"
+        answers = {got[m]["rows"] for m in ("ours", "fetch", "baseline") if m in got}
+        sums = {
+            got[m]["cntr_sum"]
+            for m in ("ours", "fetch", "baseline")
+            if "cntr_sum" in got.get(m, {})
+        }
+        same = "yes" if len(answers) == 1 and len(sums) <= 1 else "NO"
+        _, latency, n, _ = case
+        print(
+            f"| {any_['layout']} | {latency:g} ms | {n:,} | "
+            f"{cell('wall', lambda v: f'{v:.1f}', order)} | "
+            f"{ratio('ours', 'baseline')} | {ratio('ours-notebook', 'baseline')} | "
+            f"{ratio('fetch', 'baseline')} | "
+            f"{cell('bytes', lambda v: f'{v / 1e6:,.0f}', ('ours', 'columns', 'baseline'))} | "
+            f"{ratio('ours', 'columns', 'bytes')} | "
+            f"{cell('requests', lambda v: f'{v:,}', ('ours', 'baseline'))} | "
+            f"{cell('cpu', lambda v: f'{v:.1f}', ('ours', 'baseline'))} | {share} | {same} |"
+        )
+
+
 def bound_table(results: dict) -> None:
     """Where ``columns`` ran: the floor of the cached columns against the floor of ``ra`` and
     ``dec``, and how far fetch() and ours are from each (wall times; MB the proxy served)."""
@@ -470,7 +586,7 @@ def main() -> None:
     p.add_argument("results", type=Path)
     p.add_argument("--full", action="store_true", help="also every method's own row")
     m = sub.add_parser("method")
-    m.add_argument("name", choices=METHODS[1:])
+    m.add_argument("name", choices=[n for n in METHODS if not n.startswith("ours")])
     m.add_argument("--sky", type=Path, required=True)
     m.add_argument("--targets", type=Path, required=True)
     m.add_argument("--radius", type=float, required=True)
@@ -504,7 +620,9 @@ def main() -> None:
     else:
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         set_knobs(args)
-        print(json.dumps(method(args.name, args.sky, args.targets, args.radius, args.endpoint)))
+        start = cpu_seconds()  # after the imports, as the wall clock
+        r = method(args.name, args.sky, args.targets, args.radius, args.endpoint)
+        print(json.dumps({**r, "cpu": cpu_seconds() - start}))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,21 @@ def partitions_of(n: int) -> list[int]:
     return [first + i for i in range(n)]
 
 
+def spread_partitions(n: int) -> list[int]:
+    """``n`` order-5 partitions spread evenly over the sky (a Fibonacci lattice of ``n``
+    points, each point's partition), as the notebook's ~1 target per partition finds them;
+    sorted."""
+    import hpgeom
+
+    i = np.arange(n) + 0.5
+    dec = np.degrees(np.arcsin(1.0 - 2.0 * i / n))
+    ra = np.degrees(np.pi * (1.0 + 5**0.5) * i) % 360.0
+    pixels = sorted({int(p) for p in hpgeom.angle_to_pixel(32, ra, dec)})
+    if len(pixels) != n:
+        raise ValueError(f"{n} points fell in {len(pixels)} partitions")
+    return pixels
+
+
 def sources_in(pixel: int, n: int, rng) -> pd.DataFrame:
     """``n`` sources uniform on the sphere inside one order-5 pixel."""
     import hpgeom
@@ -134,10 +149,12 @@ def generate(
     order: str = "spatial",
     first: int | None = None,
     jobs: int = 1,
+    spread: bool = False,
 ) -> None:
     """Write the sky (see the module docstring). ``order``: each file's row order
     (:func:`order_rows`); ``first``: the first order-5 partition (default: that of
-    :func:`partitions_of`), the others following it in NESTED order; ``jobs``: files written at
+    :func:`partitions_of`), the others following it in NESTED order; ``spread``: partitions
+    spread over the whole sky instead (:func:`spread_partitions`); ``jobs``: files written at
     once, in processes."""
     import pyarrow.parquet as pq
 
@@ -146,15 +163,19 @@ def generate(
     if order not in ORDERS:
         raise ValueError(f"row order must be one of {', '.join(ORDERS)}, not {order!r}")
     schema = columns.file_schema()
-    pixels = (
-        partitions_of(n_partitions) if first is None else list(range(first, first + n_partitions))
-    )
+    if spread:
+        pixels = spread_partitions(n_partitions)
+    elif first is None:
+        pixels = partitions_of(n_partitions)
+    else:
+        pixels = list(range(first, first + n_partitions))
     record = {
         "order": order,
         "rows": rows,
         "row_group_size": row_group_size,
         "seed": seed,
         "first": pixels[0],
+        **({"spread": True} if spread else {}),
     }
     _check_sky_record(sky, record)
     (sky / "sky.json").write_text(json.dumps({**record, "partitions": len(pixels)}) + "\n")
@@ -522,10 +543,16 @@ def floor(
 
 # ------------------------------------------------------------------------------ fetch
 def fetch_method(
-    sky: Path, targets_csv: Path, radius_arcsec: float, root: str | None = None, s3=None
+    sky: Path,
+    targets_csv: Path,
+    radius_arcsec: float,
+    root: str | None = None,
+    s3=None,
+    **options,
 ) -> dict:
     """neowise_lightcurves.fetch() in this process (requests and bytes from its read record);
-    ``root`` and ``s3``: the catalogue (default: the local ``sky``) and ``catalog.s3``."""
+    ``root`` and ``s3``: the catalogue (default: the local ``sky``) and ``catalog.s3``;
+    ``options``: more of fetch()'s keywords (e.g. ``columns="notebook"``)."""
     import astropy.table  # noqa: F401  (the notebook method's imports come before its clock too)
 
     from neowise_lightcurves import inprocess, reads
@@ -540,6 +567,7 @@ def fetch_method(
         cuts=CUTS,
         record=record,
         **catalog,
+        **options,
     )
     return {
         "wall": time.perf_counter() - t0,
@@ -687,6 +715,11 @@ def main() -> None:
         default=None,
         help="first order-5 partition (default: the one holding (150, 2)'s order-4 pixel)",
     )
+    g.add_argument(
+        "--spread",
+        action="store_true",
+        help="partitions spread over the whole sky (the notebook's ~1 target per partition)",
+    )
     g.add_argument("--jobs", type=int, default=1, help="files written at once, in processes")
     m = sub.add_parser("inflate-metadata")
     m.add_argument("--sky", type=Path, required=True)
@@ -727,6 +760,7 @@ def main() -> None:
             args.order,
             args.first,
             args.jobs,
+            args.spread,
         )
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)

@@ -56,6 +56,18 @@ def snakemake(
     return elapsed, proc.stdout + proc.stderr
 
 
+def deep_update(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra``'s keys, nested dicts updated key by key (as ``--configfile``
+    files are)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def jobs_ran(output: str, rule: str) -> int:
     return len(re.findall(rf"^(?:local)?rule {rule}:$", output, re.MULTILINE))
 

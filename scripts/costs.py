@@ -9,7 +9,7 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
 groups = manifest.read_groups(snakemake.input.groups)
-jobs = costs.run_jobs(shards, groups, p.radius, p.years, p.once, p.demo_years)
+jobs = costs.run_jobs(shards, groups, p.radius, p.years, p.once, p.demo_years, p.side_key)
 records = costs.read_records(Path(snakemake.output.table).parent / "benchmarks", jobs)
 table = costs.per_rule(records)
 with atomic.atomic_path(snakemake.output.table) as tmp:
@@ -17,7 +17,11 @@ with atomic.atomic_path(snakemake.output.table) as tmp:
 costs.costs_figure(table, snakemake.output.figure)
 log.info("costs of %d jobs:\n%s", len(records), table.to_string(index=False))
 
-caches = {y: [f"{p.cache}/{n}" for n in cache.used_names(shards, p.radius, [y])] for y in p.years}
+# the match files and their columns files: what every job that read the catalogue read
+caches = {
+    y: [f"{p.cache}/{n}" for n in cache.used_names(shards, p.radius, [y], p.side_key)]
+    for y in p.years
+}
 total, per_year = reads.run_reads(caches)
 reads.write_run_reads(total, per_year, snakemake.output.reads, snakemake.output.reads_table)
 log.info("read by the match jobs: %s", total)

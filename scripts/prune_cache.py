@@ -6,7 +6,8 @@ from neowise_lightcurves import cache, logs, manifest
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-used = cache.used_names(manifest.read_shards(snakemake.input.shards), p.radius, p.years)
+shards = manifest.read_shards(snakemake.input.shards)
+used = cache.used_names(shards, p.radius, p.years, p.side_key)
 pruned = cache.prune(Path(snakemake.input.shards).parents[1], used)  # outdir/manifest/...
 for path in pruned.files:
     log.info("removed %s", path)

@@ -26,7 +26,8 @@ RADIUS = 3.0
 _DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
 IRSA_TAP = _DEFAULTS["catalog"]["allwise_mep"]["tap_url"]
 TABLE = _DEFAULTS["catalog"]["allwise_mep"]["table"]
-COLUMNS = columns.cached_columns()
+# every column a MEP job may be asked for: the base ones, the cut presets' and the snr
+COLUMNS = columns.cached_columns([*columns.QUALITY_COLUMNS, "source_id", "w1snr", "w2snr"])
 
 
 def _targets():
@@ -218,7 +219,7 @@ def test_columns_are_neowise_s_with_the_mep_s_own_fluxes(sky_):
         got = _match(server, _rows(targets))
     finally:
         server.stop()
-    assert got.schema == output_schema(COLUMNS)
+    assert got.schema == output_schema(COLUMNS, locations=False)  # no catalogue rows to name
     frame = got.to_pandas()
     assert set(frame["year"]) == {"allwise"}
     assert frame["qual_frame"].isna().all() and frame["ph_qual"].isna().all()
@@ -381,7 +382,8 @@ def test_cache_names_key_the_source_and_the_shard():
 def test_columns_the_mep_lacks():
     lacking = allwise.lacking(["cc_flags", "qual_frame", "w1snr", "ph_qual", "cntr", "mjd"])
     assert lacking == ["qual_frame", "ph_qual"]
-    assert set(allwise.lacking(COLUMNS)) == {"qual_frame", "ph_qual", "sso_flg"}
+    quality = columns.QUALITY_COLUMNS
+    assert set(allwise.lacking(quality)) == {"qual_frame", "ph_qual", "sso_flg"}
 
 
 def test_the_manifest_keys_the_mep_by_its_source_not_the_neowise_root(tmp_path):

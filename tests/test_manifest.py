@@ -140,8 +140,33 @@ def test_every_target_has_one_home_and_one_group_that_reads_its_shards():
 def test_a_sparse_sample_makes_few_groups():
     rows = manifest.target_partitions(targets(2000), 1.0, 2, max_shard_targets=20000)
     groups = manifest.groups(rows)
-    assert len(groups) == 12 and {manifest.parse_shard(g.group)[0] for g in groups} == {0}
+    assert [g.group for g in groups] == ["sky"] and groups[0].n_targets == 2000
     assert rows["shard"].nunique() > 150  # while the shards stay at order 2
+    # a group of more targets than the bound is split: the sky into its 12 order-0 pixels
+    rows = manifest.target_partitions(targets(2000), 1.0, 2, max_shard_targets=1000)
+    groups = manifest.groups(rows)
+    assert len(groups) == 12 and {manifest.parse_shard(g.group)[0] for g in groups} == {0}
+
+
+def test_a_sparse_sample_makes_few_shards_bounded_in_partitions():
+    """From the whole sky, a shard is split where it holds more partitions than the bound, so
+    2,000 targets over the sky (~2,000 partitions) make a few dozen shards, none over it."""
+    t = targets(2000)
+    rows = manifest.target_partitions(t, 1.0, -1, 20000, max_shard_partitions=256)
+    per_shard = rows.groupby("shard")["k5"].nunique()
+    assert per_shard.max() <= 256 and 8 <= len(per_shard) <= 60
+    assert set(rows.groupby("target_id")["shard"].nunique()) <= {1, 2}
+    # the whole sky, one shard, when the bound allows it
+    rows = manifest.target_partitions(t.iloc[:24], 1.0, -1, 20000, max_shard_partitions=256)
+    assert set(rows["shard"]) == {"sky"} and manifest.parse_shard("sky") == (-1, 0)
+    # every touched partition in exactly one shard, whatever the bound
+    for bound in (1, 7, 100, None):
+        rows = manifest.target_partitions(t, 1.0, -1, 20000, max_shard_partitions=bound)
+        assert (rows.groupby("k5")["shard"].nunique() == 1).all()
+        if bound is not None:
+            over = rows.groupby("shard")["k5"].nunique()
+            big = [s for s in over.index if manifest.parse_shard(s)[0] < 5]
+            assert (over[big] <= bound).all()
 
 
 def test_a_shard_only_a_neighbour_reaches_is_read_by_the_group():

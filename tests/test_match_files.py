@@ -72,8 +72,9 @@ def test_missing_year_and_missing_column(tiny_catalog, tmp_path):
     assert np.isfinite(ra)
 
 
+@pytest.mark.parametrize("passes", [1, 2])
 @pytest.mark.parametrize("batch_rows", [1, 100, 10**9])
-def test_match_file_batches_on_unclustered_row_groups(tiny_catalog, tmp_path, batch_rows):
+def test_match_file_batches_on_unclustered_row_groups(tiny_catalog, tmp_path, batch_rows, passes):
     """Rows in random order and small row groups (no pruning possible), read in batches of
     one, a few, or all row groups: the matched rows and every column of them are exact."""
     import pyarrow.fs as pafs
@@ -102,7 +103,7 @@ def test_match_file_batches_on_unclustered_row_groups(tiny_catalog, tmp_path, ba
     info = pafs.LocalFileSystem().get_file_info(str(leaf / "part0.snappy.parquet"))
     cols = columns.cached_columns()
     got = pa_concat(
-        matching.match_file(cat, info, targets, 5.0, cols, batch_rows=batch_rows)
+        matching.match_file(cat, info, targets, 5.0, cols, batch_rows=batch_rows, passes=passes)
     ).to_pandas()
     pairs = brute_force_pairs(targets["ra"], targets["dec"], table["ra"], table["dec"], 5.0)
     want = table.take(sorted({d for _, d in pairs})).to_pandas().set_index("cntr")
@@ -115,6 +116,68 @@ def test_match_file_batches_on_unclustered_row_groups(tiny_catalog, tmp_path, ba
     pd.testing.assert_frame_equal(
         mine.sort_index(), want[list(cols[1:])].sort_index(), check_dtype=False
     )
+    # and each match names its row in the file
+    where = table["cntr"].to_numpy()
+    assert (where[got["catalog_row"].to_numpy()] == got["cntr"].to_numpy()).all()
+
+
+def test_one_pass_or_two_from_the_footer(tiny_catalog, tmp_path):
+    """Rows in random order: every row group spans the year, so one pass (every column at
+    once); in time order the row groups split the year, so two passes, which read the other
+    columns of only the row groups that hold a match. Both give the same matches; a single
+    row group is always read in one pass. (What each saves on files of real size is measured
+    by benchmarks/object_store.py.)"""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from neowise_lightcurves import reads
+
+    src = max((tiny_catalog / "year1").rglob("part*.parquet"), key=lambda p: p.stat().st_size)
+    table = pq.read_table(src)
+    shuffled = table.take(np.random.default_rng(5).permutation(table.num_rows))
+    by_time = table.sort_by("mjd")
+    fs = pafs.LocalFileSystem()
+    cat = catalog.Catalog(fs, str(tmp_path), str(tmp_path))
+    row = table.num_rows // 2
+    targets = pd.DataFrame(
+        {"target_id": ["t"], "ra": [table["ra"][row].as_py()], "dec": [table["dec"][row].as_py()]}
+    )
+    answers, records = {}, {}
+    for name, rows, group in (
+        ("random", shuffled, table.num_rows // 8),
+        ("time", by_time, table.num_rows // 8),
+        ("one", shuffled, table.num_rows),
+    ):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(rows, path, row_group_size=group)
+        meta = pq.read_metadata(path)
+        chosen = matching.passes_for(meta, list(range(meta.num_row_groups)))
+        assert chosen == (2 if name == "time" else 1), name
+        for passes in (1, 2, None):
+            record = reads.ReadRecord()
+            got = pa_concat(
+                matching.match_file(
+                    cat,
+                    fs.get_file_info(str(path)),
+                    targets,
+                    2.0,
+                    columns.cached_columns(),
+                    record=record,
+                    passes=passes,
+                )
+            )
+            answers[(name, passes)] = sorted(got["cntr"].to_pylist())
+            records[(name, passes)] = record
+            if passes == 2:  # the row groups holding a match: only theirs read twice
+                hit = {r // group for r in got["catalog_row"].to_pylist()}
+                assert record.row_groups_second_pass == len(hit), name
+        assert records[(name, None)].files_one_pass == (chosen == 1)
+    assert len({tuple(v) for v in answers.values()}) == 1 and len(answers["one", None]) > 3
+    # one pass reads every candidate row group's columns in one round of requests
+    for name in ("random", "time"):
+        one = records[name, 1]
+        assert one.row_groups_second_pass == one.row_groups - one.row_groups_skipped > 1
+        assert one.position_bytes == 0 and one.requests < records[name, 2].requests
 
 
 def pa_concat(tables):

@@ -22,7 +22,8 @@ pytest.importorskip(
 def test_demo_through_the_slurm_profile_equals_local(tmp_path, local_slurm):
     if local_slurm is None:
         pytest.skip("needs root to start a local SLURM (tools/local-slurm)")
-    cfg = deep_update(TINY, {"catalog": {"years": [1]}})
+    # shards of order 2 (not the whole sky): several match jobs, to be batched into groups
+    cfg = deep_update(TINY, {"catalog": {"years": [1]}, "match": {"shard_order": 2}})
     snakemake(tmp_path / "local", cfg)
     ran, proc = snakemake(
         tmp_path / "slurm",

@@ -11,9 +11,19 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 from conftest import brute_force_pairs
-from workflow_helpers import TINY, deep_update, dry_run_counts, groups, read_sorted, snakemake
+from workflow_helpers import (
+    REPO,
+    TINY,
+    deep_update,
+    dry_run_counts,
+    groups,
+    read_sorted,
+    snakemake,
+)
 
+from neowise_lightcurves import cache as nl_cache
 from neowise_lightcurves import demo, estimates, manifest
+from neowise_lightcurves.inprocess import fetch
 
 pytestmark = pytest.mark.workflow
 
@@ -57,7 +67,6 @@ def test_demo_source_end_to_end_and_report(tmp_path):
     for col in (
         "target_id",
         "cntr",
-        "source_id",
         "mjd",
         "ra",
         "dec",
@@ -116,9 +125,10 @@ def test_demo_source_end_to_end_and_report(tmp_path):
 def test_exact_and_incremental(tmp_path):
     csv = tmp_path / "targets.csv"
     targets = demo_targets_csv(csv)
-    cfg = deep_update(
-        TINY, {"targets": {"source": "file", "path": str(csv)}, "match": {"cuts": ""}}
-    )
+    # several shards and groups (shards of order 2 and finer, groups of at most 8 targets), so
+    # that a change can rerun some and not others
+    small = {"cuts": "", "shard_order": 2, "max_shard_targets": 8}
+    cfg = deep_update(TINY, {"targets": {"source": "file", "path": str(csv)}, "match": small})
 
     # first run: everything
     ran, _ = snakemake(tmp_path, cfg)
@@ -161,16 +171,33 @@ def test_exact_and_incremental(tmp_path):
     ran, _ = snakemake(tmp_path, cfg3)
     assert ran["match"] == 0 and ran["lightcurves"] == len(homes)
 
-    # the cuts changed: no match job (no catalogue file read); merge and plots again
+    # the cuts changed: no match job; a cut's column the match jobs do not read (qi_fact) is
+    # read for the matches alone, one match_columns job per match file, kept beside it
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")}
     cfg3 = deep_update(cfg3, {"match": {"cuts": "cc_flags == '0000' and qi_fact >= 1"}})
     ran, _ = snakemake(tmp_path, cfg3)
-    assert ran["match"] == 0 and ran["lightcurves"] == len(homes) and ran["plots"] == 1
-    assert before == {
-        p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")
-    }
+    assert ran["match"] == 0 and ran["match_columns"] == 3 * len(shards)
+    assert ran["lightcurves"] == len(homes) and ran["plots"] == 1
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "results/cache").rglob("*.parquet")}
+    assert {p: after[p] for p in before} == before  # no match file written again
+    new = set(after) - set(before)
+    assert len(new) == 3 * len(shards) and all("+" in p.name for p in new)
     cut = pd.read_parquet(tmp_path / "results/lightcurves.parquet")
     assert (cut["qi_fact"] >= 1).all() and (cut["cc_flags"] == "0000").all() and 0 < len(cut)
+    # the same light curves as a run that matched with qi_fact from the start (fetch())
+    same = fetch(
+        targets[["target_id", "ra", "dec"]],
+        config=str(REPO / "config.yaml"),
+        root=str(tmp_path / "results/demo/catalog"),
+        years=[1, 2, 3],
+        cuts="cc_flags == '0000' and qi_fact >= 1",
+    ).to_pandas()
+    keys = ["target_id", "cntr"]
+    pd.testing.assert_frame_equal(
+        cut.sort_values(keys, ignore_index=True)[["target_id", "cntr", "qi_fact", "w1flux_mjy"]],
+        same.sort_values(keys, ignore_index=True)[["target_id", "cntr", "qi_fact", "w1flux_mjy"]],
+        check_dtype=False,
+    )
 
     # one target added: only the shards whose target set changed, and the light curves of the
     # shards that read them
@@ -203,10 +230,12 @@ def test_exact_and_incremental(tmp_path):
 
     # pruning the cache: the radius-4 files and the old target lists' go, nothing in use does
     cache = tmp_path / "results/cache"
+    key = nl_cache.columns_key(["qi_fact"])  # the cut's column the match jobs do not read
     in_use = {
-        cache / f"r1/{y}/{s}-{d}.parquet"
+        cache / f"r1/{y}/{s}-{d}{tail}.parquet"
         for y in ("year1", "year2", "year3")
         for s, d in shard_digests(tmp_path).items()
+        for tail in ("", f"+{key}")
     }
     files = set(cache.rglob("*.parquet"))
     assert in_use < files and (cache / "r4").is_dir()

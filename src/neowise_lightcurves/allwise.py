@@ -264,7 +264,7 @@ def to_cache_table(frame, columns: tuple[str, ...]):
 
     from .matching import output_schema
 
-    schema = output_schema(tuple(columns))
+    schema = output_schema(tuple(columns), locations=False)
     n = len(frame)
     out = {
         "target_id": frame["target_id"].astype(str).to_numpy(object),

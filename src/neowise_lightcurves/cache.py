@@ -4,10 +4,17 @@ current manifest does not use.
 Cache files are named by content (``r{radius}/{year}/{shard}-{digest}.parquet`` under
 ``{outdir}/cache``), so files of earlier radii, target lists, catalogues or years stay until they
 are pruned: going back to an earlier radius reuses them, at the cost of disk space.
+
+A NEOWISE match job caches the base columns
+(:func:`neowise_lightcurves.columns.base_columns`); the other columns the cuts and
+``extra_columns`` name are read for the same matches by a job of their own and kept beside,
+row for row, in a *columns file* (:func:`columns_name`: the match file's name with ``+{key}``,
+the key a digest of those columns' names), so a cut that needs a new column reads only it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +31,8 @@ CACHE_FOLDERS = {
     "benchmarks/match": ".tsv",
     "logs/match_allwise": ".log",
     "benchmarks/match_allwise": ".tsv",
+    "logs/match_columns": ".log",
+    "benchmarks/match_columns": ".tsv",
 }
 
 
@@ -31,6 +40,21 @@ def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
     """A cache file's path under ``{outdir}/cache``: ``r{radius}/{year}/{shard}-{digest}.parquet``
     (``radius`` as :func:`~neowise_lightcurves.manifest.radius_tag` writes it)."""
     return f"r{radius}/{year}/{shard}-{digest}.parquet"
+
+
+def columns_key(columns: Iterable[str]) -> str:
+    """The key of a columns file (:func:`columns_name`): 8 hex digits of a digest of the
+    columns' names, in order; ``""`` for none (no columns file)."""
+    columns = list(columns)
+    if not columns:
+        return ""
+    return hashlib.sha256(",".join(columns).encode()).hexdigest()[:8]
+
+
+def columns_name(match_name: str, key: str) -> str:
+    """The columns file (under ``{outdir}/cache``) beside the match file ``match_name``
+    (:func:`cache_name`) for the columns of ``key`` (:func:`columns_key`)."""
+    return f"{match_name.removesuffix('.parquet')}+{key}.parquet"
 
 
 def year_digest(shard: Shard, year: str) -> str:
@@ -46,10 +70,20 @@ def year_digest(shard: Shard, year: str) -> str:
     return shard.allwise_digest
 
 
-def used_names(shards: Iterable[Shard], radius: str, years: Iterable[str]) -> set[str]:
-    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads."""
+def used_names(
+    shards: Iterable[Shard], radius: str, years: Iterable[str], key: str = ""
+) -> set[str]:
+    """The cache names (:func:`cache_name`) a run of these shards, radius and years reads, and
+    their columns files for ``key`` (:func:`columns_key`; NEOWISE years only)."""
     shards = list(shards)
-    return {cache_name(radius, y, s.shard, year_digest(s, y)) for y in years for s in shards}
+    names = set()
+    for y in years:
+        for s in shards:
+            name = cache_name(radius, y, s.shard, year_digest(s, y))
+            names.add(name)
+            if key and y != allwise.NAME:
+                names.add(columns_name(name, key))
+    return names
 
 
 @dataclass

@@ -23,21 +23,26 @@ def run_jobs(
     years: list[str],
     once: list[str],
     demo_years: list[str],
+    key: str = "",
 ) -> dict[str, list[str]]:
     """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
     run once (``once``), the demo's years, every (year, shard) match job of the manifest's
     ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE
-    MEP's, year ``"allwise"``, as ``match_allwise``) and each
+    MEP's, year ``"allwise"``, as ``match_allwise``), their ``match_columns`` jobs when the
+    run reads a columns file (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each
     light-curve job (one per group of ``groups``)."""
     from .allwise import NAME
     from .cache import used_names
 
-    def names(which):
-        return sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, which))
+    def names(which, key=""):
+        return sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, which, key))
 
     jobs = {rule: [""] for rule in once}
     jobs["demo_year"] = list(demo_years)
-    jobs["match"] = names([y for y in years if y != NAME])
+    neowise = [y for y in years if y != NAME]
+    jobs["match"] = names(neowise)
+    if key:
+        jobs["match_columns"] = sorted(set(names(neowise, key)) - set(jobs["match"]))
     if NAME in years:
         jobs["match_allwise"] = names([NAME])
     jobs["lightcurves"] = [g.group for g in groups]

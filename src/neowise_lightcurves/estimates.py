@@ -6,9 +6,11 @@ the footers of a sample of the listed files are read. For each sampled file the 
 match is computed as the run would pay it (:mod:`neowise_lightcurves.reads`): its footer, the
 ``ra``/``dec`` of the row groups whose statistics do not exclude every cone of that partition's
 targets, and — which depends on the data — the other columns of between none and all of those
-row groups. The sample's means per file, times the files listed, give the year's estimate:
-``low`` (no row group holds a match) and ``high`` (every row group read for its positions holds
-one). Wall time follows from stated assumptions (:func:`wall_seconds`).
+row groups (a file read in one pass, :func:`~neowise_lightcurves.matching.passes_for`, costs
+every needed column of them, low and high alike). The sample's means per file, times the files
+listed, give the year's estimate: ``low`` (no row group holds a match) and ``high`` (every row
+group read for its positions holds one). Wall time follows from stated assumptions
+(:func:`wall_seconds`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .matching import (
     POSITION_BATCH_ROWS,
     Cones,
     candidate_row_groups,
+    passes_for,
     row_group_batches,
 )
 from .motion import Motion
@@ -52,6 +55,13 @@ def file_cost(
     others = reads.column_indices(meta, [c for c in columns if c not in ("ra", "dec")])
     low = reads.open_cost(meta, file_size, len(keep))
     sizes = [meta.row_group(g).num_rows for g in keep]
+    if keep and passes_for(meta, keep) == 1:  # every needed column of them, at once
+        for sub in row_group_batches(sizes, BATCH_ROWS):
+            groups = [keep[i] for i in sub]
+            r, b = reads.read_cost(meta, groups, positions + others, file_size)
+            low.add(requests=r, bytes=b, column_bytes=b, row_groups_second_pass=len(groups))
+        low.add(files_one_pass=1)
+        return low, reads.ReadRecord(**low.to_dict())
     high = reads.ReadRecord(**low.to_dict())
     for batch in row_group_batches(sizes, POSITION_BATCH_ROWS):
         groups = [keep[i] for i in batch]

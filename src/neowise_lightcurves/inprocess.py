@@ -40,6 +40,7 @@ SETTINGS = {
     "radius_arcsec": ("match", "radius_arcsec"),
     "cuts": ("match", "cuts"),
     "extra_columns": ("match", "extra_columns"),
+    "columns": ("match", "columns"),
     "concurrent_partitions": ("match", "concurrent_partitions"),
     "binning": ("binning",),
     "id_column": ("targets", "id_column"),
@@ -184,7 +185,9 @@ def fetch(
     )
     m = cfg["match"]
     radius = float(m["radius_arcsec"])
-    cached = columns.cached_columns(list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])))
+    cached = columns.cached_columns(
+        list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])), m["columns"]
+    )
     years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
     mep = cfg["catalog"]["allwise_mep"]
     mep_source = "tap" if mep["source"] == "auto" else mep["source"]

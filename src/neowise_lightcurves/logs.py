@@ -4,13 +4,22 @@ the reason it failed.
 A job that raises leaves, in its log, one ``ERROR`` line with the rule's job and the reason (the
 exception's message, which names the path, target or key), then the traceback: on a cluster the
 log is what is left of a failed job.
+
+A job's last line says where its process's CPU time went (:data:`CPU_LINE`): its start-up (the
+interpreter, Snakemake's script preamble and the imports, until :func:`to_file` is called) and
+its work (the rest); ``benchmarks/object_store.py`` sums them over a run.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+import time
+
+#: The last line of a job's log: its process's CPU seconds, start-up and work.
+CPU_LINE = "process CPU: start-up {start:.3f} s, work {work:.3f} s"
 
 
 def to_file(path: str | os.PathLike | None, level: int = logging.INFO) -> logging.Logger:
@@ -35,4 +44,8 @@ def to_file(path: str | os.PathLike | None, level: int = logging.INFO) -> loggin
         log.error("failed: %s: %s", kind.__name__, error, exc_info=(kind, error, tb))
 
     sys.excepthook = log_failure
+    start = time.process_time()
+    atexit.register(
+        lambda: log.info(CPU_LINE.format(start=start, work=time.process_time() - start))
+    )
     return log

@@ -2,17 +2,19 @@
 into shards (one match job per year and shard, one light-curve job per shard), and the cache key
 of each shard.
 
-A shard is a NESTED HEALPix pixel of order ``shard_order`` to 5 covering every touched order-5
-partition under it. Shards adapt to the targets' density (:func:`adaptive_tiles`): a pixel whose
-partitions more than ``max_targets`` targets touch is split into its four children, down to single
-partitions, so a dense field becomes many jobs instead of one huge one.
+A shard is the whole sky (``sky``) or a NESTED HEALPix pixel of order ``shard_order`` to 5,
+covering every touched order-5 partition under it. Shards adapt to the targets' density
+(:func:`adaptive_tiles`): a tile whose partitions more than ``max_targets`` targets touch, or
+that holds more than ``max_partitions`` touched partitions, is split into its children, down to
+single partitions, so a dense field becomes many jobs instead of one huge one, and a sparse
+sample a few jobs instead of one per pixel.
 
-Light curves are built per **group** of targets: a NESTED pixel of order 0 to 5 holding the
-targets' own positions (their *home* partitions), split like shards where more than
-``max_targets`` targets lie in it (:func:`adaptive_tiles` again, over one row per target). A
-group's job reads the match caches of every shard its targets' cones touch (a target near a
-shard's edge has matches in the neighbour's cache too). Groups start at order 0, so a sample
-spread thinly over the sky makes a dozen light-curve jobs, not one per shard.
+Light curves are built per **group** of targets: the whole sky or a NESTED pixel of order 0 to
+5 holding the targets' own positions (their *home* partitions), split like shards where more
+than ``max_targets`` targets lie in it (:func:`adaptive_tiles` again, over one row per target).
+A group's job reads the match caches of every shard its targets' cones touch (a target near a
+shard's edge has matches in the neighbour's cache too). Groups start as the whole sky, so a
+sample of up to ``max_targets`` targets makes one light-curve job, not one per shard.
 
 A shard's cache key (a digest) changes exactly when its (target, partition) rows, the radius or the
 cached columns change, so a changed target list reruns only the shards it touches.
@@ -32,7 +34,7 @@ if TYPE_CHECKING:  # pandas is imported where it is used: the Snakefile imports 
     import pandas as pd
 
 #: Bump when the content of match cache files changes meaning.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 #: Rows per row group of the manifest's partition table (jobs filter it by shard).
 ROW_GROUP_ROWS = 20_000
@@ -41,13 +43,23 @@ SHARD_FIELDS = ("shard", "digest", "n_targets", "n_partitions", "partitions", "a
 GROUP_FIELDS = ("group", "n_targets", "reads")
 
 
+#: The order of the tile that is the whole sky (shard and group name :data:`SKY`).
+SKY_ORDER = -1
+#: Name of the whole-sky shard or group.
+SKY = "sky"
+
+
 def shard_name(order: int, pixel: int) -> str:
-    """Name of a shard: ``k{order}_{pixel}`` (NESTED)."""
+    """Name of a shard: ``k{order}_{pixel}`` (NESTED), or :data:`SKY` for the whole sky."""
+    if int(order) == SKY_ORDER:
+        return SKY
     return f"k{int(order)}_{int(pixel)}"
 
 
 def parse_shard(name: str) -> tuple[int, int]:
-    """``"k2_113"`` -> ``(2, 113)``."""
+    """``"k2_113"`` -> ``(2, 113)``; ``"sky"`` -> ``(-1, 0)``."""
+    if name == SKY:
+        return SKY_ORDER, 0
     order, pixel = name[1:].split("_")
     return int(order), int(pixel)
 
@@ -58,14 +70,20 @@ def radius_tag(radius_arcsec: float) -> str:
 
 
 def adaptive_tiles(
-    target_index: np.ndarray, k5: np.ndarray, shard_order: int, max_targets: int
+    target_index: np.ndarray,
+    k5: np.ndarray,
+    shard_order: int,
+    max_targets: int,
+    max_partitions: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shard (order, NESTED pixel) of each (target, order-5 partition) row.
 
-    Every row starts in its partition's parent at ``shard_order``; a pixel that more than
-    ``max_targets`` distinct targets touch is split into its children, order by order, down to
-    single partitions (order 5, which are never split). Shards never overlap, and together cover
-    every touched partition.
+    Every row starts in its partition's parent at ``shard_order`` (-1: the whole sky, one
+    tile); a tile that more than ``max_targets`` distinct targets touch, or that holds more
+    than ``max_partitions`` touched partitions, is split into its children (the sky into its
+    12 order-0 pixels, a pixel into its 4), order by order, down to single partitions (order 5,
+    which are never split). Tiles never overlap, and together cover every touched partition. So
+    a sample spread thinly over the sky makes few large jobs, and a dense field many small ones.
 
     Parameters
     ----------
@@ -74,21 +92,25 @@ def adaptive_tiles(
     k5 : numpy.ndarray of int
         The order-5 partition of each row.
     shard_order : int
-        The coarsest shard order (0-5).
+        The coarsest tile order: -1 (the whole sky) to 5.
     max_targets : int
-        Most targets a shard above order 5 may hold.
+        Most targets a tile above order 5 may hold.
+    max_partitions : int, optional
+        Most touched partitions a tile above order 5 may hold (default: no bound).
 
     Returns
     -------
     order, pixel : numpy.ndarray of int64
-        Each row's shard.
+        Each row's tile (order -1, pixel 0: the whole sky).
     """
     from . import sky
 
-    if not 0 <= shard_order <= sky.PARTITION_ORDER:
-        raise ValueError(f"shard order must be 0..5, not {shard_order}")
+    if not SKY_ORDER <= shard_order <= sky.PARTITION_ORDER:
+        raise ValueError(f"shard order must be -1..5, not {shard_order}")
     if max_targets < 1:
         raise ValueError(f"max_targets must be >= 1, not {max_targets}")
+    if max_partitions is not None and max_partitions < 1:
+        raise ValueError(f"max_partitions must be >= 1, not {max_partitions}")
     k5 = np.asarray(k5, dtype=np.int64)
     target_index = np.asarray(target_index, dtype=np.int64)
     order = np.full(len(k5), shard_order, dtype=np.int64)
@@ -97,11 +119,28 @@ def adaptive_tiles(
         at = np.flatnonzero(order == o)
         if len(at) == 0:
             break
-        tile = sky.parent_pixel(k5[at], sky.PARTITION_ORDER, o)
-        # distinct (tile, target) pairs, counted per tile
+        tile = _tile(k5[at], o)
+        # distinct (tile, target) pairs, counted per tile; distinct partitions likewise
         tiles, counts = np.unique(np.unique(tile * n + target_index[at]) // n, return_counts=True)
-        order[at[np.isin(tile, tiles[counts > max_targets])]] = o + 1
-    return order, k5 >> (2 * (sky.PARTITION_ORDER - order))
+        split = tiles[counts > max_targets]
+        if max_partitions is not None:
+            parts = np.unique(tile * (12 << 10) + k5[at]) // (12 << 10)
+            wide, n_parts = np.unique(parts, return_counts=True)
+            split = np.union1d(split, wide[n_parts > max_partitions])
+        order[at[np.isin(tile, split)]] = o + 1
+    pixel = np.where(
+        order == SKY_ORDER, 0, k5 >> (2 * (sky.PARTITION_ORDER - np.maximum(order, 0)))
+    )
+    return order, pixel
+
+
+def _tile(k5: np.ndarray, order: int) -> np.ndarray:
+    """The tile at ``order`` (-1: the whole sky, tile 0) of each order-5 partition."""
+    from . import sky
+
+    if order == SKY_ORDER:
+        return np.zeros(len(k5), dtype=np.int64)
+    return sky.parent_pixel(k5, sky.PARTITION_ORDER, order)
 
 
 def target_partitions(
@@ -110,6 +149,7 @@ def target_partitions(
     shard_order: int,
     max_shard_targets: int | None = None,
     years: list[str] | None = None,
+    max_shard_partitions: int | None = None,
 ) -> pd.DataFrame:
     """One row per (target, touched order-5 partition):
     ``target_id, ra, dec, k5, shard, home, group``, then ``pmra, pmdec, pm_epoch`` when some
@@ -120,11 +160,12 @@ def target_partitions(
     ``years`` (:func:`~neowise_lightcurves.motion.reach_arcsec`), so that every partition its
     moving cone touches is listed; ``years=None`` ignores proper motions.
 
-    ``shard`` is the row's shard (:func:`adaptive_tiles` from ``shard_order``;
-    ``max_shard_targets=None``: no splitting); ``home`` marks, for each target, the one row whose
-    partition holds the target's own position; ``group`` is the target's group (the same on all
-    its rows: :func:`adaptive_tiles` from order 0 over the targets' home partitions, with the
-    same bound). Sorted by shard, partition and target.
+    ``shard`` is the row's shard (:func:`adaptive_tiles` from ``shard_order``, split above
+    ``max_shard_targets`` targets or ``max_shard_partitions`` partitions; None: no bound);
+    ``home`` marks, for each target, the one row whose partition holds the target's own
+    position; ``group`` is the target's group (the same on all its rows: :func:`adaptive_tiles`
+    from the whole sky over the targets' home partitions, with the same bound on targets).
+    Sorted by shard, partition and target.
     """
     import pandas as pd
 
@@ -143,12 +184,12 @@ def target_partitions(
     k5 = np.concatenate(pixels).astype(np.int64) if pixels else np.zeros(0, np.int64)
     idx = np.repeat(np.arange(len(targets)), counts)
     bound = np.iinfo(np.int64).max if max_shard_targets is None else int(max_shard_targets)
-    order, pixel = adaptive_tiles(idx, k5, shard_order, bound)
+    order, pixel = adaptive_tiles(idx, k5, shard_order, bound, max_shard_partitions)
     home_k5 = np.asarray(
         sky.partition_of(targets["ra"].to_numpy(dtype=float), targets["dec"].to_numpy(dtype=float)),
         dtype=np.int64,
     )
-    group_order, group_pixel = adaptive_tiles(np.arange(len(targets)), home_k5, 0, bound)
+    group_order, group_pixel = adaptive_tiles(np.arange(len(targets)), home_k5, SKY_ORDER, bound)
     home = k5 == home_k5[idx]
     n_homes = np.bincount(idx[home], minlength=len(targets))
     if (n_homes != 1).any():  # the partition of a cone's centre always touches the cone
@@ -253,10 +294,14 @@ def shards(
     columns: tuple[str, ...],
     catalog_key: str,
     allwise_key: str | None = None,
+    allwise_columns: tuple[str, ...] | None = None,
 ) -> list[Shard]:
     """The shards of a :func:`target_partitions` table, with their digests: the NEOWISE
-    catalogue's (``catalog_key``) and, with ``allwise_key``
-    (:func:`neowise_lightcurves.allwise.digest_key`), the AllWISE MEP's, from the same rows."""
+    catalogue's (``catalog_key``, ``columns``: the base ones every match job caches) and, with
+    ``allwise_key`` (:func:`neowise_lightcurves.allwise.digest_key`), the AllWISE MEP's, from
+    the same rows and ``allwise_columns`` (default ``columns``: a MEP job caches every column
+    the light curves need at once)."""
+    allwise_columns = columns if allwise_columns is None else allwise_columns
     out = []
     for name, group in rows.groupby("shard", sort=True):
         out.append(
@@ -266,7 +311,9 @@ def shards(
                 n_targets=int(group["target_id"].nunique()),
                 partitions=tuple(int(k) for k in np.unique(group["k5"])),
                 allwise_digest=(
-                    shard_digest(group, radius_arcsec, columns, allwise_key) if allwise_key else ""
+                    shard_digest(group, radius_arcsec, allwise_columns, allwise_key)
+                    if allwise_key
+                    else ""
                 ),
             )
         )
@@ -350,8 +397,9 @@ def plan_text(
     given, the estimate of what it will read
     (:func:`~neowise_lightcurves.estimates.estimate_text`)."""
     partitions = {p for s in items for p in s.partitions}
-    orders = sorted({parse_shard(s.shard)[0] for s in items})
-    span = f"{orders[0]}-{orders[-1]}" if len(orders) > 1 else f"{shard_order}"
+    orders = sorted({parse_shard(s.shard)[0] for s in items}) or [shard_order]
+    span = f"{orders[0]}-{orders[-1]}" if len(orders) > 1 else f"{orders[0]}"
+    span = span.replace(str(SKY_ORDER), "sky", 1) if orders[0] == SKY_ORDER else span
     lines = [
         f"targets:                 {n_targets}",
         f"order-5 partitions:      {len(partitions)}",

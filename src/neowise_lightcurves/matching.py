@@ -44,6 +44,9 @@ CONCURRENT_BATCHES = 4
 #: Rows per row group of a match cache file (sorted by target: a light-curve job that reads a
 #: range of targets decodes only the row groups that hold them).
 CACHE_ROW_GROUP_ROWS = 50_000
+#: Where each match lies in the catalogue (a match cache's last columns; see
+#: :data:`neowise_lightcurves.columns.LOCATION_COLUMNS`).
+LOCATION_COLUMNS = cols.LOCATION_COLUMNS
 
 
 class Cones:
@@ -359,9 +362,12 @@ def candidate_row_groups(meta: pq.FileMetaData, bounds) -> list[int]:
     ]
 
 
-def output_schema(columns: tuple[str, ...], file_schema: pa.Schema | None = None) -> pa.Schema:
+def output_schema(
+    columns: tuple[str, ...], file_schema: pa.Schema | None = None, locations: bool = True
+) -> pa.Schema:
     """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``
-    (typed as in ``file_schema``, by default the NEOWISE catalogue's)."""
+    (typed as in ``file_schema``, by default the NEOWISE catalogue's), then, with
+    ``locations``, :data:`LOCATION_COLUMNS` (a TAP answer has none)."""
     file_schema = cols.file_schema() if file_schema is None else file_schema
     fields = [
         pa.field("target_id", pa.string()),
@@ -369,6 +375,8 @@ def output_schema(columns: tuple[str, ...], file_schema: pa.Schema | None = None
         pa.field("year", pa.string()),
     ]
     fields += [file_schema.field(c).with_nullable(True) for c in columns]
+    if locations:
+        fields += [pa.field("catalog_file", pa.string()), pa.field("catalog_row", pa.int64())]
     return pa.schema(fields)
 
 
@@ -396,25 +404,29 @@ def match_file(
     cones: Cones | None = None,
     batch_rows: int = BATCH_ROWS,
     record: ReadRecord | None = None,
+    passes: int | None = None,
 ) -> list[pa.Table]:
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
     The steps, each a round trip to the storage whatever the file's size: the footer
     (:func:`~neowise_lightcurves.reads.open_parquet`: the file's size, one read of its tail);
     the coarse filter (:func:`candidate_row_groups`: row groups whose ``ra``/``dec`` statistics
-    exclude every cone are skipped); ``ra`` and ``dec`` of the other row groups, in one read
-    (up to :data:`POSITION_BATCH_ROWS` rows); the exact test (:meth:`Cones.candidates`; for
-    moving targets the coarse step, on their widened cones); then the
-    other ``columns`` of only the row groups that hold a match, in batches of up to
-    ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once. Every read asks for all its column
-    chunks together (:func:`neowise_lightcurves.ranged.read_row_groups`: ranges coalesced and
-    fetched concurrently), which hides an object store's latency. Moving targets' candidates
-    then get the exact test (:meth:`Cones.exact`) on the ``mjd`` read with the other columns.
+    exclude every cone are skipped); then the candidate row groups read in one pass or two
+    (:func:`passes_for`, from the footer): in **one pass** every column of them at once
+    (:func:`_one_pass`), in **two passes** ``ra`` and ``dec`` of them (up to
+    :data:`POSITION_BATCH_ROWS` rows at once), then the other columns of only the row groups
+    that hold a match (:func:`_two_passes`). Batches of up to ``batch_rows`` rows,
+    :data:`CONCURRENT_BATCHES` at once. Every read asks for all its column chunks together
+    (:func:`neowise_lightcurves.ranged.read_row_groups`: ranges coalesced and fetched
+    concurrently), which hides an object store's latency. The exact test is
+    :meth:`Cones.candidates` on the positions read, then, for moving targets,
+    :meth:`Cones.exact` on each detection's ``mjd`` (:func:`_matches`).
 
     ``cones``, the targets' :class:`Cones` when already set up (one partition may have several
     files), saves setting them up again. ``record``, when given, is added what was read
-    (:mod:`neowise_lightcurves.reads`). Returns a list of tables (one per batch with matches)
-    holding ``target_id``, ``dist_arcsec`` and ``columns``.
+    (:mod:`neowise_lightcurves.reads`). ``passes``: 1 or 2 to force one way (default: chosen
+    per file). Returns a list of tables (one per batch with matches) holding ``target_id``,
+    ``dist_arcsec``, ``columns`` and :data:`LOCATION_COLUMNS`.
     """
     try:
         source, meta = reads.open_parquet(catalog.filesystem, info.path)
@@ -431,76 +443,221 @@ def match_file(
     others = [c for c in columns if c not in ("ra", "dec")]
     if cones.motion is not None and "mjd" not in others:
         others.append("mjd")  # the exact step of moving targets needs each detection's time
-    target_ids = targets["target_id"].to_numpy(dtype=object)
     keep = candidate_row_groups(meta, cones.bounds)
     if cones.motion is not None and cones.motion.moving.any():
         check_times(meta, range(meta.num_row_groups), cones.motion.mjd_range, info.path)
-    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-    file_size = source.size()
     if record is not None:
-        record.add(**reads.open_cost(meta, file_size, len(keep)).to_dict())
-
-    def second_pass(groups, rows_wanted):
-        """``others`` of the row groups ``groups``, at the rows ``rows_wanted`` among them."""
-        table = ranged.read_row_groups(source, meta, groups, others, record, "column_bytes")
-        if record is not None:
-            record.add(row_groups_second_pass=len(groups))
-        return table.take(pa.array(rows_wanted))
-
+        record.add(**reads.open_cost(meta, source.size(), len(keep)).to_dict())
+    if not keep:
+        return []
+    n_passes = passes or passes_for(meta, keep)
+    step = _one_pass if n_passes == 1 else _two_passes
+    target_ids = targets["target_id"].to_numpy(dtype=object)
     out = []
     try:
-        for batch in row_group_batches(list(sizes[keep]), POSITION_BATCH_ROWS):
-            groups = [keep[i] for i in batch]
-            pos = ranged.read_row_groups(
-                source, meta, groups, ["ra", "dec"], record, "position_bytes"
-            )
-            # the coarse step (the final answer for targets that do not move)
-            ti, di, dist = cones.candidates(
-                pos["ra"].to_numpy(zero_copy_only=False),
-                pos["dec"].to_numpy(zero_copy_only=False),
-            )
-            if len(ti) == 0:
-                continue
-            # the row groups that hold a match, in batches, and each match's row in its batch
-            starts = np.concatenate([[0], np.cumsum(sizes[groups])])
-            where = np.searchsorted(starts, di, side="right") - 1  # index into groups
-            hit = np.unique(where)
-            jobs = []
-            for sub in row_group_batches(list(sizes[[groups[i] for i in hit]]), batch_rows):
-                chosen = hit[sub]
-                in_batch = np.isin(where, chosen)
-                first = np.concatenate([[0], np.cumsum(sizes[[groups[i] for i in chosen]])])
-                slot = np.searchsorted(chosen, where[in_batch])
-                local = di[in_batch] - starts[where[in_batch]] + first[slot]
-                jobs.append(([groups[i] for i in chosen], local, np.flatnonzero(in_batch)))
-            with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(jobs))) as pool:
-                tables = list(pool.map(lambda job: second_pass(job[0], job[1]), jobs))
-            for table, (_, _, which) in zip(tables, jobs, strict=True):
-                for name in ("ra", "dec"):  # already read: not again
-                    if name in columns:
-                        table = table.append_column(name, pos[name].take(pa.array(di[which])))
-                pair_ti, pair_dist = ti[which], dist[which]
-                if cones.motion is not None:
-                    # the exact step for moving targets: the distance from the target's
-                    # position at each detection's own time
-                    keep, pair_dist = cones.exact(
-                        pair_ti,
-                        pos["ra"].take(pa.array(di[which])).to_numpy(zero_copy_only=False),
-                        pos["dec"].take(pa.array(di[which])).to_numpy(zero_copy_only=False),
-                        table["mjd"].to_numpy(zero_copy_only=False),
-                        pair_dist,
-                    )
-                    table = table.filter(pa.array(keep))
-                    pair_ti, pair_dist = pair_ti[keep], pair_dist[keep]
-                table = table.select(list(columns))
-                table = table.add_column(0, "dist_arcsec", pa.array(pair_dist, pa.float64()))
-                ids = pa.array(target_ids[pair_ti], pa.string())
-                out.append(table.add_column(0, "target_id", ids))
+        for found in step(source, meta, keep, others, cones, batch_rows, record):
+            out.append(_matches(found, cones, columns, target_ids, info.path))
     except MotionRangeError:
         raise
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
+    if record is not None and n_passes == 1:
+        record.add(files_one_pass=1)
     return out
+
+
+#: One batch's candidate pairs, as :func:`_one_pass` and :func:`_two_passes` yield them: each
+#: pair's target (index into the cones), coarse distance (arcsec), detection position (deg),
+#: row in the file, and the detection's other columns (a table, one row per pair).
+Found = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, pa.Table]
+
+
+def passes_for(meta: pq.FileMetaData, groups: list[int]) -> int:
+    """Read a file's candidate row groups ``groups`` in one pass (every column at once) or two
+    (positions first, then the rest of the row groups holding a match), from its footer.
+
+    Two passes cost one more round trip and save the other columns of the row groups that hold
+    no match. Where every candidate row group is likely to hold one, one pass is cheaper: a
+    single candidate row group, or row groups that each span most of the file's time range
+    (rows in random or spatial order, where a source's detections over its visits fall in
+    every row group its position's statistics allow). Where the row groups split the file's
+    time range into parts (rows in time order), a target's detections lie in the few row
+    groups of its visits: two passes. Row groups without ``mjd`` statistics count as spanning
+    the whole range.
+    """
+    if len(groups) <= 1:
+        return 1
+    index = meta.schema.to_arrow_schema().get_field_index("mjd")
+    spans, lows, highs = [], [], []
+    for g in groups:
+        stats = meta.row_group(g).column(index).statistics if index >= 0 else None
+        if stats is None or not stats.has_min_max:
+            return 1
+        lows.append(float(stats.min))
+        highs.append(float(stats.max))
+        spans.append(highs[-1] - lows[-1])
+    whole = max(highs) - min(lows)
+    if not whole > 0:
+        return 1
+    # row groups that each cover at most half the file's time range: time-ordered
+    return 2 if np.median(spans) <= 0.5 * whole else 1
+
+
+def _one_pass(source, meta, groups, others, cones, batch_rows, record):
+    """Every needed column of the candidate row groups, read at once (in batches of up to
+    ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once); yields :data:`Found` per batch
+    with a candidate pair."""
+    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+    names = ["ra", "dec", *others]
+    batches = [[groups[i] for i in b] for b in row_group_batches(list(sizes[groups]), batch_rows)]
+
+    def read(batch):
+        return ranged.read_row_groups(source, meta, batch, names, record, "column_bytes")
+
+    with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(batches))) as pool:
+        for batch, table in zip(batches, pool.map(read, batches), strict=True):
+            ra = table["ra"].to_numpy(zero_copy_only=False)
+            dec = table["dec"].to_numpy(zero_copy_only=False)
+            ti, di, dist = cones.candidates(ra, dec)
+            if record is not None:
+                record.add(row_groups_second_pass=len(batch))
+            if len(ti) == 0:
+                continue
+            starts = np.concatenate([[0], np.cumsum(sizes[batch])])
+            where = np.searchsorted(starts, di, side="right") - 1
+            rows = file_starts[np.asarray(batch)[where]] + di - starts[where]
+            take = pa.array(di)
+            yield ti, dist, ra[di], dec[di], rows, table.select(others).take(take)
+
+
+def _two_passes(source, meta, groups, others, cones, batch_rows, record):
+    """``ra`` and ``dec`` of the candidate row groups first (up to :data:`POSITION_BATCH_ROWS`
+    rows at once), then the other columns of only the row groups holding a candidate pair, in
+    batches of up to ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once; yields
+    :data:`Found` per batch."""
+    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+
+    def second_pass(job):
+        chosen, local = job[0], job[1]
+        table = ranged.read_row_groups(source, meta, chosen, others, record, "column_bytes")
+        if record is not None:
+            record.add(row_groups_second_pass=len(chosen))
+        return table.take(pa.array(local))
+
+    for batch in row_group_batches(list(sizes[groups]), POSITION_BATCH_ROWS):
+        read = [groups[i] for i in batch]
+        pos = ranged.read_row_groups(source, meta, read, ["ra", "dec"], record, "position_bytes")
+        ra = pos["ra"].to_numpy(zero_copy_only=False)
+        dec = pos["dec"].to_numpy(zero_copy_only=False)
+        ti, di, dist = cones.candidates(ra, dec)
+        if len(ti) == 0:
+            continue
+        # the row groups that hold a candidate, in batches, and each one's row in its batch
+        starts = np.concatenate([[0], np.cumsum(sizes[read])])
+        where = np.searchsorted(starts, di, side="right") - 1  # index into read
+        hit = np.unique(where)
+        jobs = []
+        for sub in row_group_batches(list(sizes[[read[i] for i in hit]]), batch_rows):
+            chosen = hit[sub]
+            in_batch = np.isin(where, chosen)
+            first = np.concatenate([[0], np.cumsum(sizes[[read[i] for i in chosen]])])
+            slot = np.searchsorted(chosen, where[in_batch])
+            local = di[in_batch] - starts[where[in_batch]] + first[slot]
+            jobs.append(([read[i] for i in chosen], local, np.flatnonzero(in_batch)))
+        rows = file_starts[np.asarray(read)[where]] + di - starts[where]
+        with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(jobs))) as pool:
+            for job, table in zip(jobs, pool.map(second_pass, jobs), strict=True):
+                which = job[2]
+                d = di[which]
+                yield ti[which], dist[which], ra[d], dec[d], rows[which], table
+
+
+def _matches(found: Found, cones: Cones, columns, target_ids, path: str) -> pa.Table:
+    """The exact step for a batch's candidate pairs (moving targets: the distance from the
+    target's position at each detection's own time, :meth:`Cones.exact`), then the match
+    table: ``target_id``, ``dist_arcsec``, ``columns``, :data:`LOCATION_COLUMNS`."""
+    ti, dist, ra, dec, rows, table = found
+    if cones.motion is not None:
+        within, dist = cones.exact(ti, ra, dec, table["mjd"].to_numpy(zero_copy_only=False), dist)
+        table = table.filter(pa.array(within))
+        ti, dist, ra, dec, rows = ti[within], dist[within], ra[within], dec[within], rows[within]
+    for name, values in (("ra", ra), ("dec", dec)):  # already decoded: not again
+        if name in columns:
+            table = table.append_column(pa.field(name, pa.float64()), pa.array(values))
+    table = table.select(list(columns))
+    table = table.append_column("catalog_file", pa.array([path] * table.num_rows, pa.string()))
+    table = table.append_column("catalog_row", pa.array(rows, pa.int64()))
+    table = table.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
+    return table.add_column(0, "target_id", pa.array(target_ids[ti], pa.string()))
+
+
+def read_at(
+    catalog: Catalog,
+    locations: pa.Table,
+    columns: tuple[str, ...],
+    concurrent_files: int,
+    record: ReadRecord | None = None,
+) -> pa.Table:
+    """``columns`` of the catalogue rows at ``locations`` (a match cache's
+    :data:`LOCATION_COLUMNS`), in their order: for each file, its footer, then those columns of
+    only the row groups that hold one of the rows, in one read
+    (:func:`neowise_lightcurves.ranged.read_row_groups`); ``concurrent_files`` files at once.
+    Matching is not done again: what a cut needing a new column costs is these bytes alone.
+
+    Raises
+    ------
+    CatalogError
+        If a file cannot be read, lacks a column, or has fewer rows than a location names.
+    """
+    full = output_schema(columns)
+    schema = pa.schema([full.field(c) for c in columns])
+    files = locations["catalog_file"].to_numpy(zero_copy_only=False).astype(object)
+    rows = locations["catalog_row"].to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(files) == 0 or not columns:
+        return schema.empty_table()
+    names, inverse = np.unique(files, return_inverse=True)
+
+    def one_file(i: int) -> tuple[np.ndarray, pa.Table]:
+        path = str(names[i])
+        at = np.flatnonzero(inverse == i)
+        try:
+            source, meta = reads.open_parquet(catalog.filesystem, path)
+            file_schema = meta.schema.to_arrow_schema()
+            missing = [c for c in columns if file_schema.get_field_index(c) < 0]
+            if missing:
+                raise CatalogError(f"catalogue file {path} lacks column(s): {', '.join(missing)}")
+            sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+            starts = np.concatenate([[0], np.cumsum(sizes)])
+            if rows[at].max() >= starts[-1]:
+                raise CatalogError(
+                    f"catalogue file {path} has {starts[-1]:,} rows, not the row "
+                    f"{rows[at].max():,} a match cache names: it changed since it was matched"
+                )
+            group_of = np.searchsorted(starts, rows[at], side="right") - 1
+            groups = np.unique(group_of)
+            if record is not None:
+                record.add(**reads.open_cost(meta, source.size(), len(groups)).to_dict())
+                record.add(row_groups_second_pass=len(groups))
+            table = ranged.read_row_groups(
+                source, meta, [int(g) for g in groups], list(columns), record, "column_bytes"
+            )
+            first = np.concatenate([[0], np.cumsum(sizes[groups])])
+            local = rows[at] - starts[group_of] + first[np.searchsorted(groups, group_of)]
+            return at, table.take(pa.array(local))
+        except CatalogError:
+            raise
+        except Exception as err:
+            raise CatalogError(f"cannot read catalogue file {path}: {explain(err)}") from err
+
+    with ThreadPoolExecutor(max_workers=max(1, int(concurrent_files))) as pool:
+        parts = list(pool.map(one_file, range(len(names))))
+    order = np.argsort(np.concatenate([at for at, _ in parts]), kind="stable")
+    table = pa.concat_tables(
+        [t.select(list(columns)) for _, t in parts], promote_options="permissive"
+    )
+    return table.take(pa.array(order)).cast(schema)
 
 
 def check_times(meta, groups, mjd_range: tuple[float, float], path: str) -> None:

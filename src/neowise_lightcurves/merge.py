@@ -135,6 +135,7 @@ def merge_group(
     *,
     association_options: dict | None,
     periods_options: dict | None,
+    columns_files: dict[str, str] | None = None,
 ) -> dict:
     """Build one group's outputs from its match caches.
 
@@ -163,6 +164,9 @@ def merge_group(
     periods_options : dict or None
         The config's ``periods`` keys (see :func:`~neowise_lightcurves.periods.periods`):
         each target's best period in the summary; None: no period columns.
+    columns_files : dict, optional
+        Each match file's columns file, where it has one (:func:`~neowise_lightcurves.
+        lightcurves.read_matches`).
 
     Returns
     -------
@@ -189,7 +193,7 @@ def merge_group(
             subfolders = target_files.needs_subfolders(len(ids), outputs.formats)
         for batch in batches or [slice(0, 0)]:
             mine = ids[batch]
-            matches = lightcurves.read_matches(match_paths, mine)
+            matches = lightcurves.read_matches(match_paths, mine, columns_files)
             matches = allwise.drop_repeated_exposures(matches)  # from every shard at once
             before = lightcurves.detections_per_target(matches, mine)
             # association from NEOWISE's own detections: an AllWISE MEP row carries its deep

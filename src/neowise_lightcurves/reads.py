@@ -64,8 +64,10 @@ class ReadRecord:
     row_groups: int = 0
     #: row groups skipped unread: their ``ra``/``dec`` statistics exclude every cone
     row_groups_skipped: int = 0
-    #: row groups whose other columns were read (they hold a match)
+    #: row groups whose other columns were read (they hold a match, or were read in one pass)
     row_groups_second_pass: int = 0
+    #: files whose candidate row groups were read in one pass (every column at once)
+    files_one_pass: int = 0
     #: requests to the storage (see the module's description)
     requests: int = 0
     #: bytes asked for: footers, positions, other columns

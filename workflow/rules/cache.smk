@@ -17,5 +17,6 @@ rule prune_cache:
     params:
         radius=RADIUS,
         years=READ_YEARS,
+        side_key=SIDE_KEY,
     script:
         "../../scripts/prune_cache.py"

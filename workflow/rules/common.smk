@@ -54,11 +54,17 @@ for _name in ("lightcurves.parquet", "binned.parquet"):
         )
 try:
     CUT_COLUMNS = nl_cuts.cut_columns(config["match"]["cuts"])
+    # a match job's columns (the same whatever the cuts), and every column the light curves hold
+    BASE_COLUMNS = nl_columns.base_columns(config["match"]["columns"])
     CACHED_COLUMNS = nl_columns.cached_columns(
-        list(config["match"]["extra_columns"]) + list(CUT_COLUMNS)
+        list(config["match"]["extra_columns"]) + list(CUT_COLUMNS),
+        config["match"]["columns"],
     )
 except ValueError as err:
     raise WorkflowError(f"config: {err}") from None
+# the others, read for the matches by a job of their own (rule match_columns), and its key
+SIDE_COLUMNS = CACHED_COLUMNS[len(BASE_COLUMNS) :]
+SIDE_KEY = nl_cache.columns_key(SIDE_COLUMNS)
 
 # What makes cached matches valid for this run, besides each shard's target set: which
 # catalogue (the demo's seed and size are part of it) and which columns are stored.
@@ -102,9 +108,10 @@ if ALLWISE["enabled"]:
 
 wildcard_constraints:
     year="year[0-9]+|addendum",
-    shard="k[0-5]_[0-9]+",
-    group="k[0-5]_[0-9]+",
+    shard="sky|k[0-5]_[0-9]+",
+    group="sky|k[0-5]_[0-9]+",
     digest="[0-9a-f]{12}",
+    key="[0-9a-f]{8}",
     radius="[0-9.e+-]+",
 
 
@@ -163,6 +170,15 @@ def cache_file(shard, year):
     return f"{OUTDIR}/cache/{name}"
 
 
+def columns_file(shard, year):
+    """The columns file beside a NEOWISE year's cache file (SIDE_COLUMNS), or None."""
+    if not SIDE_KEY or year == nl_allwise.NAME:
+        return None
+    digest = nl_cache.year_digest(shard, year)
+    name = nl_cache.cache_name(RADIUS, year, shard.shard, digest)
+    return f"{OUTDIR}/cache/{nl_cache.columns_name(name, SIDE_KEY)}"
+
+
 def lightcurve_inputs(wildcards):
     """Cache files, every year read, of every shard the group's targets' cones touch."""
     shards = manifest_shards()
@@ -171,6 +187,17 @@ def lightcurve_inputs(wildcards):
         for year in READ_YEARS
         for name in manifest_groups()[wildcards.group].reads
     ]
+
+
+def lightcurve_column_inputs(wildcards):
+    """Their columns files (the cuts' and extra_columns' columns), where there are any."""
+    shards = manifest_shards()
+    found = (
+        columns_file(shards[name], year)
+        for year in READ_YEARS
+        for name in manifest_groups()[wildcards.group].reads
+    )
+    return [path for path in found if path]
 
 
 def summary_pieces(wildcards):

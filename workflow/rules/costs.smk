@@ -37,5 +37,6 @@ rule costs:
         + ["targets", "manifest", "summary", "plots", "overview"],
         demo_years=YEARS if DEMO_CATALOG else [],
         cache=f"{OUTDIR}/cache",
+        side_key=SIDE_KEY,
     script:
         "../../scripts/costs.py"

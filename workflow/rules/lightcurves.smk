@@ -9,6 +9,7 @@ rule lightcurves:
     input:
         partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
         matches=lightcurve_inputs,
+        columns=lightcurve_column_inputs,
     output:
         **PER_TARGET_OUTPUT,
         lightcurves=f"{OUTDIR}/lightcurves.parquet/{{group}}.parquet",
@@ -31,6 +32,7 @@ rule lightcurves:
         years=READ_YEARS,
         radius_arcsec=config["match"]["radius_arcsec"],
         formats=config["outputs"]["per_target_formats"],
+        side_key=SIDE_KEY,
     script:
         "../../scripts/lightcurves.py"
 

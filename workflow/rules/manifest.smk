@@ -21,7 +21,9 @@ checkpoint manifest:
         years=READ_YEARS,  # a moving target's cone is widened by what it moves over them
         shard_order=config["match"]["shard_order"],
         max_shard_targets=config["match"]["max_shard_targets"],
-        columns=CACHED_COLUMNS,
+        max_shard_partitions=config["match"]["max_shard_partitions"],
+        columns=BASE_COLUMNS,  # a NEOWISE match job's; the MEP's jobs take every column
+        allwise_columns=CACHED_COLUMNS,
         catalog_key=CATALOG_KEY,
         allwise_key=ALLWISE_KEY,  # the AllWISE MEP's source: its jobs' cache keys
     script:

@@ -25,11 +25,39 @@ rule match:
         root=CATALOG_ROOT,
         s3=config["catalog"]["s3"],
         radius_arcsec=config["match"]["radius_arcsec"],
-        columns=CACHED_COLUMNS,
+        columns=BASE_COLUMNS,
         catalog_key=CATALOG_KEY,
         concurrent_partitions=config["match"]["concurrent_partitions"],
     script:
         "../../scripts/match.py"
+
+
+# The columns the cuts and match.extra_columns name beyond a match job's own, read for its
+# matches only (no matching again: the catalogue rows are where the match file says), kept
+# beside it row for row; a new cut that needs a column reads only that column.
+rule match_columns:
+    input:
+        matches=f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
+    output:
+        f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.parquet",
+    log:
+        f"{LOGDIR}/match_columns/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.log",
+    benchmark:
+        f"{OUTDIR}/benchmarks/match_columns/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.tsv"
+    conda:
+        "../../envs/neowise-lightcurves.yaml"
+    threads: config["match"]["threads"]
+    resources:
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
+    params:
+        root=CATALOG_ROOT,
+        s3=config["catalog"]["s3"],
+        columns=SIDE_COLUMNS,
+        key=SIDE_KEY,
+        concurrent_partitions=config["match"]["concurrent_partitions"],
+    script:
+        "../../scripts/match_columns.py"
 
 
 # One job per shard for the AllWISE Multiepoch Photometry (2010-2011; catalog.allwise_mep),
@@ -65,7 +93,7 @@ rule match_allwise:
         s3=config["catalog"]["s3"],
         tap=ALLWISE,
         radius_arcsec=config["match"]["radius_arcsec"],
-        columns=CACHED_COLUMNS,
+        columns=CACHED_COLUMNS,  # the MEP's every column at once (its key holds them)
         allwise_key=ALLWISE_KEY,
         concurrent_partitions=config["match"]["concurrent_partitions"],
     script:
