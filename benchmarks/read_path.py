@@ -361,8 +361,18 @@ def write_targets(sky: Path, n: int, path: Path, radius_arcsec: float, seed: int
     on_sky = set(src["k5"].unique().tolist())
     turn = src.groupby("k5").cumcount().to_numpy()
     pick = src.iloc[np.argsort(turn, kind="stable")[: int(n * 1.1) + 10]]
+    import hpgeom
+
     cones = nl_sky.cone_partitions(pick["ra"], pick["dec"], radius_arcsec)
-    pick = pick[[set(c.tolist()) <= on_sky for c in cones]].iloc[:n]
+    # ... and the notebook's own query of them (hpgeom's inclusive one, which may add pixels)
+    notebook = [
+        hpgeom.query_circle(32, r, d, radius_arcsec / 3600, nest=True, inclusive=True)
+        for r, d in zip(pick["ra"], pick["dec"], strict=True)
+    ]
+    fits = [
+        set(c.tolist()) | set(q.tolist()) <= on_sky for c, q in zip(cones, notebook, strict=True)
+    ]
+    pick = pick[fits].iloc[:n]
     pd.DataFrame(
         {
             "uid": np.arange(1, len(pick) + 1),

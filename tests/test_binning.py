@@ -56,6 +56,21 @@ def test_binned_fluxes_recover_known_means_despite_outliers():
     assert not m["w1_upper_limit"].any()
 
 
+def test_without_uncertainties_the_binned_errors_come_from_the_scatter():
+    """match.columns: notebook reads no w?sigflux: the fluxes are clipped and binned all the
+    same, the same exposures kept as with their errors, each epoch's error the median's
+    standard error from its scatter."""
+    lc, truth = synthetic()
+    with_errors = binning.bin_visits(lc, *DEFAULT_BINNING)
+    bare = binning.bin_visits(lc.assign(w1sigflux=np.nan, w2sigflux=np.nan), *DEFAULT_BINNING)
+    for b in ("w1", "w2"):
+        assert (bare[f"{b}_n"] == with_errors[f"{b}_n"]).all()
+        np.testing.assert_allclose(bare[f"{b}_flux_mjy"], with_errors[f"{b}_flux_mjy"])
+        assert (bare[f"{b}_flux_err_mjy"] > 0).all() and not bare[f"{b}_upper_limit"].any()
+    m = bare.merge(truth, on=["target_id", "epoch"])
+    assert (np.abs(m["w1_flux"] - m["w1"]) < 4 * m["w1_flux_err"]).all()
+
+
 def test_epochs_upper_limits_and_null_fluxes():
     lc, _ = synthetic(n_targets=1, epochs=2)
     lc.loc[lc["mjd"] < 58100, "w2flux"] = np.nan  # epoch 0: no W2 flux at all

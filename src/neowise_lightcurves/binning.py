@@ -227,7 +227,7 @@ def bin_visits(
     out.insert(0, "target_id", lc["target_id"].iloc[first].array)  # its dtype, even when empty
     for b in BANDS:
         flux, err = lc[f"{b}flux_mjy"], lc[f"{b}sigflux_mjy"]
-        keep = clip_mask(flux.where(err.notna()), groups, sigma, iterations)
+        keep = clip_mask(flux, groups, sigma, iterations)
         n, med, ferr = _median_and_error(flux, err, keep, groups)
         _, med_dn, err_dn = _median_and_error(lc[f"{b}flux"], lc[f"{b}sigflux"], keep, groups)
         t = pd.Series(np.where(keep, lc["mjd"], np.nan))

@@ -31,7 +31,8 @@ def read_matches(
     paths: Iterable[str], ids=None, columns_files: dict[str, str] | None = None
 ) -> pa.Table:
     """Concatenate match cache files, or only the rows of the targets ``ids``, without their
-    catalogue locations (:data:`neowise_lightcurves.matching.LOCATION_COLUMNS`).
+    catalogue locations (:data:`neowise_lightcurves.matching.LOCATION_COLUMNS`), with any base
+    column they lack as nulls (:func:`with_base_columns`).
 
     With ``ids``, each file is read a row group at a time and only the rows of those targets are
     kept, so memory follows the rows kept, not the files (a group's cones reach into neighbour
@@ -53,7 +54,8 @@ def read_matches(
         raise ValueError("no match files to merge")
     value_set = None if ids is None else pa.array(_sorted_ids(ids), pa.string())
     tables = [_read_one(p, value_set, columns_files.get(p)) for p in paths]
-    return _without_read_records(pa.concat_tables(tables, promote_options="permissive"))
+    matches = pa.concat_tables(tables, promote_options="permissive")
+    return with_base_columns(_without_read_records(matches))
 
 
 def _read_one(path: str, value_set: pa.Array | None, columns_path: str | None) -> pa.Table:
