@@ -170,14 +170,14 @@ def test_a_million_targets_simply_work():
             "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
         }
     )
-    t0 = time.perf_counter()
     out = normalize(frame)
-    rows = manifest.target_partitions(out, 1.0, 2)
+    # the defaults: from the whole sky down, split above 20,000 targets or 256 partitions
+    rows = manifest.target_partitions(out, 1.0, -1, 20_000, max_shard_partitions=256)
     items = manifest.shards(rows, 1.0, ("ra",), "demo")
-    elapsed = time.perf_counter() - t0
     assert out["target_id"].is_unique and len(out) == n
-    assert rows["target_id"].nunique() == n and len(items) == 192
-    assert elapsed < 120, elapsed
+    assert rows["target_id"].nunique() == n and len(items) == 192  # the order-2 pixels
+    assert max(s.n_targets for s in items) <= 20_000
+    # (how long it takes is measured by benchmarks/workflow_costs.py --large, not asserted)
 
 
 @pytest.mark.workflow

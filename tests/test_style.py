@@ -27,3 +27,14 @@ def test_snakemake_lint():
     proc = run(sys.executable, "-m", "snakemake", "--lint")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in out, out
+
+
+def test_the_module_map_names_every_module():
+    """The package's docstring lists every module (a reader finds where a thing lives)."""
+    import pkgutil
+
+    import neowise_lightcurves
+
+    names = {m.name for m in pkgutil.iter_modules(neowise_lightcurves.__path__)}
+    doc = neowise_lightcurves.__doc__
+    assert names and not [n for n in sorted(names) if f"  {n} " not in doc]

@@ -1,33 +1,49 @@
 """NEOWISE single-exposure light curves from IRSA's HEALPix-partitioned Parquet catalogue.
 
-Modules
--------
-columns      the catalogue's 143 columns, their types, units and descriptions
-sky          HEALPix partitions of cones, shards, angular distances
-catalog      where a catalogue year lives and how its partition files are listed and opened
-targets      reading and validating target tables (demo, file, VizieR)
-manifest     which partitions and shards each target touches (density-adaptive shards, each
-             target's home shard); cache keys of match jobs
-matching     exact cone matching of targets against catalogue partitions
-cuts         quality cuts: checking them and applying them
-lightcurves  match caches into light curves: reading, cutting, sorting, de-duplicating
-binning      visit binning and variability statistics
-summary      the per-target summary
-merge        one shard's light curves, binned epochs, summary and per-target files, in batches
-outputs      the run's outputs across shards: gathering, stale shard files, read_lightcurves
-target_files per-target files and their index
-filenames    file names for any target id, safe on every system
-plots        epoch and overview figures
-cache        where match cache files live; pruning the unused ones
-costs        every job's cost record (Snakemake benchmark files), per rule
-reads        what the match jobs read (files, row groups, requests, bytes), per job and run
-inprocess    fetch(): the workflow's steps in one process, for a few targets in a notebook
-iocount      counting the bytes a catalogue reads (benchmarks)
-demo         a deterministic synthetic sky in IRSA's exact layout
-realrows     real IRSA rows (timewise's TAP downloads) in the catalogue's layouts; timewise's visits
-atomic       writing outputs under a temporary name, then renaming
-config       reading the workflow's configuration
-logs         each job's log file, and why it failed
+Modules, by stage
+-----------------
+The catalogue and the sky
+  columns      the catalogue's 143 columns, their types and units; which ones a match reads
+  sky          HEALPix partitions of cones, angular distances
+  catalog      where a catalogue year lives, how its partition files are listed and opened
+  motion       proper motions: widened cones, positions at each detection's time
+Targets and the plan
+  targets      reading and validating target tables (demo, file, VizieR)
+  tap          TAP queries (VizieR, the AllWISE MEP): limits, overflows, retries
+  manifest     which partitions each target touches; shards and groups (density-adaptive);
+               cache keys of match jobs; the plan's text
+  estimates    what a run will read, from listings and footers (snakemake plan)
+Matching and reading
+  matching     exact cone matching in partition files: the coarse filter, one pass or two,
+               the exact test; columns read later for matched rows
+  reads        the I/O record of match jobs (requests, bytes, floor); reading footers
+  ranged       fetching a read's byte ranges at once over a high-latency store
+  iocount      counting the bytes a catalogue reads (benchmarks)
+  allwise      the AllWISE Multiepoch Photometry: its columns, TAP or local matching
+  cache        where match cache files and their columns files live; pruning unused ones
+Light curves
+  cuts         quality cuts: checking them and applying them
+  lightcurves  match caches into light curves: reading, cutting, sorting, de-duplicating
+  photometry   zero points, flux densities (mJy), saturation
+  binning      visit binning, clipping and variability statistics
+  association  blending flags and the second-source test
+  periods      Lomb-Scargle periods
+  summary      the per-target summary
+  merge        one group's light curves, binned epochs, summary and per-target files
+Outputs
+  outputs      the run's outputs across groups: gathering, read_lightcurves
+  target_files per-target files and their index
+  filenames    file names for any target id, safe on every system
+  plots        epoch and overview figures
+  costs        every job's cost record (Snakemake benchmark files), per rule
+In a notebook, and for tests
+  inprocess    fetch(): the workflow's steps in one process, for a few targets
+  demo         a deterministic synthetic sky in IRSA's exact layout
+  realrows     real IRSA rows (timewise's TAP downloads) in the catalogue's layouts
+Plumbing
+  atomic       writing outputs under a temporary name, then renaming
+  config       reading the workflow's configuration
+  logs         each job's log file, why it failed, and its CPU
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1,7 +1,10 @@
-"""Workflow configuration helpers."""
+"""The workflow's configuration: its defaults and schema (shipped with the package), checking
+a configuration, fetch()'s keywords, and everything a configuration implies (:func:`resolve`),
+worked out in one place for the rules and for fetch()."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -35,3 +38,143 @@ def coerce_cli_strings(value: Any, schema: dict) -> Any:
                 if validator.is_valid(parsed):
                     return parsed
     return value
+
+
+# ------------------------------------------------------------------------------ the defaults
+#: Sections of the configuration whose first-level keys are fetch()'s keywords
+#: (:func:`keyword_paths`); the other sections (``binning``, ...) are keywords themselves.
+KEYWORD_SECTIONS = ("targets", "catalog", "match")
+
+
+def _data(name: str) -> str:
+    from importlib.resources import files
+
+    return files("neowise_lightcurves").joinpath(f"data/{name}").read_text()
+
+
+def defaults() -> dict:
+    """The workflow's default configuration (its ``config.yaml``, shipped in the package as
+    ``data/config.yaml``; a test checks the two are the same)."""
+    return yaml.safe_load(_data("config.yaml"))
+
+
+def schema() -> dict:
+    """The configuration's JSON schema (``workflow/schemas/config.schema.yaml``, shipped in the
+    package as ``data/config.schema.yaml``)."""
+    return yaml.safe_load(_data("config.schema.yaml"))
+
+
+def validate(cfg: dict, who: str = "config") -> None:
+    """Raise ValueError naming the first key of ``cfg`` the schema refuses, and why."""
+    import jsonschema
+
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema()).iter_errors(cfg), key=lambda e: list(e.path)
+    )
+    if errors:
+        where = ".".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        raise ValueError(f"{who}: setting {where}: {errors[0].message}")
+
+
+def keyword_paths() -> dict[str, tuple[str, ...]]:
+    """fetch()'s keywords and the configuration keys they set, from the schema: every
+    first-level key of :data:`KEYWORD_SECTIONS` (``radius_arcsec`` -> ``("match",
+    "radius_arcsec")``), and every other section by its name (``binning``)."""
+    props = schema()["properties"]
+    out: dict[str, tuple[str, ...]] = {}
+    for section, spec in props.items():
+        if section not in KEYWORD_SECTIONS:
+            out[section] = (section,)
+            continue
+        for key in spec.get("properties", {}):
+            if key in out:
+                raise RuntimeError(f"config keyword {key!r} is in two sections")
+            out[key] = (section, key)
+    return out
+
+
+# ------------------------------------------------------------------------------ derived
+@dataclass(frozen=True)
+class Resolved:
+    """Everything a validated configuration implies, worked out once (:func:`resolve`) for
+    the workflow's rules and for fetch() alike."""
+
+    #: the run's output folder, without a trailing slash
+    outdir: str
+    #: the catalogue is the built-in demo sky / the targets are the demo's
+    demo_catalog: bool
+    demo_targets: bool
+    #: where the demo sky's catalogue (and its copy of the MEP) is written
+    demo_root: str
+    #: the catalogue root the match jobs read (the demo's folder for ``demo``)
+    catalog_root: str
+    #: what makes cached NEOWISE matches valid besides each shard's targets
+    catalog_key: str
+    #: NEOWISE years read (``"year1"`` ...), and those plus the MEP's ``"allwise"`` when on
+    years: tuple[str, ...]
+    read_years: tuple[str, ...]
+    #: the radius as folder names write it
+    radius_tag: str
+    #: columns the cuts test; every NEOWISE match job's; every column of the light curves;
+    #: those read later for the matched rows (rule match_columns) and their key
+    cut_columns: tuple[str, ...]
+    base_columns: tuple[str, ...]
+    cached_columns: tuple[str, ...]
+    side_columns: tuple[str, ...]
+    side_key: str
+    #: the MEP's source (``"demo"``, ``"tap"`` or a local copy's root; ``auto`` resolved), the
+    #: root its jobs read (None through TAP), and its cache key (None when off)
+    allwise_source: str
+    allwise_root: str | None
+    allwise_key: str | None
+
+
+def resolve(cfg: dict) -> Resolved:
+    """What a validated configuration ``cfg`` implies (:class:`Resolved`).
+
+    Raises
+    ------
+    ValueError
+        If the cuts or ``extra_columns`` name a column the catalogue does not have.
+    """
+    from . import allwise, cache, catalog, columns, cuts, manifest
+
+    outdir = cfg["outdir"].rstrip("/")
+    demo_catalog = cfg["catalog"]["root"] == "demo"
+    demo_root = f"{outdir}/demo/catalog"
+    m = cfg["match"]
+    cut_columns = tuple(cuts.cut_columns(m["cuts"]))
+    base = columns.base_columns(m["columns"])
+    cached = columns.cached_columns(list(m["extra_columns"]) + list(cut_columns), m["columns"])
+    side = cached[len(base) :]
+    years = tuple(catalog.year_name(y) for y in cfg["catalog"]["years"])
+    mep = cfg["catalog"]["allwise_mep"]
+    source = mep["source"]
+    if source == "auto":
+        source = "demo" if demo_catalog else "tap"
+    key = None
+    if mep["enabled"]:
+        key = allwise.source_key(source, mep["tap_url"], mep["table"], cfg["demo"])
+    return Resolved(
+        outdir=outdir,
+        demo_catalog=demo_catalog,
+        demo_targets=cfg["targets"]["source"] == "demo",
+        demo_root=demo_root,
+        catalog_root=demo_root if demo_catalog else cfg["catalog"]["root"],
+        catalog_key=(
+            "demo:seed={seed}:field={field_sources}".format(**cfg["demo"])
+            if demo_catalog
+            else cfg["catalog"]["root"].rstrip("/")
+        ),
+        years=years,
+        read_years=years + ((allwise.NAME,) if mep["enabled"] else ()),
+        radius_tag=manifest.radius_tag(m["radius_arcsec"]),
+        cut_columns=cut_columns,
+        base_columns=base,
+        cached_columns=cached,
+        side_columns=side,
+        side_key=cache.columns_key(side),
+        allwise_source=source,
+        allwise_root={"demo": demo_root, "tap": None}.get(source, source),
+        allwise_key=key,
+    )

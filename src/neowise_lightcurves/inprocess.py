@@ -17,55 +17,25 @@ from __future__ import annotations
 import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import yaml
 
-from . import allwise, binning, catalog, columns, cuts, lightcurves, manifest, matching, targets
+from . import allwise, binning, catalog, cuts, lightcurves, manifest, matching, targets
+from . import config as nl_config
 from .reads import ReadRecord
-
-_SOURCE_TREE = Path(__file__).resolve().parents[2]
-#: The workflow's configuration (its defaults), when the package runs from the workflow's folder.
-WORKFLOW_CONFIG = _SOURCE_TREE / "config.yaml"
-#: The workflow's configuration schema.
-CONFIG_SCHEMA = _SOURCE_TREE / "workflow" / "schemas" / "config.schema.yaml"
-
-#: fetch()'s keyword arguments and the configuration keys they set.
-SETTINGS = {
-    "years": ("catalog", "years"),
-    "root": ("catalog", "root"),
-    "s3": ("catalog", "s3"),
-    "radius_arcsec": ("match", "radius_arcsec"),
-    "cuts": ("match", "cuts"),
-    "extra_columns": ("match", "extra_columns"),
-    "columns": ("match", "columns"),
-    "concurrent_partitions": ("match", "concurrent_partitions"),
-    "binning": ("binning",),
-    "id_column": ("targets", "id_column"),
-    "ra_column": ("targets", "ra_column"),
-    "dec_column": ("targets", "dec_column"),
-    "duplicate_ids": ("targets", "duplicate_ids"),
-    "sexagesimal": ("targets", "sexagesimal"),
-    "proper_motion": ("match", "proper_motion"),
-    "pmra_column": ("targets", "pmra_column"),
-    "pmdec_column": ("targets", "pmdec_column"),
-    "epoch_column": ("targets", "epoch_column"),
-    "pm_epoch": ("targets", "pm_epoch"),
-    "allwise_mep": ("catalog", "allwise_mep"),
-}
 
 
 def settings(config: str | os.PathLike | dict | None = None, **overrides) -> dict:
-    """The workflow's configuration, updated by ``overrides`` (:data:`SETTINGS` names them),
-    and checked against its schema.
+    """The workflow's configuration, updated by ``overrides`` (fetch()'s keywords:
+    :func:`neowise_lightcurves.config.keyword_paths`), and checked against its schema.
 
     Parameters
     ----------
     config : path or dict, optional
-        A workflow ``config.yaml`` (or its contents); default: the workflow's own
-        (:data:`WORKFLOW_CONFIG`).
+        A workflow ``config.yaml`` (or its contents); default: the workflow's defaults, as the
+        package ships them (:func:`neowise_lightcurves.config.defaults`).
 
     Raises
     ------
@@ -73,38 +43,24 @@ def settings(config: str | os.PathLike | dict | None = None, **overrides) -> dic
         An unknown keyword, or a value the schema refuses (the message names the key).
     """
     if config is None:
-        if not WORKFLOW_CONFIG.is_file():
-            raise ValueError(
-                f"no workflow configuration at {WORKFLOW_CONFIG}: pass config= (the path of the "
-                "workflow's config.yaml)"
-            )
-        config = WORKFLOW_CONFIG
-    if isinstance(config, dict):
+        cfg = nl_config.defaults()
+    elif isinstance(config, dict):
         cfg = copy.deepcopy(config)
     else:
         with open(config) as fh:
             cfg = yaml.safe_load(fh)
+    paths = nl_config.keyword_paths()
     for name, value in overrides.items():
-        if name not in SETTINGS:
-            raise ValueError(f"fetch: unknown setting {name!r} (known: {', '.join(SETTINGS)})")
-        *parents, key = SETTINGS[name]
+        if name not in paths:
+            raise ValueError(f"fetch: unknown setting {name!r} (known: {', '.join(paths)})")
+        *parents, key = paths[name]
         where = cfg
         for p in parents:
             where = where[p]
         if isinstance(value, dict) and isinstance(where.get(key), dict):
             value = {**where[key], **value}
         where[key] = value
-    if CONFIG_SCHEMA.is_file():
-        import jsonschema
-
-        with open(CONFIG_SCHEMA) as fh:
-            schema = yaml.safe_load(fh)
-        errors = sorted(
-            jsonschema.Draft202012Validator(schema).iter_errors(cfg), key=lambda e: e.path
-        )
-        if errors:
-            where = ".".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-            raise ValueError(f"fetch: setting {where}: {errors[0].message}")
+    nl_config.validate(cfg, "fetch")
     return cfg
 
 
@@ -185,18 +141,16 @@ def fetch(
     )
     m = cfg["match"]
     radius = float(m["radius_arcsec"])
-    cached = columns.cached_columns(
-        list(m["extra_columns"]) + list(cuts.cut_columns(m["cuts"])), m["columns"]
-    )
-    years = [catalog.year_name(y) for y in cfg["catalog"]["years"]]
+    resolved = nl_config.resolve(cfg)  # as the workflow's rules work it out
+    cached = resolved.cached_columns
     mep = cfg["catalog"]["allwise_mep"]
-    mep_source = "tap" if mep["source"] == "auto" else mep["source"]
+    mep_source = resolved.allwise_source
     if mep["enabled"] and mep_source == "demo":
         raise ValueError(
             "fetch: allwise_mep source 'demo' is the workflow's; give its root (a local copy "
             "such as results/demo/catalog after a demo run) or 'tap'"
         )
-    read_years = years + ([allwise.NAME] if mep["enabled"] else [])
+    read_years = list(resolved.read_years)
     # years=None: proper motions ignored (match.proper_motion: false)
     motion_years = read_years if m["proper_motion"] else None
     rows = manifest.target_partitions(frame, radius, m["shard_order"], None, years=motion_years)

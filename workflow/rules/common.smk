@@ -12,7 +12,6 @@ from neowise_lightcurves import allwise as nl_allwise
 from neowise_lightcurves import cache as nl_cache
 from neowise_lightcurves import catalog as nl_catalog
 from neowise_lightcurves import config as nl_config
-from neowise_lightcurves import columns as nl_columns
 from neowise_lightcurves import cuts as nl_cuts
 from neowise_lightcurves import manifest as nl_manifest
 
@@ -21,16 +20,36 @@ with open(CONFIG_SCHEMA) as fh:
     config.update(nl_config.coerce_cli_strings(dict(config), yaml.safe_load(fh)))
 validate(config, CONFIG_SCHEMA)
 
-OUTDIR = config["outdir"].rstrip("/")
+# Everything the configuration implies, worked out in one place (fetch() uses the same)
+try:
+    RESOLVED = nl_config.resolve(config)
+except ValueError as err:
+    raise WorkflowError(f"config: {err}") from None
+OUTDIR = RESOLVED.outdir
 LOGDIR = f"{OUTDIR}/logs"
-DEMO_CATALOG = config["catalog"]["root"] == "demo"
-DEMO_TARGETS = config["targets"]["source"] == "demo"
-DEMO_ROOT = (
-    f"{OUTDIR}/demo/catalog"  # the demo sky's catalogue, and its copy of the MEP
-)
-CATALOG_ROOT = DEMO_ROOT if DEMO_CATALOG else config["catalog"]["root"]
-YEARS = [nl_catalog.year_name(y) for y in config["catalog"]["years"]]
-RADIUS = nl_manifest.radius_tag(config["match"]["radius_arcsec"])
+DEMO_CATALOG = RESOLVED.demo_catalog
+DEMO_TARGETS = RESOLVED.demo_targets
+DEMO_ROOT = RESOLVED.demo_root  # the demo sky's catalogue, and its copy of the MEP
+CATALOG_ROOT = RESOLVED.catalog_root
+YEARS = list(RESOLVED.years)
+RADIUS = RESOLVED.radius_tag
+CUT_COLUMNS = RESOLVED.cut_columns
+# a NEOWISE match job's columns (the same whatever the cuts), every column the light curves
+# hold, and those read for the matches by a job of their own (rule match_columns), its key
+BASE_COLUMNS = RESOLVED.base_columns
+CACHED_COLUMNS = RESOLVED.cached_columns
+SIDE_COLUMNS = RESOLVED.side_columns
+SIDE_KEY = RESOLVED.side_key
+# what makes cached matches valid besides each shard's targets: the catalogue
+CATALOG_KEY = RESOLVED.catalog_key
+# The AllWISE Multiepoch Photometry (2010-2011): one more cached job per shard, year "allwise",
+# through the TAP service or from a local copy (the demo's, with the demo catalogue).
+ALLWISE = config["catalog"]["allwise_mep"]
+ALLWISE_SOURCE = RESOLVED.allwise_source
+ALLWISE_ROOT = RESOLVED.allwise_root
+ALLWISE_KEY = RESOLVED.allwise_key  # where its matches come from, when on
+# every year a light curve reads: the configured NEOWISE years, and the MEP's when on
+READ_YEARS = list(RESOLVED.read_years)
 
 if config["targets"]["source"] == "file":
     _path = config["targets"]["path"]
@@ -52,45 +71,6 @@ for _name in ("lightcurves.parquet", "binned.parquet"):
             f"(rm {OUTDIR}/lightcurves.parquet {OUTDIR}/binned.parquet; rm -r "
             f"{OUTDIR}/per_target); the match cache stays valid."
         )
-try:
-    CUT_COLUMNS = nl_cuts.cut_columns(config["match"]["cuts"])
-    # a match job's columns (the same whatever the cuts), and every column the light curves hold
-    BASE_COLUMNS = nl_columns.base_columns(config["match"]["columns"])
-    CACHED_COLUMNS = nl_columns.cached_columns(
-        list(config["match"]["extra_columns"]) + list(CUT_COLUMNS),
-        config["match"]["columns"],
-    )
-except ValueError as err:
-    raise WorkflowError(f"config: {err}") from None
-# the others, read for the matches by a job of their own (rule match_columns), and its key
-SIDE_COLUMNS = CACHED_COLUMNS[len(BASE_COLUMNS) :]
-SIDE_KEY = nl_cache.columns_key(SIDE_COLUMNS)
-
-# What makes cached matches valid for this run, besides each shard's target set: which
-# catalogue (the demo's seed and size are part of it) and which columns are stored.
-CATALOG_KEY = (
-    "demo:seed={seed}:field={field_sources}".format(**config["demo"])
-    if DEMO_CATALOG
-    else config["catalog"]["root"].rstrip("/")
-)
-
-# The AllWISE Multiepoch Photometry (2010-2011): one more cached job per shard, year "allwise",
-# through the TAP service or from a local copy (the demo's, with the demo catalogue).
-ALLWISE = config["catalog"]["allwise_mep"]
-ALLWISE_SOURCE = ALLWISE["source"]
-if ALLWISE_SOURCE == "auto":
-    ALLWISE_SOURCE = "demo" if DEMO_CATALOG else "tap"
-ALLWISE_ROOT = {"demo": DEMO_ROOT, "tap": None}.get(ALLWISE_SOURCE, ALLWISE_SOURCE)
-# what makes a shard's MEP matches valid besides its own cache key: where they come from
-ALLWISE_KEY = (
-    nl_allwise.source_key(
-        ALLWISE_SOURCE, ALLWISE["tap_url"], ALLWISE["table"], config["demo"]
-    )
-    if ALLWISE["enabled"]
-    else None
-)
-# every year a light curve reads: the configured NEOWISE years, and the MEP's when on
-READ_YEARS = YEARS + ([nl_allwise.NAME] if ALLWISE["enabled"] else [])
 if ALLWISE["enabled"]:
     _lacking = nl_allwise.lacking(CUT_COLUMNS)
     if _lacking and "year" not in nl_cuts.cut_names(config["match"]["cuts"]):
