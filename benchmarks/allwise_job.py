@@ -1,6 +1,7 @@
 """What one AllWISE MEP job costs at the largest shard, apart from IRSA's service: parsing the
 service's VOTable answer (as pyvo does, with astropy), the exact test, the shard's partitions
-and the columns mapped (``allwise._to_frame``, ``allwise._exact``), in wall time and peak memory.
+and the columns mapped (``allwise.answer_frame``, ``allwise.answer_matches``), in wall time and
+peak memory.
 
 The answer is built as the service would send it: ``--targets`` targets (default 20,000, the
 default ``match.max_shard_targets``) in one order-2 pixel, ``--sources`` AllWISE sources in and
@@ -131,7 +132,7 @@ def main() -> None:
         table = parse_single_table(io.BytesIO(body)).to_table()  # what pyvo does
         del body
         t1 = time.perf_counter()
-        found = allwise._to_frame(table, names)
+        found = allwise.answer_frame(table, names)
         del table
         n_rows += len(found)
         pieces.append(allwise.answer_matches(found, targets, rows, cones, cached))

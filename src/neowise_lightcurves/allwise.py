@@ -415,19 +415,26 @@ def match_tap(
     # chunk by chunk, each answer reduced to its matches before the next is asked for: the
     # job's memory follows one chunk's answer (at most max_answer_rows rows), not the shard's
     for start, stop, answer in answers if n else ():
-        found = _to_frame(answer, ["target_index", *wanted])
+        found = answer_frame(answer, ["target_index", *wanted])
         del answer
         label = what if (start, stop) == (0, n) else f"{what} (targets {start + 1}-{stop} of {n})"
         log.info("%s: %d rows from the service", label, len(found))
         pieces.append(answer_matches(found, targets, rows, cones, columns))
     if not pieces:
-        return to_cache_table(_to_frame(None, ["target_id", "dist_arcsec", *wanted]), columns)
+        return to_cache_table(answer_frame(None, ["target_id", "dist_arcsec", *wanted]), columns)
     table = pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
     return table.sort_by([("target_id", "ascending"), ("mjd", "ascending"), ("cntr", "ascending")])
 
 
-def _to_frame(answer, names):
-    """An astropy table from the service as pandas (masked values as NaN/None)."""
+def answer_frame(answer, names):
+    """The service's answer (an astropy table; None for none) as pandas, its columns ``names``
+    (masked values as NaN/None; bytes as str).
+
+    Raises
+    ------
+    RuntimeError
+        If the answer lacks one of ``names``.
+    """
     import pandas as pd
 
     if answer is None or len(answer) == 0:
@@ -450,7 +457,7 @@ def answer_matches(found, targets, rows, cones, columns):
     Parameters
     ----------
     found : pandas.DataFrame
-        The answer (:func:`_to_frame`): ``target_index`` (into ``targets``) and MEP columns.
+        The answer (:func:`answer_frame`): ``target_index`` (into ``targets``) and MEP columns.
     targets : pandas.DataFrame
         The shard's targets, one row each (moving ones at AllWISE's epoch).
     rows : pandas.DataFrame
