@@ -32,3 +32,14 @@ def test_prune_keeps_what_the_manifest_uses(tmp_path):
     assert (tmp_path / "cache" / "notes.txt").exists()
     assert not (tmp_path / "cache" / "r2.5").exists()  # emptied folders go too
     assert cache.prune(tmp_path, used).files == []
+
+
+def test_the_cache_rules_are_the_workflow_s():
+    """cache.CACHE_RULES (whose logs and records prune() removes, and costs counts) are rules
+    of the workflow, writing cache.MATCH_FILE / COLUMNS_FILE names."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "workflow/rules/match.smk").read_text()
+    for rule in cache.CACHE_RULES:
+        assert f"\nrule {rule}:\n" in text, rule
+    assert "{MATCH_FILE}" in text and "{COLUMNS_FILE}" in text and "{MEP_FILE}" in text

@@ -23,23 +23,31 @@ from pathlib import Path
 from . import allwise
 from .manifest import Shard
 
+#: A match file's name under ``{outdir}/cache`` without its suffix: the one template the rules'
+#: output, log and record paths and :func:`cache_name` fill (Snakemake fills its wildcards).
+MATCH_FILE = "r{radius}/{year}/{shard}-{digest}"
+#: A columns file's, beside its match file (:func:`columns_name`).
+COLUMNS_FILE = MATCH_FILE + "+{key}"
+#: The rules that write cache files, by the file they write: a NEOWISE year's matches, the
+#: AllWISE MEP's, the columns read later for a match file's rows. Each job's log and cost
+#: record are ``logs/{rule}/{name}.log`` and ``benchmarks/{rule}/{name}.tsv``.
+MATCH_RULE, MEP_RULE, COLUMNS_RULE = "match", "match_allwise", "match_columns"
+CACHE_RULES = (MATCH_RULE, MEP_RULE, COLUMNS_RULE)
+
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
-#: match jobs' logs and cost records (``.log``, ``.tsv``).
+#: cache rules' jobs' logs and cost records (``.log``, ``.tsv``).
 CACHE_FOLDERS = {
     "cache": ".parquet",
-    "logs/match": ".log",
-    "benchmarks/match": ".tsv",
-    "logs/match_allwise": ".log",
-    "benchmarks/match_allwise": ".tsv",
-    "logs/match_columns": ".log",
-    "benchmarks/match_columns": ".tsv",
+    **{f"logs/{rule}": ".log" for rule in CACHE_RULES},
+    **{f"benchmarks/{rule}": ".tsv" for rule in CACHE_RULES},
 }
 
 
 def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
     """A cache file's path under ``{outdir}/cache``: ``r{radius}/{year}/{shard}-{digest}.parquet``
-    (``radius`` as :func:`~neowise_lightcurves.manifest.radius_tag` writes it)."""
-    return f"r{radius}/{year}/{shard}-{digest}.parquet"
+    (:data:`MATCH_FILE`; ``radius`` as :func:`~neowise_lightcurves.manifest.radius_tag` writes
+    it)."""
+    return MATCH_FILE.format(radius=radius, year=year, shard=shard, digest=digest) + ".parquet"
 
 
 def columns_key(columns: Iterable[str]) -> str:
@@ -53,8 +61,10 @@ def columns_key(columns: Iterable[str]) -> str:
 
 def columns_name(match_name: str, key: str) -> str:
     """The columns file (under ``{outdir}/cache``) beside the match file ``match_name``
-    (:func:`cache_name`) for the columns of ``key`` (:func:`columns_key`)."""
-    return f"{match_name.removesuffix('.parquet')}+{key}.parquet"
+    (:func:`cache_name`) for the columns of ``key`` (:func:`columns_key`; :data:`COLUMNS_FILE`:
+    the match file's name, then ``+{key}``)."""
+    stem = match_name.removesuffix(".parquet")
+    return COLUMNS_FILE.replace(MATCH_FILE, "{stem}").format(stem=stem, key=key) + ".parquet"
 
 
 def year_digest(shard: Shard, year: str) -> str:

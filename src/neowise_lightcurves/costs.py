@@ -32,7 +32,7 @@ def run_jobs(
     run reads a columns file (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each
     light-curve job (one per group of ``groups``)."""
     from .allwise import NAME
-    from .cache import used_names
+    from .cache import COLUMNS_RULE, MATCH_RULE, MEP_RULE, used_names
 
     def names(which, key=""):
         return sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, which, key))
@@ -40,11 +40,11 @@ def run_jobs(
     jobs = {rule: [""] for rule in once}
     jobs["demo_year"] = list(demo_years)
     neowise = [y for y in years if y != NAME]
-    jobs["match"] = names(neowise)
+    jobs[MATCH_RULE] = names(neowise)
     if key:
-        jobs["match_columns"] = sorted(set(names(neowise, key)) - set(jobs["match"]))
+        jobs[COLUMNS_RULE] = sorted(set(names(neowise, key)) - set(jobs[MATCH_RULE]))
     if NAME in years:
-        jobs["match_allwise"] = names([NAME])
+        jobs[MEP_RULE] = names([NAME])
     jobs["lightcurves"] = [g.group for g in groups]
     return jobs
 

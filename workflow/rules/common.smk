@@ -50,6 +50,16 @@ ALLWISE_ROOT = RESOLVED.allwise_root
 ALLWISE_KEY = RESOLVED.allwise_key  # where its matches come from, when on
 # every year a light curve reads: the configured NEOWISE years, and the MEP's when on
 READ_YEARS = list(RESOLVED.read_years)
+# the cache files' names: the one template (nl_cache's) that cache_name() fills too
+MATCH_FILE = nl_cache.MATCH_FILE
+COLUMNS_FILE = nl_cache.COLUMNS_FILE
+MEP_FILE = nl_cache.MATCH_FILE.replace("{year}", nl_allwise.NAME)
+# the rules that write them (their logs' and records' folders; nl_cache.CACHE_FOLDERS)
+MATCH_RULE, MEP_RULE, COLUMNS_RULE = (
+    nl_cache.MATCH_RULE,
+    nl_cache.MEP_RULE,
+    nl_cache.COLUMNS_RULE,
+)
 
 if config["targets"]["source"] == "file":
     _path = config["targets"]["path"]

@@ -10,11 +10,11 @@ rule match:
         partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
         catalog=match_catalog_input,
     output:
-        f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
+        f"{OUTDIR}/cache/{MATCH_FILE}.parquet",
     log:
-        f"{LOGDIR}/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.log",
+        f"{LOGDIR}/{MATCH_RULE}/{MATCH_FILE}.log",
     benchmark:
-        f"{OUTDIR}/benchmarks/match/r{{radius}}/{{year}}/{{shard}}-{{digest}}.tsv"
+        f"{OUTDIR}/benchmarks/{MATCH_RULE}/{MATCH_FILE}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     threads: config["match"]["threads"]
@@ -37,13 +37,13 @@ rule match:
 # beside it row for row; a new cut that needs a column reads only that column.
 rule match_columns:
     input:
-        matches=f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}.parquet",
+        matches=f"{OUTDIR}/cache/{MATCH_FILE}.parquet",
     output:
-        f"{OUTDIR}/cache/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.parquet",
+        f"{OUTDIR}/cache/{COLUMNS_FILE}.parquet",
     log:
-        f"{LOGDIR}/match_columns/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.log",
+        f"{LOGDIR}/{COLUMNS_RULE}/{COLUMNS_FILE}.log",
     benchmark:
-        f"{OUTDIR}/benchmarks/match_columns/r{{radius}}/{{year}}/{{shard}}-{{digest}}+{{key}}.tsv"
+        f"{OUTDIR}/benchmarks/{COLUMNS_RULE}/{COLUMNS_FILE}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     threads: config["match"]["threads"]
@@ -76,11 +76,11 @@ rule match_allwise:
         partitions=ancient(f"{OUTDIR}/manifest/partitions.parquet"),
         catalog=allwise_catalog_input,
     output:
-        f"{OUTDIR}/cache/r{{radius}}/allwise/{{shard}}-{{digest}}.parquet",
+        f"{OUTDIR}/cache/{MEP_FILE}.parquet",
     log:
-        f"{LOGDIR}/match_allwise/r{{radius}}/allwise/{{shard}}-{{digest}}.log",
+        f"{LOGDIR}/{MEP_RULE}/{MEP_FILE}.log",
     benchmark:
-        f"{OUTDIR}/benchmarks/match_allwise/r{{radius}}/allwise/{{shard}}-{{digest}}.tsv"
+        f"{OUTDIR}/benchmarks/{MEP_RULE}/{MEP_FILE}.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
     threads: 1
