@@ -32,9 +32,9 @@ targets (the targets whose own positions lie in one pixel, split by the same bou
 **The truth.** Every (target, ``cntr``) pair within 1" over every row of both years, from
 astropy's ``SkyCoord.search_around_sky`` (the targets against each partition-year file's
 ``ra``/``dec``, one file at a time), not the project's matcher (it needs scipy, a dependency
-of the project again since the binning's clipping uses its Student-t quantiles;
-``--scipy-dir`` still adds another copy to the path). The workflow runs with the cuts
-off (``match.cuts: ""``), so its light curves must hold exactly these pairs, each once.
+of the project since the binning's clipping uses its Student-t quantiles). The workflow runs
+with the cuts off (``match.cuts: ""``), so its light curves must hold exactly these pairs,
+each once.
 
 **A run.** ``snakemake -s Snakefile -d {workdir}/b{bound} --cores 2 --configfile cfg.yaml`` in
 a fresh folder, as ``tests/workflow_helpers.py`` runs it (``per_target_formats: []``,
@@ -61,10 +61,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import read_path  # a sibling: run as a script, this folder is on the path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import read_path  # noqa: E402  (benchmarks/ is not a package)
 
 #: The field: 48 order-5 partitions from this one (the order-2 pixel 106's first 48 children).
 FIRST = 6784
@@ -157,12 +156,9 @@ def write_targets(sky: Path, path: Path, n: int, on_source: float, seed: int = 3
 
 
 # ------------------------------------------------------------------------------ truth
-def truth(sky: Path, targets_csv: Path, out: Path, scipy_dir: Path | None = None) -> dict:
+def truth(sky: Path, targets_csv: Path, out: Path) -> dict:
     """Every (target, cntr) pair within the radius over every row of the field, by astropy's
-    ``search_around_sky``, one partition-year file at a time (scipy from ``scipy_dir`` when
-    the environment has none)."""
-    if scipy_dir is not None:
-        sys.path.append(str(scipy_dir))
+    ``search_around_sky``, one partition-year file at a time."""
     import astropy.units as u
     import pyarrow.parquet as pq
     import scipy.spatial  # noqa: F401  (astropy's search_around_sky needs it)
@@ -608,8 +604,6 @@ def main() -> None:
     t.add_argument("--out", type=Path, required=True)
     tr.add_argument("--targets", type=Path, required=True)
     tr.add_argument("--out", type=Path, required=True)
-    for p in (tr, a):
-        p.add_argument("--scipy-dir", type=Path, default=None, help="where scipy is installed")
     for p in (r, one, rep, a):
         p.add_argument("--workdir", type=Path, required=True)
     for p in (r, a):
@@ -624,7 +618,7 @@ def main() -> None:
     elif args.cmd == "targets":
         write_targets(args.sky, args.out, args.n, args.on_source)
     elif args.cmd == "truth":
-        truth(args.sky, args.targets, args.out, args.scipy_dir)
+        truth(args.sky, args.targets, args.out)
     elif args.cmd == "run":
         run(args.sky, args.workdir, args.bounds, args.kill_above_gb)
     elif args.cmd == "run-one":
@@ -639,7 +633,7 @@ def main() -> None:
         if not csv.exists():
             write_targets(args.sky, csv, args.n, args.on_source)
         if not (args.workdir / "truth.parquet").exists():
-            truth(args.sky, csv, args.workdir / "truth.parquet", args.scipy_dir)
+            truth(args.sky, csv, args.workdir / "truth.parquet")
         run(args.sky, args.workdir, args.bounds, args.kill_above_gb)
 
 

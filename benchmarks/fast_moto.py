@@ -80,7 +80,7 @@ def serve(port: int, stock: bool = False) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     print(f"serving on 127.0.0.1:{port} ({'stock' if stock else 'ranged reads patched'})")
-    # SIGTERM (tests/servers.py's MotoServer.stop) ends it as Ctrl-C does
+    # SIGTERM (benchmarks/servers.py's MotoServer.stop) ends it as Ctrl-C does
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while True:

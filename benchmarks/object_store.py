@@ -11,7 +11,7 @@ columns a file, in ``--order`` random, time or spatial), with the notebook's ``_
 inflated (``read_path.py inflate-metadata``). ``run`` starts a real S3 server on loopback
 (moto's server mode with ranged GETs that read only the range, ``fast_moto.py``; stock moto
 reads the whole object for every range), uploads each sky to a bucket of its own, and puts a
-proxy in front of it (``tests/servers.py``'s) that waits ``--latency-ms`` before answering each
+proxy in front of it (``benchmarks/servers.py``'s) that waits ``--latency-ms`` before answering each
 request (first-byte latency) and sends each response at most ``--mb-per-s`` (100 MB/s: what S3
 gives one connection). Then, per latency, sky, target count and radius, each method reads the
 sky through the proxy, in a Python of its own:
@@ -45,12 +45,11 @@ import sys
 import time
 from pathlib import Path
 
+import read_path  # a sibling: run as a script, this folder is on the path
+from servers import MotoServer, Proxy
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(HERE), str(REPO / "tests")]
-
-import read_path  # noqa: E402
-from servers import MotoServer, Proxy  # noqa: E402
 
 PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 REGION = "us-west-2"

@@ -1,5 +1,5 @@
 """The AllWISE MEP in the light curves: matching through a real TAP server on loopback
-(tests/servers.py's UwsTapServer, brute-force answers), the exact test, the shard's partitions,
+(benchmarks/servers.py's UwsTapServer, brute-force answers), the exact test, the shard's partitions,
 one row per exposure, and the columns mapped onto NEOWISE's."""
 
 from __future__ import annotations

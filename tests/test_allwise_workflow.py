@@ -1,4 +1,4 @@
-"""The AllWISE MEP in the workflow, through a real TAP server on loopback (tests/servers.py's
+"""The AllWISE MEP in the workflow, through a real TAP server on loopback (benchmarks/servers.py's
 UwsTapServer: UWS jobs, VOTable uploads, brute-force answers over the demo's MEP table): every
 exposure once, the same matches as the local copy's, the constant sources' levels joined up,
 the cache reused and rerun exactly as a NEOWISE year's, a service cutting answers at a row limit

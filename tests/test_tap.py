@@ -1,5 +1,5 @@
 """TAP upload queries as asynchronous jobs, against a real UWS TAP server on loopback
-(tests/servers.py's UwsTapServer: pyvo's protocol, VOTable uploads, brute-force answers, row
+(benchmarks/servers.py's UwsTapServer: pyvo's protocol, VOTable uploads, brute-force answers, row
 limits and OVERFLOW flags as real services set them)."""
 
 from __future__ import annotations
