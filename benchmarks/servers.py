@@ -1,7 +1,8 @@
 """Real servers on loopback for the tests and the benchmarks: moto's S3 server, an HTTP proxy
-in front of it that records requests (and can inject 503s and shape latency), a small TAP server answering
-pyvo's sync queries with astropy VOTables, and a TAP server with asynchronous (UWS) jobs and
-table uploads that answers positional joins by brute force and injects an archive's faults.
+in front of it that records requests (and can inject 503s and shape latency), a small TAP
+server answering pyvo's sync queries with astropy VOTables, and a TAP server with asynchronous
+(UWS) jobs and table uploads that answers positional joins by brute force and injects an
+archive's faults.
 Both TAP servers cut an answer at a row limit and say so as real services do (see
 :func:`votable_answer`)."""
 
