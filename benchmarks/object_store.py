@@ -422,6 +422,22 @@ def line(r: dict) -> str:
     )
 
 
+def _cell(got: dict, key: str, fmt, methods) -> str:
+    """A table cell: ``key`` of each of ``methods``' results in ``got``, formatted, "-" where
+    missing."""
+    return " / ".join(fmt(got[m][key]) if key in got.get(m, {}) else "-" for m in methods)
+
+
+def _mb(nbytes: int) -> str:
+    """Bytes as whole MB with thousands separators."""
+    return f"{nbytes / 1e6:,.0f}"
+
+
+def _ratio(got: dict, a: str, b: str, key: str = "wall", missing: str = "") -> str:
+    """``got[a][key] / got[b][key]``, or ``missing`` where either method did not run."""
+    return f"{got[a][key] / got[b][key]:.2f}" if a in got and b in got else missing
+
+
 def report(results_path: Path, full: bool = False) -> None:
     """A run's results (the last of each case), one row per case: each method's wall time,
     what the proxy served for ours, the notebook's method and the floor, whether every method
@@ -449,12 +465,6 @@ def report(results_path: Path, full: bool = False) -> None:
     for case in sorted({k[:4] for k in results}):
         got = {m: results[(*case, m)] for m in MAIN_METHODS if (*case, m) in results}
 
-        def cell(key, fmt, methods, got=got):
-            return " / ".join(fmt(got[m][key]) if m in got else "-" for m in methods)
-
-        def ratio(a, b, got=got):
-            return f"{got[a]['wall'] / got[b]['wall']:.2f}" if a in got and b in got else ""
-
         answers = [got[m]["rows"] for m in ("ours", "fetch", "baseline") if m in got]
         sums = {
             got[m]["cntr_sum"]
@@ -473,10 +483,11 @@ def report(results_path: Path, full: bool = False) -> None:
         lat, order, n, radius = case
         print(
             f'| {lat:g} ms | {order} | {n:,} | {radius:g}" | '
-            f"{cell('wall', lambda v: f'{v:.1f}', MAIN_METHODS)} | {ratio('ours', 'floor')} | "
-            f"{ratio('ours', 'baseline')} | {ratio('fetch', 'baseline')} | "
-            f"{cell('bytes', lambda v: f'{v / 1e6:,.0f}', ('ours', 'baseline', 'floor'))} | "
-            f"{cell('requests', lambda v: f'{v:,}', ('ours', 'baseline', 'floor'))} | "
+            f"{_cell(got, 'wall', lambda v: f'{v:.1f}', MAIN_METHODS)} | "
+            f"{_ratio(got, 'ours', 'floor')} | "
+            f"{_ratio(got, 'ours', 'baseline')} | {_ratio(got, 'fetch', 'baseline')} | "
+            f"{_cell(got, 'bytes', _mb, ('ours', 'baseline', 'floor'))} | "
+            f"{_cell(got, 'requests', lambda v: f'{v:,}', ('ours', 'baseline', 'floor'))} | "
             f"{answers[0] if answers else '':,} | {same} | "
             f"{', '.join(deltas)} |"
         )
@@ -510,14 +521,6 @@ def notebook_table(results_path: Path) -> None:
         got = {m: results[(*case, m)] for m in order if (*case, m) in results}
         any_ = next(iter(got.values()))
 
-        def ratio(a, b, key="wall", got=got):
-            return f"{got[a][key] / got[b][key]:.2f}" if a in got and b in got else "-"
-
-        def cell(key, fmt, methods, got=got):
-            return " / ".join(
-                fmt(got[m][key]) if m in got and key in got[m] else "-" for m in methods
-            )
-
         share = "-"
         if "ours" in got and got["ours"].get("cpu"):
             o = got["ours"]
@@ -532,13 +535,14 @@ def notebook_table(results_path: Path) -> None:
         _, latency, n, _ = case
         print(
             f"| {any_['layout']} | {latency:g} ms | {n:,} | "
-            f"{cell('wall', lambda v: f'{v:.1f}', order)} | "
-            f"{ratio('ours', 'baseline')} | {ratio('ours-notebook', 'baseline')} | "
-            f"{ratio('fetch', 'baseline')} | "
-            f"{cell('bytes', lambda v: f'{v / 1e6:,.0f}', ('ours', 'columns', 'baseline'))} | "
-            f"{ratio('ours', 'columns', 'bytes')} | "
-            f"{cell('requests', lambda v: f'{v:,}', ('ours', 'baseline'))} | "
-            f"{cell('cpu', lambda v: f'{v:.1f}', ('ours', 'baseline'))} | {share} | {same} |"
+            f"{_cell(got, 'wall', lambda v: f'{v:.1f}', order)} | "
+            f"{_ratio(got, 'ours', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-notebook', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'fetch', 'baseline', missing='-')} | "
+            f"{_cell(got, 'bytes', _mb, ('ours', 'columns', 'baseline'))} | "
+            f"{_ratio(got, 'ours', 'columns', 'bytes', missing='-')} | "
+            f"{_cell(got, 'requests', lambda v: f'{v:,}', ('ours', 'baseline'))} | "
+            f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours', 'baseline'))} | {share} | {same} |"
         )
 
 
@@ -556,17 +560,12 @@ def bound_table(results: dict) -> None:
     for case in cases:
         got = {m: results[(*case, m)] for m in METHODS if (*case, m) in results}
         order = ("floor", "columns", "fetch", "ours")
-        walls = " / ".join(f"{got[m]['wall']:.1f}" if m in got else "-" for m in order)
-        mb = " / ".join(f"{got[m]['bytes'] / 1e6:,.0f}" if m in got else "-" for m in order)
-
-        def ratio(a, b, got=got):
-            return f"{got[a]['wall'] / got[b]['wall']:.2f}" if a in got and b in got else ""
-
+        walls = _cell(got, "wall", lambda v: f"{v:.1f}", order)
         lat, order_, n, radius = case
         print(
             f'| {lat:g} ms | {order_} | {n:,} | {radius:g}" | {walls} | '
-            f"{ratio('columns', 'floor')} | {ratio('fetch', 'columns')} | "
-            f"{ratio('ours', 'columns')} | {mb} |"
+            f"{_ratio(got, 'columns', 'floor')} | {_ratio(got, 'fetch', 'columns')} | "
+            f"{_ratio(got, 'ours', 'columns')} | {_cell(got, 'bytes', _mb, order)} |"
         )
 
 

@@ -3,12 +3,12 @@
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from neowise_lightcurves import atomic, catalog, iocount, logs, matching, reads
+from neowise_lightcurves import atomic, catalog, columns, iocount, logs, matching, reads
 
 log = logs.to_file(snakemake.log[0])
 pa.set_cpu_count(max(1, snakemake.threads))
 p = snakemake.params
-locations = pq.read_table(snakemake.input.matches, columns=["cntr", *matching.LOCATION_COLUMNS])
+locations = pq.read_table(snakemake.input.matches, columns=["cntr", *columns.LOCATION_COLUMNS])
 cat = iocount.from_environment(catalog.open_catalog(p.root, s3=p.s3))
 record = reads.ReadRecord()
 table = matching.read_at(cat, locations, tuple(p.columns), p.concurrent_partitions, record)

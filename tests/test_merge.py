@@ -288,7 +288,7 @@ def test_columns_read_later_equal_those_read_with_the_matches(tiny_catalog, tmp_
     whole = matching.match_shard(cat, "year1", rows, RADIUS, columns.BASE_COLUMNS + side, 1)
     assert base.num_rows > 100 and base["cntr"].equals(whole["cntr"])
     record = reads.ReadRecord()
-    later = matching.read_at(cat, base.select(list(matching.LOCATION_COLUMNS)), side, 2, record)
+    later = matching.read_at(cat, base.select(list(columns.LOCATION_COLUMNS)), side, 2, record)
     assert later.equals(whole.select(list(side)))
     # only the row groups holding a match were read, footers included
     assert 0 < record.row_groups_second_pass <= record.row_groups and record.column_bytes > 0
@@ -300,7 +300,7 @@ def test_columns_read_later_equal_those_read_with_the_matches(tiny_catalog, tmp_
     got = lightcurves.read_matches([str(match_path)], ids, {str(match_path): str(side_path)})
     want = whole.filter(pa.compute.is_in(whole["target_id"], pa.array(ids)))
     assert got.select(list(side)).equals(want.select(list(side)))
-    assert not set(matching.LOCATION_COLUMNS) & set(got.column_names)
+    assert not set(columns.LOCATION_COLUMNS) & set(got.column_names)
     # a columns file of other rows is refused, naming both files
     pq.write_table(later.add_column(0, "cntr", pa.array(base["cntr"].to_numpy() + 1)), side_path)
     with pytest.raises(ValueError, match="does not line up with its match file"):

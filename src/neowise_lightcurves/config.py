@@ -5,6 +5,7 @@ worked out in one place for the rules and for fetch()."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import yaml
@@ -46,7 +47,9 @@ def coerce_cli_strings(value: Any, schema: dict) -> Any:
 KEYWORD_SECTIONS = ("targets", "catalog", "match")
 
 
+@cache
 def _data(name: str) -> str:
+    """The text of a file the package ships under ``data/`` (read once a process)."""
     from importlib.resources import files
 
     return files("neowise_lightcurves").joinpath(f"data/{name}").read_text()

@@ -31,7 +31,7 @@ def read_matches(
     paths: Iterable[str], ids=None, columns_files: dict[str, str] | None = None
 ) -> pa.Table:
     """Concatenate match cache files, or only the rows of the targets ``ids``, without their
-    catalogue locations (:data:`neowise_lightcurves.matching.LOCATION_COLUMNS`), with any base
+    catalogue locations (:data:`neowise_lightcurves.columns.LOCATION_COLUMNS`), with any base
     column they lack as nulls (:func:`with_base_columns`).
 
     With ``ids``, each file is read a row group at a time and only the rows of those targets are

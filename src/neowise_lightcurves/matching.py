@@ -44,9 +44,6 @@ CONCURRENT_BATCHES = 4
 #: Rows per row group of a match cache file (sorted by target: a light-curve job that reads a
 #: range of targets decodes only the row groups that hold them).
 CACHE_ROW_GROUP_ROWS = 50_000
-#: Where each match lies in the catalogue (a match cache's last columns; see
-#: :data:`neowise_lightcurves.columns.LOCATION_COLUMNS`).
-LOCATION_COLUMNS = cols.LOCATION_COLUMNS
 
 
 class Cones:
@@ -367,7 +364,7 @@ def output_schema(
 ) -> pa.Schema:
     """Schema of a match cache file: ``target_id``, ``dist_arcsec``, ``year``, then ``columns``
     (typed as in ``file_schema``, by default the NEOWISE catalogue's), then, with
-    ``locations``, :data:`LOCATION_COLUMNS` (a TAP answer has none)."""
+    ``locations``, :data:`~neowise_lightcurves.columns.LOCATION_COLUMNS` (a TAP answer has none)."""
     file_schema = cols.file_schema() if file_schema is None else file_schema
     fields = [
         pa.field("target_id", pa.string()),
@@ -376,7 +373,8 @@ def output_schema(
     ]
     fields += [file_schema.field(c).with_nullable(True) for c in columns]
     if locations:
-        fields += [pa.field("catalog_file", pa.string()), pa.field("catalog_row", pa.int64())]
+        path_column, row_column = cols.LOCATION_COLUMNS
+        fields += [pa.field(path_column, pa.string()), pa.field(row_column, pa.int64())]
     return pa.schema(fields)
 
 
@@ -426,7 +424,7 @@ def match_file(
     files), saves setting them up again. ``record``, when given, is added what was read
     (:mod:`neowise_lightcurves.reads`). ``passes``: 1 or 2 to force one way (default: chosen
     per file). Returns a list of tables (one per batch with matches) holding ``target_id``,
-    ``dist_arcsec``, ``columns`` and :data:`LOCATION_COLUMNS`.
+    ``dist_arcsec``, ``columns`` and :data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`.
     """
     try:
         source, meta = reads.open_parquet(catalog.filesystem, info.path)
@@ -503,12 +501,35 @@ def passes_for(meta: pq.FileMetaData, groups: list[int]) -> int:
     return 2 if np.median(spans) <= 0.5 * whole else 1
 
 
+def _row_group_rows(meta: pq.FileMetaData) -> tuple[np.ndarray, np.ndarray]:
+    """Each row group's rows, and the row of the file each starts at (one more entry: the
+    file's rows)."""
+    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    return sizes, np.concatenate([[0], np.cumsum(sizes)])
+
+
+def _file_rows(sizes, starts, groups, index) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``index`` of the row groups ``groups`` read together (a table of their rows one
+    after another): each one's row in the file, and its row group's position in ``groups``
+    (``sizes``, ``starts``: :func:`_row_group_rows`)."""
+    first = np.concatenate([[0], np.cumsum(sizes[groups])])
+    at = np.searchsorted(first, index, side="right") - 1
+    return starts[np.asarray(groups)[at]] + index - first[at], at
+
+
+def _index_in_read(sizes, starts, groups, rows) -> np.ndarray:
+    """The inverse of :func:`_file_rows`: each of the file's ``rows`` as an index into the row
+    groups ``groups`` (sorted, holding every one of the rows) read together."""
+    group_of = np.searchsorted(starts, rows, side="right") - 1
+    first = np.concatenate([[0], np.cumsum(sizes[groups])])
+    return rows - starts[group_of] + first[np.searchsorted(groups, group_of)]
+
+
 def _one_pass(source, meta, groups, others, cones, batch_rows, record):
     """Every needed column of the candidate row groups, read at once (in batches of up to
     ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once); yields :data:`Found` per batch
     with a candidate pair."""
-    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-    file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+    sizes, starts = _row_group_rows(meta)
     names = ["ra", "dec", *others]
     batches = [[groups[i] for i in b] for b in row_group_batches(list(sizes[groups]), batch_rows)]
 
@@ -524,11 +545,8 @@ def _one_pass(source, meta, groups, others, cones, batch_rows, record):
                 record.add(row_groups_second_pass=len(batch))
             if len(ti) == 0:
                 continue
-            starts = np.concatenate([[0], np.cumsum(sizes[batch])])
-            where = np.searchsorted(starts, di, side="right") - 1
-            rows = file_starts[np.asarray(batch)[where]] + di - starts[where]
-            take = pa.array(di)
-            yield ti, dist, ra[di], dec[di], rows, table.select(others).take(take)
+            rows, _ = _file_rows(sizes, starts, batch, di)
+            yield ti, dist, ra[di], dec[di], rows, table.select(others).take(pa.array(di))
 
 
 def _two_passes(source, meta, groups, others, cones, batch_rows, record):
@@ -536,8 +554,7 @@ def _two_passes(source, meta, groups, others, cones, batch_rows, record):
     rows at once), then the other columns of only the row groups holding a candidate pair, in
     batches of up to ``batch_rows`` rows, :data:`CONCURRENT_BATCHES` at once; yields
     :data:`Found` per batch."""
-    sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-    file_starts = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+    sizes, starts = _row_group_rows(meta)
 
     def second_pass(job):
         chosen, local = job[0], job[1]
@@ -555,18 +572,14 @@ def _two_passes(source, meta, groups, others, cones, batch_rows, record):
         if len(ti) == 0:
             continue
         # the row groups that hold a candidate, in batches, and each one's row in its batch
-        starts = np.concatenate([[0], np.cumsum(sizes[read])])
-        where = np.searchsorted(starts, di, side="right") - 1  # index into read
+        rows, where = _file_rows(sizes, starts, read, di)  # where: index into read
         hit = np.unique(where)
         jobs = []
         for sub in row_group_batches(list(sizes[[read[i] for i in hit]]), batch_rows):
-            chosen = hit[sub]
-            in_batch = np.isin(where, chosen)
-            first = np.concatenate([[0], np.cumsum(sizes[[read[i] for i in chosen]])])
-            slot = np.searchsorted(chosen, where[in_batch])
-            local = di[in_batch] - starts[where[in_batch]] + first[slot]
-            jobs.append(([read[i] for i in chosen], local, np.flatnonzero(in_batch)))
-        rows = file_starts[np.asarray(read)[where]] + di - starts[where]
+            chosen = [read[i] for i in hit[sub]]
+            in_batch = np.flatnonzero(np.isin(where, hit[sub]))
+            local = _index_in_read(sizes, starts, chosen, rows[in_batch])
+            jobs.append((chosen, local, in_batch))
         with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(jobs))) as pool:
             for job, table in zip(jobs, pool.map(second_pass, jobs), strict=True):
                 which = job[2]
@@ -577,7 +590,8 @@ def _two_passes(source, meta, groups, others, cones, batch_rows, record):
 def _matches(found: Found, cones: Cones, columns, target_ids, path: str) -> pa.Table:
     """The exact step for a batch's candidate pairs (moving targets: the distance from the
     target's position at each detection's own time, :meth:`Cones.exact`), then the match
-    table: ``target_id``, ``dist_arcsec``, ``columns``, :data:`LOCATION_COLUMNS`."""
+    table: ``target_id``, ``dist_arcsec``, ``columns``, and each match's catalogue file and
+    row (:data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`)."""
     ti, dist, ra, dec, rows, table = found
     if cones.motion is not None:
         within, dist = cones.exact(ti, ra, dec, table["mjd"].to_numpy(zero_copy_only=False), dist)
@@ -587,8 +601,10 @@ def _matches(found: Found, cones: Cones, columns, target_ids, path: str) -> pa.T
         if name in columns:
             table = table.append_column(pa.field(name, pa.float64()), pa.array(values))
     table = table.select(list(columns))
-    table = table.append_column("catalog_file", pa.array([path] * table.num_rows, pa.string()))
-    table = table.append_column("catalog_row", pa.array(rows, pa.int64()))
+    path_column, row_column = cols.LOCATION_COLUMNS
+    paths = pa.repeat(pa.scalar(path, pa.string()), table.num_rows)
+    table = table.append_column(path_column, paths)
+    table = table.append_column(row_column, pa.array(rows, pa.int64()))
     table = table.add_column(0, "dist_arcsec", pa.array(dist, pa.float64()))
     return table.add_column(0, "target_id", pa.array(target_ids[ti], pa.string()))
 
@@ -601,8 +617,8 @@ def read_at(
     record: ReadRecord | None = None,
 ) -> pa.Table:
     """``columns`` of the catalogue rows at ``locations`` (a match cache's
-    :data:`LOCATION_COLUMNS`), in their order: for each file, its footer, then those columns of
-    only the row groups that hold one of the rows, in one read
+    :data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`), in their order: for each file, its
+    footer, then those columns of only the row groups that hold one of the rows, in one read
     (:func:`neowise_lightcurves.ranged.read_row_groups`); ``concurrent_files`` files at once.
     Matching is not done again: what a cut needing a new column costs is these bytes alone.
 
@@ -613,8 +629,9 @@ def read_at(
     """
     full = output_schema(columns)
     schema = pa.schema([full.field(c) for c in columns])
-    files = locations["catalog_file"].to_numpy(zero_copy_only=False).astype(object)
-    rows = locations["catalog_row"].to_numpy(zero_copy_only=False).astype(np.int64)
+    path_column, row_column = cols.LOCATION_COLUMNS
+    files = locations[path_column].to_numpy(zero_copy_only=False).astype(object)
+    rows = locations[row_column].to_numpy(zero_copy_only=False).astype(np.int64)
     if len(files) == 0 or not columns:
         return schema.empty_table()
     names, inverse = np.unique(files, return_inverse=True)
@@ -628,24 +645,20 @@ def read_at(
             missing = [c for c in columns if file_schema.get_field_index(c) < 0]
             if missing:
                 raise CatalogError(f"catalogue file {path} lacks column(s): {', '.join(missing)}")
-            sizes = np.array([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-            starts = np.concatenate([[0], np.cumsum(sizes)])
+            sizes, starts = _row_group_rows(meta)
             if rows[at].max() >= starts[-1]:
                 raise CatalogError(
                     f"catalogue file {path} has {starts[-1]:,} rows, not the row "
                     f"{rows[at].max():,} a match cache names: it changed since it was matched"
                 )
-            group_of = np.searchsorted(starts, rows[at], side="right") - 1
-            groups = np.unique(group_of)
+            groups = np.unique(np.searchsorted(starts, rows[at], side="right") - 1)
             if record is not None:
                 record.add(**reads.open_cost(meta, source.size(), len(groups)).to_dict())
                 record.add(row_groups_second_pass=len(groups))
             table = ranged.read_row_groups(
                 source, meta, [int(g) for g in groups], list(columns), record, "column_bytes"
             )
-            first = np.concatenate([[0], np.cumsum(sizes[groups])])
-            local = rows[at] - starts[group_of] + first[np.searchsorted(groups, group_of)]
-            return at, table.take(pa.array(local))
+            return at, table.take(pa.array(_index_in_read(sizes, starts, groups, rows[at])))
         except CatalogError:
             raise
         except Exception as err:
