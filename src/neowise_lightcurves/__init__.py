@@ -36,6 +36,13 @@ Outputs
   filenames    file names for any target id, safe on every system
   plots        epoch and overview figures
   costs        every job's cost record (Snakemake benchmark files), per rule
+Looking at the results
+  rundata      a run's summary, then one target's rows, files and cut detections on demand
+  interactive  Bokeh figures of one target (light curve, visit, folded, offsets)
+  explorer     the explorer: a local Bokeh server page over a run's outputs
+  export       the static HTML of a run's top targets
+  flags        a user's flags on targets, in a file beside the run
+  cli          the neowise-lightcurves command (explore, export)
 In a notebook, and for tests
   inprocess    fetch(): the workflow's steps in one process, for a few targets
   demo         a deterministic synthetic sky in IRSA's exact layout

@@ -119,3 +119,26 @@ def _with_diagnostics(out: pd.DataFrame, diagnostics: pd.DataFrame | None) -> pd
             out[name] = d[name].to_numpy(dtype=float)
     out["second_source"] = d["second_source"].astype("boolean").to_numpy()
     return out
+
+
+#: Units of the summary's columns (as docs/outputs.md gives them); a column not named has none
+#: (counts, fractions, flags, ratios, χ²).
+UNITS = {
+    "ra": "deg",
+    "dec": "deg",
+    "mjd_first": "d",
+    "mjd_last": "d",
+    "time_span_days": "d",
+    "w1flux_median": "DN",
+    "w2flux_median": "DN",
+    "w1flux_mjy_median": "mJy",
+    "w2flux_mjy_median": "mJy",
+    "w1_mag_median": "mag",
+    "w2_mag_median": "mag",
+    "w1_w2": "mag",
+    "w1_amplitude_mag": "mag",
+    "w2_amplitude_mag": "mag",
+    **{name: "arcsec" for name in association.POSITION_COLUMNS},
+    "second_source_sep_arcsec": "arcsec",
+    "period_days": "d",
+}
