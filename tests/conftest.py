@@ -174,3 +174,25 @@ def pytest_sessionfinish(session, exitstatus):
         env = dict(os.environ, LOCAL_SLURM_BASE=started.read_text())
         subprocess.run([str(TOOLS / "local-slurm"), "stop"], env=env, timeout=120)
         started.unlink()
+
+
+@pytest.fixture(scope="session")
+def demo_run():
+    """A finished run of the demo sky as `make demo` runs it (the AllWISE MEP and the period
+    search on), on one year of 5 field stars per region: its ``outdir``. Made once a session and
+    shared by the pytest-xdist workers (the first to take the lock runs Snakemake)."""
+    from workflow_helpers import TINY, deep_update, snakemake
+
+    work = _shared() / "demo-run"
+    with open(_shared() / "demo-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (work / "results/summary.parquet").exists():
+            cfg = deep_update(
+                TINY,
+                {
+                    "catalog": {"years": [2], "allwise_mep": {"enabled": True}},
+                    "periods": {"enabled": True},
+                },
+            )
+            snakemake(work, cfg, "--cores", "1")
+    return work / "results"

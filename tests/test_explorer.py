@@ -1,0 +1,254 @@
+"""The explorer (issue 27): its data, flags and static export, and the page itself in a real
+headless Chromium (Debian's chromium and chromium-driver, driven by Selenium)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neowise_lightcurves import read_lightcurves, rundata
+from neowise_lightcurves.flags import Flags, default_path
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+#: Chromium's flags: headless, no sandbox (root), nothing fetched but from this machine.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,2100",
+    # every host but this one unresolvable: the page must need nothing from the internet
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+)
+
+
+def test_flags_are_kept_beside_the_run_and_read_again(tmp_path):
+    outdir = tmp_path / "results"
+    outdir.mkdir()
+    path = default_path(outdir)
+    assert path == tmp_path / "results-flags.csv"  # beside the outputs, not among them
+    flags = Flags(path)
+    flags.set("STAR A", "real", "clear\nperiodic")
+    flags.set("B", "artefact")
+    flags.set("C", "", "look again")
+    again = Flags(path)
+    assert again.get("STAR A") == ("real", "clear periodic")
+    assert again.get("B") == ("artefact", "") and again.get("C") == ("", "look again")
+    assert again.column(["STAR A", "B", "D"]) == ["real: clear periodic", "artefact", ""]
+    again.set("B", "", "")  # no flag, no note: removed
+    assert sorted(pd.read_csv(path)["target_id"]) == ["C", "STAR A"]
+    with pytest.raises(ValueError, match="a flag is one of"):
+        again.set("B", "maybe")
+    assert not list(outdir.iterdir())
+
+
+@pytest.mark.workflow
+def test_cut_detections_and_kept_ones_are_every_detection(demo_run):
+    """For every demo target, the detections the cuts removed (from the match cache) and the
+    light curve's are the summary's detections before the cuts."""
+    run = rundata.open_run(demo_run)
+    assert run.units["w1_mag_median"] == "mag" and run.units["period_days"] == "d"
+    for info in run.summary.itertuples():
+        rows = rundata.target_rows(demo_run, info.target_id)
+        cut = rundata.cut_detections(run, info.target_id, rows.exposures)
+        assert len(rows.exposures) == info.n_detections
+        assert len(rows.exposures) + len(cut) == info.n_detections_before_cuts
+        assert not set(cut["cntr"]) & set(rows.exposures["cntr"])
+        if info.n_detections:
+            assert set(rows.files["kind"]) == {"raw", "binned"}
+
+
+@pytest.mark.workflow
+def test_static_export_is_self_contained(demo_run, tmp_path):
+    from neowise_lightcurves.cli import main
+
+    out = tmp_path / "share/top.html"
+    assert main(["export", str(demo_run), "-o", str(out), "--top", "3"]) == 0
+    page = out.read_text()
+    summary = pd.read_parquet(demo_run / "summary.parquet")
+    top = summary.sort_values(["n_detections", "target_id"], ascending=[False, True]).head(3)
+    for tid in top["target_id"]:
+        assert f"{tid}:exposures" in page  # each target's own sources
+    assert "<script src=" not in page and "<link rel=" not in page  # Bokeh inlined
+    assert main(["export", str(demo_run), "--targets", "NO-SUCH", "-o", str(out)]) == 1
+
+
+# --- the page in a browser ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(outdir: Path, port: int, flags: Path) -> subprocess.Popen:
+    """The documented command, serving ``outdir`` at ``port`` until stopped."""
+    cmd = [sys.executable, "-m", "neowise_lightcurves.cli", "explore", str(outdir)]
+    cmd += ["--port", str(port), "--no-browser", "--flags", str(flags)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)  # noqa: S310
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"the explorer stopped:\n{proc.stdout.read()}") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the explorer did not answer within 60 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip(
+            "no browser: install Debian's chromium and chromium-driver "
+            "(apt-get install chromium chromium-driver) to run the explorer's browser tests"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _model(name: str) -> str:
+    return f"Bokeh.documents[0].get_model_by_name({name!r})"
+
+
+def _wait(driver, script: str, timeout: float = 30.0):
+    """Poll a JavaScript expression until it is truthy; returns its value."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            value = driver.execute_script(f"return {script}")
+        except Exception:  # the page not yet rendered
+            value = None
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"not true within {timeout} s: {script}")
+        time.sleep(0.1)
+
+
+def _selected(driver) -> str:
+    """The target whose light curve the page shows (from its figure's title)."""
+    return driver.execute_script(f"return {_model('lightcurve')}.title.text").split(":")[0]
+
+
+def _show(driver, target_id: str) -> None:
+    driver.execute_script(f"{_model('goto')}.value = {target_id!r}")
+    _wait(driver, f"{_model('lightcurve')}.title.text.startsWith({target_id + ':'!r})")
+
+
+@pytest.mark.workflow
+def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
+    """Load the page from the demo run, sort the table, select a target (its points are its
+    rows), move with the keys, switch units, fold PERIODIC, write a flag and read it again
+    after a restart; nothing loaded but from the server."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    summary = pd.read_parquet(demo_run / "summary.parquet")
+    flags, port = tmp_path / "flags.csv", _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = _start(demo_run, port, flags)
+    try:
+        browser.get(url)
+        _wait(browser, f"{_model('table_source')}.data.target_id.length > 0")
+        # sorted on the server, over every target
+        browser.execute_script(f"{_model('sort_by')}.value = 'w1_chi2_red'")
+        expected = summary.sort_values("w1_chi2_red", ascending=False, na_position="last")
+        ids = json.dumps(expected["target_id"].tolist(), separators=(",", ":"))
+        _wait(browser, f"JSON.stringify({_model('table_source')}.data.target_id) === {ids!r}")
+        # a row selected: its light curve, as many points as read_lightcurves gives rows
+        browser.execute_script(f"{_model('table_source')}.selected.indices = [2]")
+        tid = expected["target_id"].iloc[2]
+        _wait(browser, f"{_model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
+        n_points = browser.execute_script(f"return {_model('exposures')}.data.mjd.length")
+        n_epochs = browser.execute_script(f"return {_model('epochs')}.data.mjd.length")
+        assert n_points == len(read_lightcurves(demo_run, tid)) > 0
+        assert n_epochs == len(read_lightcurves(demo_run, tid, binned=True))
+        # the keys: next, next, previous
+        ActionChains(browser).send_keys("jjk").perform()
+        nxt = expected["target_id"].iloc[3]
+        _wait(browser, f"{_model('lightcurve')}.title.text.startsWith({nxt + ':'!r})")
+        assert _selected(browser) == nxt
+        # units: magnitudes, on a flipped axis
+        browser.execute_script(f"{_model('unit')}.value = 'mag'")
+        _wait(browser, f"{_model('lightcurve')}.y_range.flipped")
+        mags = np.array(
+            browser.execute_script(f"return Array.from({_model('exposures')}.data.w1)"),
+            dtype=float,
+        )
+        lc = read_lightcurves(demo_run, nxt)
+        assert np.nanmedian(np.abs(mags - lc["w1mpro"].to_numpy(dtype=float))) < 0.01
+        # PERIODIC: folded at its period, every exposure twice
+        _show(browser, "PERIODIC")
+        title = browser.execute_script(f"return {_model('folded_figure')}.title.text")
+        folded = browser.execute_script(f"return {_model('folded')}.data.phase.length")
+        assert title.startswith("folded at P = 0.28") and folded == 2 * len(
+            read_lightcurves(demo_run, "PERIODIC")
+        )
+        # a flag: saved at once, to the file given
+        browser.execute_script(f"{_model('flag_choice')}.active = 1")
+        browser.execute_script(f"{_model('flag_note')}.value = 'folds cleanly'")
+        for _ in range(100):
+            if flags.exists() and "folds cleanly" in flags.read_text():
+                break
+            time.sleep(0.1)
+        saved = pd.read_csv(flags, keep_default_na=False)
+        assert saved[["target_id", "flag", "note"]].values.tolist() == [
+            ["PERIODIC", "real", "folds cleanly"]
+        ]
+        resources = browser.execute_script(
+            "return performance.getEntriesByType('resource').map((e) => e.name)"
+        )
+        assert resources and all(r.startswith(url) for r in resources), resources
+    finally:
+        _stop(server)
+    # read again by a new server
+    server = _start(demo_run, port, flags)
+    try:
+        browser.get(url)
+        _wait(browser, f"{_model('table_source')}.data.target_id.length > 0")
+        _show(browser, "PERIODIC")
+        assert browser.execute_script(f"return {_model('flag_choice')}.active") == 1
+        assert browser.execute_script(f"return {_model('flag_note')}.value") == "folds cleanly"
+        flag_column = browser.execute_script(f"return {_model('table_source')}.data.flag")
+        assert "real: folds cleanly" in flag_column
+    finally:
+        _stop(server)
