@@ -146,6 +146,19 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+#: The ids in the table's rows as drawn, top to bottom (SlickGrid places rows by their top).
+GRID_IDS = """(() => {
+    const found = []
+    const walk = (root) => {
+        root.querySelectorAll('.slick-row').forEach((r) => found.push(r))
+        root.querySelectorAll('*').forEach((e) => e.shadowRoot && walk(e.shadowRoot))
+    }
+    walk(document)
+    return found.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+        .map((r) => r.children[1].textContent)
+})()"""
+
+
 def _model(name: str) -> str:
     return f"Bokeh.documents[0].get_model_by_name({name!r})"
 
@@ -194,6 +207,9 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         expected = summary.sort_values("w1_chi2_red", ascending=False, na_position="last")
         ids = json.dumps(expected["target_id"].tolist(), separators=(",", ":"))
         _wait(browser, f"JSON.stringify({_model('table_source')}.data.target_id) === {ids!r}")
+        # ... and drawn so (the rows the grid draws, top to bottom; column 1 is target_id)
+        _wait(browser, f"{ids}.slice(0, {GRID_IDS}.length).join() === {GRID_IDS}.join()")
+        assert len(browser.execute_script(f"return {GRID_IDS}")) >= 5
         # a row selected: its light curve, as many points as read_lightcurves gives rows
         browser.execute_script(f"{_model('table_source')}.selected.indices = [2]")
         tid = expected["target_id"].iloc[2]

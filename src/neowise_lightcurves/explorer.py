@@ -238,6 +238,11 @@ def make_document(explorer: Explorer, doc) -> None:
         name="table",
     )
     cursor = NumericInput(value=-1, name="cursor", visible=False)
+    # BokehJS redraws a table when its view's indices change, not when new rows of the same
+    # count replace the old ones (a new sort order): told so here
+    table_source.js_on_change(
+        "data", CustomJS(args=dict(view=table.view), code="view.change.emit()")
+    )
 
     # --- the sky ---------------------------------------------------------------------------
     numeric = run.numeric_columns
