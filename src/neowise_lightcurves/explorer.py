@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import html
 import os
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import interactive, rundata
 from .flags import CHOICES, Flags, default_path
@@ -62,6 +65,8 @@ PANEL = {
         "second_source_frac",
     ),
 }
+#: Orders of the table kept for the pages to share (:meth:`Explorer.order`).
+ORDERS_KEPT = 4
 #: Keys that move to the next and the previous target.
 NEXT_KEYS, PREVIOUS_KEYS = ("j", "n"), ("k", "p")
 
@@ -76,11 +81,64 @@ class Explorer:
     flags : neowise_lightcurves.flags.Flags
     density : numpy.ndarray
         Targets per 1° × 1° cell, (dec, ra) from (-90, 0); NaN where none.
+    ids : pyarrow.ChunkedArray
+        The summary's ``target_id`` as Arrow strings (looked up without a Python string each).
+    orders : dict
+        The last few orders of the table (:meth:`order`), shared by every page.
     """
 
     run: rundata.Run
     flags: Flags
     density: np.ndarray
+    ids: pa.ChunkedArray
+    orders: OrderedDict = field(default_factory=OrderedDict)
+
+    def row_of(self, target_id: str) -> int:
+        """The summary row of ``target_id`` (-1: none)."""
+        return pc.index(self.ids, pa.scalar(target_id, pa.string())).as_py()
+
+    def order(self, query: str, column: str, ascending: bool) -> np.ndarray:
+        """The summary rows that ``query`` (a pandas query; empty: all) selects, sorted by
+        ``column`` (stable; NaN last), as a read-only array shared by the pages that ask for
+        the same (the last :data:`ORDERS_KEPT`).
+
+        Raises
+        ------
+        ValueError
+            ``query`` fails, or gives no True/False for each target.
+        """
+        key = (query, column, ascending)
+        if key in self.orders:
+            self.orders.move_to_end(key)
+            return self.orders[key]
+        summary = self.run.summary
+        view = None
+        if query:
+            try:
+                mask = summary.eval(query)
+            except Exception as err:  # pandas raises many kinds for a bad query
+                raise ValueError(str(err)) from err
+            if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask.dtype)):
+                raise ValueError("it does not give True/False for each target")
+            view = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
+        values = summary[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            x = values.to_numpy(dtype=float, na_value=np.nan)
+            x = x if view is None else x[view]
+            rank = np.argsort(x if ascending else -x, kind="stable")  # NaN last either way
+        else:
+            x = values if view is None else values.iloc[view]
+            ranked = x.reset_index(drop=True).sort_values(
+                ascending=ascending, na_position="last", kind="stable"
+            )
+            rank = ranked.index.to_numpy()
+        order = rank if view is None else view[rank]
+        order = np.asarray(order, dtype=np.int64)
+        order.flags.writeable = False
+        self.orders[key] = order
+        while len(self.orders) > ORDERS_KEPT:
+            self.orders.popitem(last=False)
+        return order
 
 
 def load(outdir: str | os.PathLike, flags_path: str | os.PathLike | None = None) -> Explorer:
@@ -94,7 +152,11 @@ def load(outdir: str | os.PathLike, flags_path: str | os.PathLike | None = None)
         bins=(180, 360),
         range=((-90, 90), (0, 360)),
     )
-    return Explorer(run, flags, np.where(counts > 0, counts, np.nan))
+    ids = pa.chunked_array([pa.array(run.summary["target_id"], pa.string())])
+    explorer = Explorer(run, flags, np.where(counts > 0, counts, np.nan), ids)
+    explorer.order("", "n_detections", False)  # the first page's, ready
+    pa.default_memory_pool().release_unused()  # what reading the summary took, given back
+    return explorer
 
 
 def _table_data(summary: pd.DataFrame, rows: np.ndarray, flags: Flags) -> dict:
@@ -145,11 +207,11 @@ def _value(v, unit: str | None) -> str:
 
 
 def target_panel(
-    run: rundata.Run, info: pd.Series, files: pd.DataFrame, link: str = "files/"
+    run: rundata.Run, info: pd.Series, files: pd.DataFrame | None, link: str = "files/"
 ) -> str:
     """HTML of a target's summary values (with units), association diagnostics and links to
     its per-target files (``link`` + their path under ``per_target/``: the server serves them
-    under ``files/``)."""
+    under ``files/``; None: being read)."""
     tid = html.escape(str(info["target_id"]))
     parts = [
         f"<h3 style='margin:0'>{tid}</h3>",
@@ -164,6 +226,9 @@ def target_panel(
             if n in info.index
         )
         parts.append(f"<b>{heading}</b><table style='font-size:12px'>{rows}</table>")
+    if files is None:
+        parts.append("<b>files</b><div>…</div>")
+        return "".join(parts)
     links = " ".join(
         f"<a href='{html.escape(link + p)}' target='_blank'>{k}.{f}</a>"
         for k, f, p in files[["kind", "format", "path"]].itertuples(index=False)
@@ -196,7 +261,7 @@ def make_document(explorer: Explorer, doc) -> None:
 
     run, flags = explorer.run, explorer.flags
     summary = run.summary
-    ids = summary["target_id"].astype(str).to_numpy(dtype=object)
+    ids = summary["target_id"]
     state = {"order": np.arange(len(summary)), "page": 0, "pos": -1, "loading": False}
 
     # --- the table -------------------------------------------------------------------------
@@ -222,8 +287,8 @@ def make_document(explorer: Explorer, doc) -> None:
     )
     previous_page = Button(label="◀ page", name="previous_page", width=80)
     next_page = Button(label="page ▶", name="next_page", width=80)
-    page_info = Div(name="page_info", width=300)
-    status = Div(name="status", width=900)
+    page_info = Div(name="page_info", width=300, height=20)
+    status = Div(name="status", width=900, height=20)
     table_source = ColumnDataSource(_table_data(summary, np.arange(0), flags), name="table_source")
     table = DataTable(
         source=table_source,
@@ -309,14 +374,17 @@ def make_document(explorer: Explorer, doc) -> None:
     units = interactive.unit_select(sources, [lightcurve, visit_fig, folded])
     visits = interactive.visit_select(sources, lightcurve, visit_fig)
     show_cut = Toggle(label="read the detections the cuts removed", name="show_cut", width=280)
-    panel = Div(name="target_info", width=360)
+    panel = Div(name="target_info", width=360, height=720)
     goto = TextInput(title="go to a target id (Enter)", name="goto", width=300)
     flag_choice = RadioButtonGroup(
         labels=["none", "real", "artefact"], active=0, name="flag_choice"
     )
     flag_note = TextInput(title="note (Enter saves)", name="flag_note", width=300)
     flag_status = Div(
-        name="flag_status", width=460, text=f"flags are saved to {html.escape(str(flags.path))}"
+        name="flag_status",
+        width=460,
+        height=40,
+        text=f"flags are saved to {html.escape(str(flags.path))}",
     )
     help_div = Div(
         text=(
@@ -337,7 +405,7 @@ def make_document(explorer: Explorer, doc) -> None:
         sky_source.data = {
             "ra": summary["ra"].to_numpy(dtype=float)[rows],
             "dec": summary["dec"].to_numpy(dtype=float)[rows],
-            "target_id": ids[rows],
+            "target_id": ids.iloc[rows].astype(str).to_numpy(dtype=object),
             "value": values,
         }
         finite = values[np.isfinite(values)]
@@ -360,25 +428,19 @@ def make_document(explorer: Explorer, doc) -> None:
         table_source.selected.indices = [pos - page * PAGE_ROWS] if inside else []
 
     def reorder() -> None:
-        view = np.arange(len(summary))
         query = filter_input.value.strip()
-        if query:
-            try:
-                mask = summary.eval(query)
-                if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask.dtype)):
-                    raise ValueError("it does not give True/False for each target")
-                view = np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))
-            except Exception as err:  # any bad query: said, and nothing filtered
-                set_status(f"filter {query!r} failed: {err}", error=True)
-                view = np.arange(len(summary))
-            else:
-                set_status(f"{len(view):,} of {len(summary):,} targets match {query!r}")
-        else:
-            set_status(f"{len(summary):,} targets in {run.outdir}")
-        values = summary[sort_by.value].iloc[view]
         ascending = sort_order.value == "ascending"
-        order = values.sort_values(ascending=ascending, na_position="last", kind="stable").index
-        state["order"] = np.asarray(view if len(view) == 0 else order.to_numpy(), dtype=np.int64)
+        try:
+            state["order"] = explorer.order(query, sort_by.value, ascending)
+        except ValueError as err:  # a bad query: said, and nothing filtered
+            set_status(f"filter {query!r} failed: {err}", error=True)
+            state["order"] = explorer.order("", sort_by.value, ascending)
+        else:
+            n, total = len(state["order"]), len(summary)
+            if query:
+                set_status(f"{n:,} of {total:,} targets match {query!r}")
+            else:
+                set_status(f"{total:,} targets in {run.outdir}")
         state["page"], state["pos"] = 0, -1
         refresh_table()
         refresh_sky()
@@ -401,12 +463,16 @@ def make_document(explorer: Explorer, doc) -> None:
         else:
             table_source.selected.indices = [pos - page * PAGE_ROWS]
         cursor.value = pos
-        load_target(int(order[pos]))
+        doc.hold("combine")  # the browser gets the target's changes in one message
+        try:
+            load_target(int(order[pos]))
+        finally:
+            doc.unhold()
 
     def load_target(row: int) -> None:
         info = summary.iloc[row]
         tid = str(info["target_id"])
-        rows = rundata.target_rows(run.outdir, tid)
+        rows = rundata.target_rows(run.outdir, tid, files=False)  # files: once it is drawn
         cut = rundata.cut_detections(run, tid, rows.exposures) if show_cut.active else None
         if show_cut.active and cut is None:
             set_status("the run's match cache is gone: the cut detections cannot be shown")
@@ -434,7 +500,14 @@ def make_document(explorer: Explorer, doc) -> None:
             mapper.low = float(rows.exposures["mjd"].min())
             mapper.high = float(rows.exposures["mjd"].max())
         lightcurve.title.text = f"{tid}: {len(rows.exposures)} exposures, {len(rows.epochs)} epochs"
-        panel.text = target_panel(run, info, rows.files)
+        panel.text = target_panel(run, info, None)
+
+        def show_files() -> None:
+            if state.get("target") == tid:
+                panel.text = target_panel(run, info, rundata.target_files(run.outdir, tid))
+                pa.default_memory_pool().release_unused()
+
+        doc.add_next_tick_callback(show_files)
         here.data = {"ra": [float(info["ra"])], "dec": [float(info["dec"])]}
         flag, note = flags.get(tid)
         state["loading"] = True
@@ -444,6 +517,7 @@ def make_document(explorer: Explorer, doc) -> None:
         finally:
             state["loading"] = False
         state["target"] = tid
+        pa.default_memory_pool().release_unused()  # what reading the rows took, given back
 
     def save_flag() -> None:
         tid = state.get("target")
@@ -456,7 +530,9 @@ def make_document(explorer: Explorer, doc) -> None:
             f"{': ' + html.escape(note) if note else ''}, saved to {html.escape(str(flags.path))}"
         )
         page_rows = state["order"][state["page"] * PAGE_ROWS : (state["page"] + 1) * PAGE_ROWS]
-        table_source.patch({"flag": [(slice(0, len(page_rows)), flags.column(ids[page_rows]))]})
+        table_source.patch(
+            {"flag": [(slice(0, len(page_rows)), flags.column(ids.iloc[page_rows].astype(str)))]}
+        )
 
     def on_table(attr, old, new) -> None:
         if new:
@@ -471,10 +547,11 @@ def make_document(explorer: Explorer, doc) -> None:
         tid = new.strip()
         if not tid:
             return
-        where = np.flatnonzero(ids[state["order"]] == tid)
-        if not len(where) and tid in set(ids):
+        row = explorer.row_of(tid)
+        where = np.flatnonzero(state["order"] == row)
+        if row >= 0 and not len(where):
             filter_input.value = ""  # not among the filtered targets: show them all
-            where = np.flatnonzero(ids[state["order"]] == tid)
+            where = np.flatnonzero(state["order"] == row)
         if len(where):
             select(int(where[0]))
             set_status(f"{tid}: row {int(where[0]) + 1} of {len(state['order']):,}")

@@ -87,7 +87,9 @@ def open_run(outdir: str | os.PathLike) -> Run:
                 for k, v in (schema.metadata or {}).items()
                 if not k.startswith(b"pandas")
             }
-    summary = table.to_pandas()
+    # column by column, each Arrow buffer freed once converted: memory holds one copy at a time
+    summary = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     units = {c: UNITS[c] for c in summary.columns if c in UNITS}
     return Run(outdir, summary, meta, units)
 
@@ -103,18 +105,20 @@ class TargetRows:
         ``read_lightcurves(outdir, target_id)``: one row per detection, sorted by ``mjd``.
     epochs : pandas.DataFrame
         ``read_lightcurves(outdir, target_id, binned=True)``: one row per binned epoch.
-    files : pandas.DataFrame
-        Its per-target files: ``kind``, ``format``, ``path`` (relative to ``per_target/``).
+    files : pandas.DataFrame or None
+        Its per-target files: ``kind``, ``format``, ``path`` (relative to ``per_target/``);
+        None when not read.
     """
 
     target_id: str
     exposures: pd.DataFrame
     epochs: pd.DataFrame
-    files: pd.DataFrame
+    files: pd.DataFrame | None
 
 
-def target_rows(outdir: str | os.PathLike, target_id: str) -> TargetRows:
-    """One target's exposures, binned epochs and files, read at once (in threads).
+def target_rows(outdir: str | os.PathLike, target_id: str, files: bool = True) -> TargetRows:
+    """One target's exposures, binned epochs and (with ``files``) files, read at once (in
+    threads).
 
     Raises
     ------
@@ -124,8 +128,10 @@ def target_rows(outdir: str | os.PathLike, target_id: str) -> TargetRows:
     with ThreadPoolExecutor(3) as pool:
         raw = pool.submit(read_lightcurves, outdir, target_id)
         binned = pool.submit(read_lightcurves, outdir, target_id, binned=True)
-        files = pool.submit(target_files, outdir, target_id)
-        return TargetRows(target_id, raw.result(), binned.result(), files.result())
+        found = pool.submit(target_files, outdir, target_id) if files else None
+        return TargetRows(
+            target_id, raw.result(), binned.result(), found.result() if found else None
+        )
 
 
 def target_files(outdir: str | os.PathLike, target_id: str) -> pd.DataFrame:

@@ -1,0 +1,321 @@
+"""The explorer at 10^6 targets: how long its page takes to open, how long a target's light
+curve takes to appear, and how much memory its server holds.
+
+    python benchmarks/explorer.py prepare --workdir /tmp/nlc-explorer      # ~3 min, 3.5 GB
+    python benchmarks/explorer.py measure --workdir /tmp/nlc-explorer
+
+``prepare`` writes a synthetic run's outputs in the workflow's layout (``outputs.py``) under
+``{workdir}/results``: ``summary.parquet`` of ``--targets`` targets (default 10^6) uniform over the
+sky, every summary column, in groups of HEALPix order-2 pixels (192 groups, ~5,200 targets each,
+as a million-target run's light-curve jobs have them), sorted by group then target; and
+``per_target/index.parquet`` (two files per target). The light-curve and binned files
+(``lightcurves.parquet/{group}.parquet``, ``binned.parquet/...``) are written full size (22
+visits of 12 exposures per target: 264 rows, 11 years; built by ``build_lightcurves`` and
+``bin_visits``, in row groups of ``merge.ROW_GROUP_ROWS``) for the groups of the targets the
+page opens on and of ``--measured`` others; reading one target opens only its group's file, so
+the other groups' are left out (their targets have no light curve to show here).
+
+``measure`` starts ``neowise-lightcurves explore`` on it, opens the page in headless Chromium
+(Debian's, through Selenium) and times: the page until its table and its first target's light
+curve are drawn (a fresh browser each time, ``--repeat`` times); each measured target from
+asking for it (``goto``) until its light curve is drawn in the browser; the server's resident
+memory (VmRSS, and its peak VmHWM) after all that. It prints a Markdown table and writes
+``{workdir}/result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import hpgeom
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from neowise_lightcurves import binning, lightcurves, merge, periods, summary
+
+SEED = 27
+#: Visits per target (two a year, 11 years) and exposures per visit.
+VISITS, PER_VISIT = 22, 12
+YEAR1_MJD, VISIT_GAP, EXPOSURE_GAP = 56_639.0, 182.6, 0.0655
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1500,2100",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+)
+
+
+def synthetic_summary(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``n`` targets uniform over the sky with every summary column, grouped by order-2 pixel."""
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    pixel = hpgeom.angle_to_pixel(4, ra, dec, nest=True)
+    s = pd.DataFrame({"target_id": [f"T{i:07d}" for i in range(n)], "ra": ra, "dec": dec})
+    n_det = rng.poisson(VISITS * PER_VISIT, n)
+    s["n_detections"] = n_det
+    s["n_detections_before_cuts"] = n_det + rng.poisson(10, n)
+    s["n_epochs"], s["n_years"] = VISITS, 11
+    s["mjd_first"] = YEAR1_MJD + rng.uniform(0, 1, n)
+    s["mjd_last"] = s["mjd_first"] + (VISITS - 1) * VISIT_GAP
+    s["time_span_days"] = s["mjd_last"] - s["mjd_first"]
+    w1 = rng.uniform(8, 16, n)
+    w2 = w1 - rng.normal(0.1, 0.2, n)
+    for b, mag in (("w1", w1), ("w2", w2)):
+        s[f"{b}flux_median"] = 10 ** (-0.4 * (mag - 20.7))
+        s[f"{b}flux_mjy_median"] = 1000 * 300 * 10 ** (-0.4 * mag)
+    for b in ("w1", "w2"):
+        s[f"{b}_n_saturated"] = 0
+    s["w1_mag_median"], s["w2_mag_median"], s["w1_w2"] = w1, w2, w1 - w2
+    for b in ("w1", "w2"):
+        s[f"{b}_chi2_red"] = rng.lognormal(0, 0.7, n)
+        s[f"{b}_scatter"] = rng.lognormal(-4, 0.5, n)
+        s[f"{b}_amplitude_mag"] = rng.lognormal(-2.5, 0.5, n)
+    for c in ("offset_median_arcsec", "offset_scatter_arcsec"):
+        s[c] = rng.lognormal(-2, 0.4, n)
+    s["centroid_east_arcsec"] = rng.normal(0, 0.05, n)
+    s["centroid_north_arcsec"] = rng.normal(0, 0.05, n)
+    s["frac_blended"], s["frac_contaminated"] = rng.beta(1, 20, n), rng.beta(1, 20, n)
+    s["second_source"] = rng.uniform(size=n) < 0.01
+    s["second_source_sep_arcsec"] = np.where(s["second_source"], rng.uniform(0.5, 2, n), np.nan)
+    s["second_source_frac"] = np.where(s["second_source"], rng.uniform(0.1, 0.5, n), np.nan)
+    s["period_days"] = rng.lognormal(0, 2, n)
+    s["period_power"] = rng.uniform(0, 1, n)
+    s["period_fap"] = rng.uniform(0, 1, n) ** 4
+    s["period_significant"] = s["period_fap"] < 0.01
+    s["period_alias"] = rng.uniform(size=n) < 0.2
+    s = s[list(summary.COLUMNS + periods.COLUMNS)]
+    s["group"] = [f"k2_{p}" for p in pixel]
+    return s.sort_values(["group", "target_id"], ignore_index=True)
+
+
+def group_rows(members: pd.DataFrame, rng: np.random.Generator) -> tuple[pa.Table, pa.Table]:
+    """A group's light curves and binned epochs: :data:`VISITS` visits of :data:`PER_VISIT`
+    exposures per target, built as the workflow builds them."""
+    n = len(members)
+    per = VISITS * PER_VISIT
+    visit = np.tile(np.repeat(np.arange(VISITS), PER_VISIT), n)
+    k = np.tile(np.arange(PER_VISIT), n * VISITS)
+    mjd = YEAR1_MJD + visit * VISIT_GAP + k * EXPOSURE_GAP + rng.uniform(0, 0.01, n * per)
+    ids = np.repeat(members["target_id"].to_numpy(dtype=object), per)
+    mags = {}
+    for b in ("w1", "w2"):
+        base = np.repeat(members[f"{b}_mag_median"].to_numpy(), per)
+        mags[b] = base + rng.normal(0, 0.03, n * per)
+    ra = np.repeat(members["ra"].to_numpy(), per) + rng.normal(0, 3e-5, n * per)
+    dec = np.repeat(members["dec"].to_numpy(), per) + rng.normal(0, 3e-5, n * per)
+    year = np.minimum(visit // 2 + 1, 11)
+    table = {
+        "target_id": ids,
+        "cntr": np.arange(n * per, dtype=np.int64) + 10**12,
+        "mjd": mjd,
+        "ra": ra,
+        "dec": dec,
+        "dist_arcsec": np.abs(rng.normal(0, 0.1, n * per)),
+        "year": np.array([f"year{y}" for y in range(12)], dtype=object)[year],
+    }
+    for b, zp in (("w1", 20.76), ("w2", 19.64)):
+        flux = 10 ** (-0.4 * (mags[b] - zp))
+        table[f"{b}flux"], table[f"{b}sigflux"] = flux, 0.03 * flux
+        table[f"{b}mpro"], table[f"{b}sigmpro"] = mags[b], np.full(n * per, 0.03)
+    table["nb"], table["na"] = np.ones(n * per, np.int64), np.zeros(n * per, np.int64)
+    table["cc_flags"] = np.full(n * per, "0000", dtype=object)
+    matches = pa.table(table)
+    lc = lightcurves.build_lightcurves(matches, members["target_id"], "", gap_days=30.0)
+    small = lc.select(list(merge._BINNING_COLUMNS + merge._POSITION_COLUMNS)).to_pandas()
+    binned = binning.bin_visits(small, 30.0, 3.0, 5)
+    return lc, pa.Table.from_pandas(binned, preserve_index=False)
+
+
+def prepare(args) -> None:
+    rng = np.random.default_rng(SEED)
+    out = Path(args.workdir) / "results"
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "lightcurves.parquet").mkdir(parents=True)
+    (out / "binned.parquet").mkdir()
+    (out / "per_target").mkdir()
+    t0 = time.perf_counter()
+    s = synthetic_summary(args.targets, rng)
+    pq.write_table(pa.Table.from_pandas(s, preserve_index=False), out / "summary.parquet")
+    index = pd.DataFrame(
+        {
+            "target_id": np.repeat(s["target_id"].to_numpy(dtype=object), 2),
+            "kind": np.tile(["raw", "binned"], len(s)),
+            "format": "parquet",
+        }
+    )
+    groups = np.repeat(s["group"].to_numpy(), 2)
+    index["path"] = [
+        f"{g}/{t}.{k}.parquet"
+        for g, t, k in zip(groups, index["target_id"], index["kind"], strict=True)
+    ]
+    pq.write_table(
+        pa.Table.from_pandas(index, preserve_index=False), out / "per_target/index.parquet"
+    )
+    top = s.sort_values("n_detections", ascending=False, kind="stable").head(5)
+    others = s.sample(args.measured, random_state=SEED)
+    groups = sorted(set(top["group"]) | set(others["group"]))
+    for group in groups:
+        members = s[s["group"] == group]
+        lc, binned = group_rows(members, rng)
+        for folder, table in (("lightcurves.parquet", lc), ("binned.parquet", binned)):
+            pq.write_table(
+                table, out / folder / f"{group}.parquet", row_group_size=merge.ROW_GROUP_ROWS
+            )
+    measured = others["target_id"].tolist()
+    (Path(args.workdir) / "prepared.json").write_text(
+        json.dumps({"targets": len(s), "groups": groups, "measured": measured}, indent=1)
+    )
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(
+        f"{len(s):,} targets, light curves of {len(groups)} groups "
+        f"({len(members):,} targets in the last), {size / 1e9:.2f} GB, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
+
+
+def _browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}")
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+def _wait(driver, script: str, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if driver.execute_script(f"return {script}"):
+                return
+        except Exception:  # not rendered yet
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"not true within {timeout} s: {script}")
+
+
+def _model(name: str) -> str:
+    return f"Bokeh.documents[0].get_model_by_name({name!r})"
+
+
+def _memory(pid: int) -> dict:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {
+        line.split(":")[0]: int(line.split()[1]) / 1024
+        for line in status.splitlines()
+        if line.startswith(("VmRSS", "VmHWM"))
+    }
+
+
+def measure(args) -> None:
+    work = Path(args.workdir)
+    prepared = json.loads((work / "prepared.json").read_text())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    cmd = [sys.executable, "-m", "neowise_lightcurves.cli", "explore", str(work / "results")]
+    cmd += ["--port", str(port), "--no-browser", "--flags", str(work / "flags.csv")]
+    t0 = time.perf_counter()
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = {"targets": prepared["targets"], "open_s": [], "target_s": {}}
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=60)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.05)
+        result["server_start_s"] = time.perf_counter() - t0
+        result["memory_after_start_mb"] = _memory(server.pid)
+        first = "lightcurve').title.text.includes('exposures')"
+        for _ in range(args.repeat):
+            driver = _browser()
+            try:
+                t = time.perf_counter()
+                driver.get(url)
+                _wait(driver, f"{_model('table_source')}.data.target_id.length > 0")
+                _wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
+                result["open_s"].append(time.perf_counter() - t)
+            finally:
+                driver.quit()
+        driver = _browser()
+        try:
+            driver.get(url)
+            _wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
+            for tid in prepared["measured"]:
+                t = time.perf_counter()
+                driver.execute_script(f"{_model('goto')}.value = {tid!r}")
+                _wait(driver, f"{_model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
+                result["target_s"][tid] = time.perf_counter() - t
+            n = driver.execute_script(f"return {_model('exposures')}.data.mjd.length")
+            result["points_of_last"] = n
+        finally:
+            driver.quit()
+        result["memory_mb"] = _memory(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    (work / "result.json").write_text(json.dumps(result, indent=1))
+    opens, targets = result["open_s"], list(result["target_s"].values())
+    print("| what | measured | target |")
+    print("|---|---|---|")
+    print(
+        f"| server start (summary of {result['targets']:,} targets read) "
+        f"| {result['server_start_s']:.1f} s | |"
+    )
+    print(
+        f"| page open, table and first light curve drawn ({len(opens)} fresh browsers) "
+        f"| {min(opens):.2f}–{max(opens):.2f} s (median {np.median(opens):.2f}) | ≤ 5 s |"
+    )
+    print(
+        f"| one target's light curve drawn ({len(targets)} targets, "
+        f"{result['points_of_last']} points the last) "
+        f"| {min(targets):.2f}–{max(targets):.2f} s (median {np.median(targets):.2f}) | ≤ 1 s |"
+    )
+    mem = result["memory_mb"]
+    print(
+        f"| server memory after all that: RSS (peak) | {mem['VmRSS']:.0f} MB "
+        f"({mem['VmHWM']:.0f} MB) | ≤ 1 GB |"
+    )
+
+
+def main() -> None:
+    top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("prepare", help="write the synthetic run")
+    p.add_argument("--workdir", default="/tmp/nlc-explorer")
+    p.add_argument("--targets", type=int, default=1_000_000)
+    p.add_argument("--measured", type=int, default=10, help="targets to time (their groups)")
+    p.set_defaults(run=prepare)
+    m = commands.add_parser("measure", help="time the page on it")
+    m.add_argument("--workdir", default="/tmp/nlc-explorer")
+    m.add_argument("--repeat", type=int, default=3, help="page opens, each a fresh browser")
+    m.set_defaults(run=measure)
+    args = top.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
