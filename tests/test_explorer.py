@@ -50,6 +50,11 @@ def test_flags_are_kept_beside_the_run_and_read_again(tmp_path):
     assert again.get("STAR A") == ("real", "clear periodic")
     assert again.get("B") == ("artefact", "") and again.get("C") == ("", "look again")
     assert again.column(["STAR A", "B", "D"]) == ["real: clear periodic", "artefact", ""]
+    assert again.lists() == {
+        "flagged": ["B", "C", "STAR A"],
+        "real": ["STAR A"],
+        "artefact": ["B"],
+    }
     again.set("B", "", "")  # no flag, no note: removed
     assert sorted(pd.read_csv(path)["target_id"]) == ["C", "STAR A"]
     with pytest.raises(ValueError, match="a flag is one of"):
@@ -266,5 +271,8 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         assert browser.execute_script(f"return {_model('flag_note')}.value") == "folds cleanly"
         flag_column = browser.execute_script(f"return {_model('table_source')}.data.flag")
         assert "real: folds cleanly" in flag_column
+        # the flagged targets, by a filter
+        browser.execute_script(f"{_model('filter')}.value = 'target_id in @real'")
+        _wait(browser, f"{_model('table_source')}.data.target_id.join() === 'PERIODIC'")
     finally:
         _stop(server)

@@ -98,7 +98,8 @@ class Explorer:
         return pc.index(self.ids, pa.scalar(target_id, pa.string())).as_py()
 
     def order(self, query: str, column: str, ascending: bool) -> np.ndarray:
-        """The summary rows that ``query`` (a pandas query; empty: all) selects, sorted by
+        """The summary rows that ``query`` (a pandas query; empty: all; ``@flagged``, ``@real``,
+        ``@artefact`` name the flagged targets' ids: :meth:`Flags.lists`) selects, sorted by
         ``column`` (stable; NaN last), as a read-only array shared by the pages that ask for
         the same (the last :data:`ORDERS_KEPT`).
 
@@ -108,14 +109,15 @@ class Explorer:
             ``query`` fails, or gives no True/False for each target.
         """
         key = (query, column, ascending)
-        if key in self.orders:
+        flagged = "@" in query  # the flags change: not kept
+        if key in self.orders and not flagged:
             self.orders.move_to_end(key)
             return self.orders[key]
         summary = self.run.summary
         view = None
         if query:
             try:
-                mask = summary.eval(query)
+                mask = summary.eval(query, local_dict=self.flags.lists())
             except Exception as err:  # pandas raises many kinds for a bad query
                 raise ValueError(str(err)) from err
             if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask.dtype)):
@@ -135,6 +137,8 @@ class Explorer:
         order = rank if view is None else view[rank]
         order = np.asarray(order, dtype=np.int64)
         order.flags.writeable = False
+        if flagged:
+            return order
         self.orders[key] = order
         while len(self.orders) > ORDERS_KEPT:
             self.orders.popitem(last=False)
@@ -266,7 +270,8 @@ def make_document(explorer: Explorer, doc) -> None:
 
     # --- the table -------------------------------------------------------------------------
     filter_input = TextInput(
-        title="filter: a pandas query, e.g. period_significant and n_detections > 100 (Enter)",
+        title="filter (Enter): a pandas query, e.g. period_significant and n_detections > 100, "
+        "target_id in @real",
         name="filter",
         width=620,
     )

@@ -69,6 +69,14 @@ class Flags:
             self.rows[target_id] = dict(target_id=target_id, flag=flag, note=note, time=now)
         self.save()
 
+    def lists(self) -> dict[str, list[str]]:
+        """The ids of the targets flagged at all (``flagged``: a flag or a note), ``real`` and
+        ``artefact``, for a query's ``@flagged``, ``@real``, ``@artefact``."""
+        out = {"flagged": sorted(self.rows)}
+        for choice in CHOICES[1:]:
+            out[choice] = sorted(t for t, r in self.rows.items() if r["flag"] == choice)
+        return out
+
     def column(self, target_ids) -> list[str]:
         """Each target's flag, with its note after a colon (``""``: none), for a table."""
         out = []
