@@ -261,6 +261,17 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         assert resources and all(r.startswith(url) for r in resources), resources
     finally:
         _stop(server)
+    # the static export: the same figures, no server, nothing from the internet
+    from neowise_lightcurves.export import export
+
+    page = export(demo_run, tmp_path / "share/top.html", targets=["PERIODIC", "MOVER"])
+    browser.get(page.as_uri())
+    _wait(browser, f"{_model('MOVER:exposures')}.data.mjd.length > 0")
+    for tid in ("PERIODIC", "MOVER"):
+        n = browser.execute_script(f"return {_model(tid + ':exposures')}.data.mjd.length")
+        assert n == len(read_lightcurves(demo_run, tid))
+    folded = browser.execute_script(f"return {_model('PERIODIC:folded')}.data.phase.length")
+    assert folded == 2 * len(read_lightcurves(demo_run, "PERIODIC"))
     # read again by a new server
     server = _start(demo_run, port, flags)
     try:
