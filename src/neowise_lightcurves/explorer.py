@@ -293,13 +293,13 @@ def make_document(explorer: Explorer, doc) -> None:
     previous_page = Button(label="◀ page", name="previous_page", width=80)
     next_page = Button(label="page ▶", name="next_page", width=80)
     page_info = Div(name="page_info", width=300, height=20)
-    status = Div(name="status", width=900, height=20)
+    status = Div(name="status", width=1000, height=20)
     table_source = ColumnDataSource(_table_data(summary, np.arange(0), flags), name="table_source")
     table = DataTable(
         source=table_source,
         columns=_table_columns(run),
         width=1400,
-        height=330,
+        height=280,
         sortable=False,
         selectable=True,
         index_position=None,
@@ -379,7 +379,7 @@ def make_document(explorer: Explorer, doc) -> None:
     units = interactive.unit_select(sources, [lightcurve, visit_fig, folded])
     visits = interactive.visit_select(sources, lightcurve, visit_fig)
     show_cut = Toggle(label="read the detections the cuts removed", name="show_cut", width=280)
-    panel = Div(name="target_info", width=360, height=720)
+    panel = Div(name="target_info", width=330, height=480)
     goto = TextInput(title="go to a target id (Enter)", name="goto", width=300)
     flag_choice = RadioButtonGroup(
         labels=["none", "real", "artefact"], active=0, name="flag_choice"
@@ -625,23 +625,16 @@ def make_document(explorer: Explorer, doc) -> None:
                 column(Div(text="&nbsp;"), row(previous_page, next_page)),
                 page_info,
             ),
-            status,
+            row(goto, column(Div(text="&nbsp;"), status)),
             table,
-            row(
-                column(colour_by, sky),
-                column(
-                    goto,
-                    Div(text="<b>your flag</b>"),
-                    flag_choice,
-                    flag_note,
-                    flag_status,
-                    show_cut,
-                ),
-                panel,
-            ),
-            row(units, visits),
+            row(units, visits, column(Div(text="&nbsp;"), show_cut)),
             lightcurve,
             row(visit_fig, folded, offsets),
+            row(
+                column(Div(text="<b>your flag</b>"), flag_choice, flag_note, flag_status),
+                panel,
+                column(colour_by, sky),
+            ),
             cursor,
         )
     )
