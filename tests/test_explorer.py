@@ -76,6 +76,12 @@ def test_cut_detections_and_kept_ones_are_every_detection(demo_run):
         assert not set(cut["cntr"]) & set(rows.exposures["cntr"])
         if info.n_detections:
             assert set(rows.files["kind"]) == {"raw", "binned"}
+        # its group given (the explorer holds the summary): the same rows, unread summary
+        hinted = rundata.target_rows(demo_run, info.target_id, files=False, group=info.group)
+        pd.testing.assert_frame_equal(hinted.exposures, rows.exposures)
+        pd.testing.assert_frame_equal(hinted.epochs, rows.epochs)
+    with pytest.raises(KeyError, match="NO-SUCH"):
+        read_lightcurves(demo_run, ["NO-SUCH"], groups={"PERIODIC": "sky"})
 
 
 @pytest.mark.workflow

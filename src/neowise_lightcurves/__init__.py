@@ -61,12 +61,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 
-def read_lightcurves(outdir, target_ids=None, *, binned=False, astropy=False):
+def read_lightcurves(outdir, target_ids=None, *, binned=False, astropy=False, groups=None):
     """A run's light curves (or binned epochs), for every target or a few; see
     :func:`neowise_lightcurves.outputs.read_lightcurves`."""
     from .outputs import read_lightcurves as read
 
-    return read(outdir, target_ids, binned=binned, astropy=astropy)
+    return read(outdir, target_ids, binned=binned, astropy=astropy, groups=groups)
 
 
 def fetch(targets, *, binned=False, config=None, record=None, **options):

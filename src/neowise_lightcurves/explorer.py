@@ -32,7 +32,7 @@ from .outputs import PER_TARGET
 PAGE_ROWS = 100
 #: Most targets drawn on the sky map (the first ones in the table's order); all of them show
 #: in its background, as counts per square degree.
-SKY_POINTS = 20_000
+SKY_POINTS = 5_000
 #: The summary columns the target's panel lists, by heading.
 PANEL = {
     "light curve": (
@@ -477,7 +477,8 @@ def make_document(explorer: Explorer, doc) -> None:
     def load_target(row: int) -> None:
         info = summary.iloc[row]
         tid = str(info["target_id"])
-        rows = rundata.target_rows(run.outdir, tid, files=False)  # files: once it is drawn
+        # its group from the summary in memory; its files once it is drawn
+        rows = rundata.target_rows(run.outdir, tid, files=False, group=str(info["group"]))
         cut = rundata.cut_detections(run, tid, rows.exposures) if show_cut.active else None
         if show_cut.active and cut is None:
             set_status("the run's match cache is gone: the cut detections cannot be shown")

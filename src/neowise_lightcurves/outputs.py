@@ -130,6 +130,7 @@ def read_lightcurves(
     *,
     binned: bool = False,
     astropy: bool = False,
+    groups: dict[str, str] | None = None,
 ):
     """Light curves (or binned epochs) of a run, for every target or only for ``target_ids``.
 
@@ -147,6 +148,10 @@ def read_lightcurves(
     astropy : bool
         Return an ``astropy.table.Table`` with units and the run's provenance in ``meta``
         instead of a ``pandas.DataFrame``.
+    groups : dict, optional
+        Each of ``target_ids``' group (the summary's ``group`` column), where the caller holds
+        the summary already (the explorer): the summary is then not read, and an id not in
+        ``groups`` raises the same ``KeyError``.
 
     Returns
     -------
@@ -165,9 +170,15 @@ def read_lightcurves(
         table = pq.read_table(folder)
     else:
         ids = [target_ids] if isinstance(target_ids, str) else [str(t) for t in target_ids]
-        where = pq.read_table(
-            outdir / SUMMARY, columns=["target_id", "group"], filters=_among("target_id", ids)
-        ).to_pandas()
+        if groups is None:
+            where = pq.read_table(
+                outdir / SUMMARY, columns=["target_id", "group"], filters=_among("target_id", ids)
+            ).to_pandas()
+        else:
+            import pandas as pd
+
+            known = [t for t in dict.fromkeys(ids) if t in groups]
+            where = pd.DataFrame({"target_id": known, "group": [groups[t] for t in known]})
         unknown = sorted(set(ids) - set(where["target_id"]))
         if unknown:
             raise KeyError(

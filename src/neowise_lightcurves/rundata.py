@@ -116,9 +116,12 @@ class TargetRows:
     files: pd.DataFrame | None
 
 
-def target_rows(outdir: str | os.PathLike, target_id: str, files: bool = True) -> TargetRows:
+def target_rows(
+    outdir: str | os.PathLike, target_id: str, files: bool = True, group: str | None = None
+) -> TargetRows:
     """One target's exposures, binned epochs and (with ``files``) files, read at once (in
-    threads).
+    threads); ``group``, its summary's ``group`` where the caller knows it, spares reading the
+    summary.
 
     Raises
     ------
@@ -126,8 +129,9 @@ def target_rows(outdir: str | os.PathLike, target_id: str, files: bool = True) -
         The target is not in the run's summary.
     """
     with ThreadPoolExecutor(3) as pool:
-        raw = pool.submit(read_lightcurves, outdir, target_id)
-        binned = pool.submit(read_lightcurves, outdir, target_id, binned=True)
+        hint = {target_id: group} if group is not None else None
+        raw = pool.submit(read_lightcurves, outdir, target_id, groups=hint)
+        binned = pool.submit(read_lightcurves, outdir, target_id, binned=True, groups=hint)
         found = pool.submit(target_files, outdir, target_id) if files else None
         return TargetRows(
             target_id, raw.result(), binned.result(), found.result() if found else None
