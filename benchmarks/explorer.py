@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -240,6 +241,7 @@ def measure(args) -> None:
     t0 = time.perf_counter()
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result = {"targets": prepared["targets"], "open_s": [], "target_s": {}}
+    result["load_average_before"] = os.getloadavg()[0]
     try:
         while True:
             try:
@@ -274,6 +276,7 @@ def measure(args) -> None:
         finally:
             driver.quit()
         result["memory_mb"] = _memory(server.pid)
+        result["load_average_after"] = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -298,6 +301,10 @@ def measure(args) -> None:
     print(
         f"| server memory after all that: RSS (peak) | {mem['VmRSS']:.0f} MB "
         f"({mem['VmHWM']:.0f} MB) | ≤ 1 GB |"
+    )
+    print(
+        f"\n(load average {result['load_average_before']:.1f} before, "
+        f"{result['load_average_after']:.1f} after, on {os.cpu_count()} cores)"
     )
 
 
