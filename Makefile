@@ -2,6 +2,7 @@
 #   make demo   installs into .venv and runs the workflow on the built-in demo sky
 #   make test   installs into .venv (with the test tools and the SLURM plugin, for the SLURM
 #               test) and runs the tests
+#   make explore  serves the explorer over results/ (docs/explorer.md)
 PYTHON ?= python3
 VENV ?= .venv
 CORES ?= 2
@@ -16,7 +17,7 @@ $(VENV)/.installed-slurm: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet -e '.[test,slurm]'
 	touch $@
 
-.PHONY: install demo test report clean
+.PHONY: install demo test report clean explore
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -27,6 +28,9 @@ report: $(VENV)/.installed
 
 test: $(VENV)/.installed-slurm
 	$(VENV)/bin/python -m pytest
+
+explore: $(VENV)/.installed
+	$(VENV)/bin/neowise-lightcurves explore results
 
 clean:
 	rm -rf results report.html .snakemake

@@ -19,7 +19,9 @@ the other groups' are left out (their targets have no light curve to show here).
 (Debian's, through Selenium) and times: the page until its table and its first target's light
 curve are drawn (a fresh browser each time, ``--repeat`` times); each measured target from
 asking for it (``goto``) until its light curve is drawn in the browser; the server's resident
-memory (VmRSS, and its peak VmHWM) after all that. It prints a Markdown table and writes
+memory (VmRSS, and its peak VmHWM) after all that; a filter to the groups written (until the
+table shows it) and then ``--next`` times the key ``j`` (the next target in the table's
+order, in the same group file mostly). It prints a Markdown table and writes
 ``{workdir}/result.json``.
 """
 
@@ -273,6 +275,21 @@ def measure(args) -> None:
                 result["target_s"][tid] = time.perf_counter() - t
             n = driver.execute_script(f"return {_model('exposures')}.data.mjd.length")
             result["points_of_last"] = n
+            # the next targets in the table's order, by the key j (no new page of the table)
+            from selenium.webdriver.common.action_chains import ActionChains
+
+            groups = repr(prepared["groups"])
+            t = time.perf_counter()
+            driver.execute_script(f"{_model('filter')}.value = {f'group in {groups}'!r}")
+            _wait(driver, f"{_model('status')}.text.includes('targets match')")
+            result["filter_s"] = time.perf_counter() - t
+            result["next_s"] = []
+            for _ in range(args.next):
+                before = driver.execute_script(f"return {_model('lightcurve')}.title.text")
+                t = time.perf_counter()
+                ActionChains(driver).send_keys("j").perform()
+                _wait(driver, f"{_model('lightcurve')}.title.text !== {before!r}")
+                result["next_s"].append(time.perf_counter() - t)
         finally:
             driver.quit()
         result["memory_mb"] = _memory(server.pid)
@@ -297,6 +314,12 @@ def measure(args) -> None:
         f"{result['points_of_last']} points the last) "
         f"| {min(targets):.2f}–{max(targets):.2f} s (median {np.median(targets):.2f}) | ≤ 1 s |"
     )
+    nexts = result["next_s"]
+    print(f"| a filter over every target (`group in [...]`) | {result['filter_s']:.2f} s | |")
+    print(
+        f"| the next target's light curve drawn (key j, {len(nexts)} times) "
+        f"| {min(nexts):.2f}–{max(nexts):.2f} s (median {np.median(nexts):.2f}) | ≤ 1 s |"
+    )
     mem = result["memory_mb"]
     print(
         f"| server memory after all that: RSS (peak) | {mem['VmRSS']:.0f} MB "
@@ -319,6 +342,7 @@ def main() -> None:
     m = commands.add_parser("measure", help="time the page on it")
     m.add_argument("--workdir", default="/tmp/nlc-explorer")
     m.add_argument("--repeat", type=int, default=3, help="page opens, each a fresh browser")
+    m.add_argument("--next", type=int, default=10, help="times the key j is pressed")
     m.set_defaults(run=measure)
     args = top.parse_args()
     args.run(args)
