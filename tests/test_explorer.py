@@ -250,6 +250,19 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         assert title.startswith("folded at P = 0.28") and folded == 2 * len(
             read_lightcurves(demo_run, "PERIODIC")
         )
+        # one visit zoomed: its exposures alone
+        binned = read_lightcurves(demo_run, "PERIODIC", binned=True)
+        lc = read_lightcurves(demo_run, "PERIODIC")
+        e = binned.iloc[1]
+        in_visit = int(lc["mjd"].between(e["mjd_min"], e["mjd_max"]).sum())
+        browser.execute_script(f"{_model('visit_select')}.value = '1'")
+        _wait(browser, f"{_model('visit')}.data.mjd.length === {in_visit}")
+        # the detections the cuts removed, read from the match cache
+        info = summary.set_index("target_id").loc["PERIODIC"]
+        removed = int(info["n_detections_before_cuts"] - info["n_detections"])
+        browser.execute_script(f"{_model('show_cut')}.active = true")
+        _wait(browser, f"{_model('cut')}.data.mjd.length === {removed}")
+        assert removed > 0
         # a flag: saved at once, to the file given
         browser.execute_script(f"{_model('flag_choice')}.active = 1")
         browser.execute_script(f"{_model('flag_note')}.value = 'folds cleanly'")
