@@ -3,7 +3,9 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -250,6 +252,13 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         assert title.startswith("folded at P = 0.28") and folded == 2 * len(
             read_lightcurves(demo_run, "PERIODIC")
         )
+        # its per-target files, linked and served
+        _wait(browser, f"{_model('target_info')}.text.includes('raw.parquet')")
+        panel = browser.execute_script(f"return {_model('target_info')}.text")
+        link = re.search(r"href='(files/[^']+raw[.]parquet)'", panel).group(1)
+        with urllib.request.urlopen(url + link, timeout=10) as answer:  # noqa: S310
+            served = pd.read_parquet(io.BytesIO(answer.read()))
+        assert len(served) == len(read_lightcurves(demo_run, "PERIODIC"))
         # one visit zoomed: its exposures alone
         binned = read_lightcurves(demo_run, "PERIODIC", binned=True)
         lc = read_lightcurves(demo_run, "PERIODIC")
