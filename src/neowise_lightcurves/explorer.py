@@ -615,7 +615,9 @@ def make_document(explorer: Explorer, doc) -> None:
         width=1400,
     )
     doc.title = f"explorer: {run.outdir}"
-    doc.add_root(
+    # one root per part: BokehJS lays a root out again whenever a text in it changes, so a
+    # target's new values relay out its own part, not the table, the sky and every figure
+    for part in (
         column(
             title,
             help_div,
@@ -627,18 +629,16 @@ def make_document(explorer: Explorer, doc) -> None:
                 page_info,
             ),
             row(goto, column(Div(text="&nbsp;"), status)),
-            table,
-            row(units, visits, column(Div(text="&nbsp;"), show_cut)),
-            lightcurve,
-            row(visit_fig, folded, offsets),
-            row(
-                column(Div(text="<b>your flag</b>"), flag_choice, flag_note, flag_status),
-                panel,
-                column(colour_by, sky),
-            ),
-            cursor,
-        )
-    )
+        ),
+        table,
+        row(units, visits, column(Div(text="&nbsp;"), show_cut)),
+        lightcurve,
+        row(visit_fig, folded, offsets),
+        row(column(Div(text="<b>your flag</b>"), flag_choice, flag_note, flag_status), panel),
+        column(colour_by, sky),
+        cursor,
+    ):
+        doc.add_root(part)
 
 
 #: Columns the empty sources are made from.
