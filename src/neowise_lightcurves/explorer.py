@@ -163,7 +163,7 @@ def load(outdir: str | os.PathLike, flags_path: str | os.PathLike | None = None)
     return explorer
 
 
-def _table_data(summary: pd.DataFrame, rows: np.ndarray, flags: Flags) -> dict:
+def table_data(summary: pd.DataFrame, rows: np.ndarray, flags: Flags) -> dict:
     """The table's columns for the summary rows ``rows``: ``flag``, then every column."""
     page = summary.iloc[rows]
     data = {"flag": np.array(flags.column(page["target_id"].astype(str)), dtype=object)}
@@ -178,25 +178,19 @@ def _table_data(summary: pd.DataFrame, rows: np.ndarray, flags: Flags) -> dict:
     return data
 
 
-def _table_columns(run: rundata.Run):
-    from bokeh.models import NumberFormatter, TableColumn
+def table_columns(run: rundata.Run) -> list:
+    """The table's columns: ``flag``, then every summary column, its unit in its heading;
+    numbers to 4 decimals, in scientific notation below 10^-3 and from 10^5."""
+    from bokeh.models import ScientificFormatter, TableColumn
 
     columns = [TableColumn(field="flag", title="flag", width=90)]
     for c in run.summary.columns:
         unit = run.units.get(c)
         title = f"{c} [{unit}]" if unit else c
-        s = run.summary[c]
-        numeric = pd.api.types.is_float_dtype(s)
-        columns.append(
-            TableColumn(
-                field=c,
-                title=title,
-                width=max(80, 7 * len(title)),
-                formatter=NumberFormatter(format="0.0000") if numeric else None,
-            )
-            if numeric
-            else TableColumn(field=c, title=title, width=max(80, 7 * len(title)))
-        )
+        options = dict(field=c, title=title, width=max(80, 7 * len(title)))
+        if pd.api.types.is_float_dtype(run.summary[c]):
+            options["formatter"] = ScientificFormatter(precision=4, nan_format="–")
+        columns.append(TableColumn(**options))
     return columns
 
 
@@ -294,10 +288,10 @@ def make_document(explorer: Explorer, doc) -> None:
     next_page = Button(label="page ▶", name="next_page", width=80)
     page_info = Div(name="page_info", width=300, height=20)
     status = Div(name="status", width=1000, height=20)
-    table_source = ColumnDataSource(_table_data(summary, np.arange(0), flags), name="table_source")
+    table_source = ColumnDataSource(table_data(summary, np.arange(0), flags), name="table_source")
     table = DataTable(
         source=table_source,
-        columns=_table_columns(run),
+        columns=table_columns(run),
         width=1400,
         height=280,
         sortable=False,
@@ -377,7 +371,7 @@ def make_document(explorer: Explorer, doc) -> None:
         sources, radius if np.isfinite(radius) else None, width=460
     )
     units = interactive.unit_select(sources, [lightcurve, visit_fig, folded])
-    visits = interactive.visit_select(sources, lightcurve, visit_fig)
+    visits = interactive.visit_select(sources)
     show_cut = Toggle(label="read the detections the cuts removed", name="show_cut", width=280)
     panel = Div(name="target_info", width=330, height=480)
     goto = TextInput(title="go to a target id (Enter)", name="goto", width=300)
@@ -425,7 +419,7 @@ def make_document(explorer: Explorer, doc) -> None:
     def refresh_table() -> None:
         order, page = state["order"], state["page"]
         rows = order[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
-        table_source.data = _table_data(summary, rows, flags)
+        table_source.data = table_data(summary, rows, flags)
         pages = max(1, -(-len(order) // PAGE_ROWS))
         page_info.text = f"page {page + 1} of {pages:,} ({len(order):,} targets)"
         pos = state["pos"]

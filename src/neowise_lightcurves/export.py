@@ -11,7 +11,7 @@ import numpy as np
 
 from . import interactive, rundata
 from .atomic import atomic_path
-from .explorer import _table_columns, _table_data, target_panel
+from .explorer import table_columns, table_data, target_panel
 from .flags import Flags, default_path
 from .outputs import PER_TARGET
 
@@ -63,9 +63,14 @@ def target_layout(run: rundata.Run, target_id: str, link: str):
         sources, radius if np.isfinite(radius) else None, width=400
     )
     units = interactive.unit_select(sources, [lightcurve, visit, folded])
-    visits = interactive.visit_select(sources, lightcurve, visit)
+    visits = interactive.visit_select(sources)
     panel = Div(text=target_panel(run, info, rows.files, link), width=400)
-    return column(row(units, visits), lightcurve, row(visit, folded, offsets), panel)
+    layout = column(row(units, visits), lightcurve, row(visit, folded, offsets), panel)
+    prefix = f"{target_id}:"
+    for model in layout.references():  # names unique in the page: "{target}:{name}"
+        if model.name and not model.name.startswith(prefix):
+            model.name = prefix + model.name
+    return layout
 
 
 def export(
@@ -114,11 +119,13 @@ def export(
     rank = {t: i for i, t in enumerate(chosen)}
     rows = np.array(sorted(rows, key=lambda r: rank[str(run.summary["target_id"].iloc[r])]))
     table = DataTable(
-        source=ColumnDataSource(_table_data(run.summary, rows, flags)),
-        columns=_table_columns(run),
+        source=ColumnDataSource(table_data(run.summary, rows, flags)),
+        columns=table_columns(run),
         width=1200,
-        height=min(400, 30 + 25 * len(rows)),
+        height=min(400, 40 + 25 * len(rows)),
         index_position=None,
+        autosize_mode="none",
+        reorderable=False,
     )
     files = Path(outdir).resolve() / PER_TARGET
     link = os.path.relpath(files, out.resolve().parent) + "/"

@@ -440,7 +440,7 @@ def unit_select(sources: dict, figures: list):
     return select
 
 
-def visit_select(sources: dict, lightcurve, visit_fig):
+def visit_select(sources: dict):
     """A selector of the visit zoomed into, which fills the visit's source in the browser;
     tapping a binned epoch on the light curve selects its visit."""
     from bokeh.models import CustomJS, Select
