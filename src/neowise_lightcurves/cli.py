@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.outdir, args.output, top=args.top, sort_by=args.sort_by, targets=args.targets
             )
             print(f"wrote {out}")
-    except (FileNotFoundError, KeyError, ValueError) as err:
+    except (OSError, KeyError, ValueError) as err:  # no run there, a port in use, a bad id
         print(f"neowise-lightcurves {args.command}: {err}", file=sys.stderr)
         return 1
     return 0
