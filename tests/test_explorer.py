@@ -87,6 +87,32 @@ def test_cut_detections_and_kept_ones_are_every_detection(demo_run):
 
 
 @pytest.mark.workflow
+def test_the_figures_data_are_the_targets_rows(demo_run):
+    """Each figure's source, from a target's rows: every exposure once (twice folded), every
+    epoch, the upper limits where the binned epochs are ones, in each unit."""
+    from neowise_lightcurves import interactive
+
+    run = rundata.open_run(demo_run)
+    limits = 0
+    for _, info in run.summary.iterrows():
+        rows = rundata.target_rows(demo_run, info["target_id"], files=False)
+        data = interactive.target_data(rows.exposures, rows.epochs, info, unit="mag")
+        assert len(data["exposures"]["mjd"]) == len(rows.exposures)
+        assert len(data["epochs"]["mjd"]) == len(rows.epochs)
+        period = interactive.folding_period(info)
+        assert len(data["folded"]["mjd"]) == (2 * len(rows.exposures) if period else 0)
+        for band in ("w1", "w2"):
+            upper = rows.epochs[f"{band}_upper_limit"].to_numpy(dtype=bool)
+            drawn = np.isfinite(data["epochs"][f"{band}_lim__mag"])
+            assert not (drawn & ~upper).any()
+            current, mags = data["epochs"][f"{band}_lim"], data["epochs"][f"{band}_lim__mag"]
+            assert np.array_equal(current, mags, equal_nan=True)
+            assert np.isnan(data["epochs"][band][upper]).all()  # a limit, not a value
+            limits += int(drawn.sum())
+    assert limits > 0  # the demo's FAINT has some
+
+
+@pytest.mark.workflow
 def test_static_export_is_self_contained(demo_run, tmp_path):
     from neowise_lightcurves.cli import main
 

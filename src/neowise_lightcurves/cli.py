@@ -49,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--targets", nargs="*", default=None, help="these targets instead of the top ones"
     )
+    export.add_argument(
+        "--flags",
+        default=None,
+        help="the flags file shown in the table (default: {outdir}-flags.csv beside the outdir)",
+    )
     return top
 
 
@@ -70,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             from .export import export
 
             out = export(
-                args.outdir, args.output, top=args.top, sort_by=args.sort_by, targets=args.targets
+                args.outdir,
+                args.output,
+                top=args.top,
+                sort_by=args.sort_by,
+                targets=args.targets,
+                flags_path=args.flags,
             )
             print(f"wrote {out}")
     except (OSError, KeyError, ValueError) as err:  # no run there, a port in use, a bad id

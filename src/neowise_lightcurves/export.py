@@ -80,6 +80,7 @@ def export(
     top: int = 20,
     sort_by: str = "n_detections",
     targets: list[str] | None = None,
+    flags_path: str | os.PathLike | None = None,
 ) -> Path:
     """Write the static HTML of a run's top targets: their summary rows (with the user's flags)
     and one tab of figures each.
@@ -96,6 +97,9 @@ def export(
         The summary column they are the largest of.
     targets : list of str, optional
         These targets instead.
+    flags_path : path, optional
+        The user's flags, shown in the table (default
+        :func:`neowise_lightcurves.flags.default_path`).
 
     Returns
     -------
@@ -114,7 +118,7 @@ def export(
     unknown = [t for t in chosen if t not in known]
     if unknown:
         raise KeyError(f"not in {run.outdir}'s summary: {', '.join(unknown[:5])}")
-    flags = Flags(default_path(outdir))
+    flags = Flags(flags_path or default_path(outdir))
     rows = np.flatnonzero(run.summary["target_id"].astype(str).isin(chosen).to_numpy())
     rank = {t: i for i, t in enumerate(chosen)}
     rows = np.array(sorted(rows, key=lambda r: rank[str(run.summary["target_id"].iloc[r])]))
