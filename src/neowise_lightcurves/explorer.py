@@ -269,11 +269,10 @@ def make_document(explorer: Explorer, doc) -> None:
         name="filter",
         width=620,
     )
-    sortable = [c for c in summary.columns]
     sort_by = Select(
         title="sort by (every target)",
         value="n_detections",
-        options=sortable,
+        options=list(summary.columns),
         name="sort_by",
         width=220,
     )
@@ -579,10 +578,12 @@ def make_document(explorer: Explorer, doc) -> None:
     next_page.on_click(lambda: turn(1))
     flag_choice.on_change("active", lambda a, o, n: save_flag())
     flag_note.on_change("value", lambda a, o, n: save_flag())
-    show_cut.on_change(
-        "active",
-        lambda a, o, n: state["pos"] >= 0 and load_target(int(state["order"][state["pos"]])),
-    )
+
+    def on_show_cut(attr, old, new) -> None:
+        if state["pos"] >= 0:  # the target drawn again, with or without them
+            load_target(int(state["order"][state["pos"]]))
+
+    show_cut.on_change("active", on_show_cut)
 
     keys = CustomJS(
         args=dict(cursor=cursor),
