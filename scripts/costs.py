@@ -9,7 +9,9 @@ log = logs.to_file(snakemake.log[0])
 p = snakemake.params
 shards = manifest.read_shards(snakemake.input.shards)
 groups = manifest.read_groups(snakemake.input.groups)
-jobs = costs.run_jobs(shards, groups, p.radius, p.years, p.once, p.demo_years, p.side_key)
+jobs = costs.run_jobs(
+    shards, groups, p.radius, p.years, p.once, p.demo_years, p.side_key, staged=p.staged
+)
 records = costs.read_records(Path(snakemake.output.table).parent / "benchmarks", jobs)
 table = costs.per_rule(records)
 with atomic.atomic_path(snakemake.output.table) as tmp:

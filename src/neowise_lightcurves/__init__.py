@@ -36,6 +36,8 @@ Outputs
   filenames    file names for any target id, safe on every system
   plots        epoch and overview figures
   costs        every job's cost record (Snakemake benchmark files), per rule
+The stages
+  stages       each rule's work as a function, and the whole run in one job (one_job: true)
 In a notebook, and for tests
   inprocess    fetch(): the workflow's steps in one process, for a few targets
   demo         a deterministic synthetic sky in IRSA's exact layout

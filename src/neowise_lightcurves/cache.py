@@ -80,6 +80,23 @@ def year_digest(shard: Shard, year: str) -> str:
     return shard.allwise_digest
 
 
+def match_path(outdir: str | os.PathLike, radius: str, shard: Shard, year: str) -> str:
+    """The path of a shard's match file for ``year`` under ``{outdir}/cache``."""
+    return f"{outdir}/cache/{cache_name(radius, year, shard.shard, year_digest(shard, year))}"
+
+
+def columns_path(
+    outdir: str | os.PathLike, radius: str, shard: Shard, year: str, key: str
+) -> str | None:
+    """The path of the columns file (``key``, :func:`columns_key`) beside a shard's match
+    file for ``year``; None where there is none (no columns beyond a match job's, or the
+    AllWISE MEP's, whose jobs read every column at once)."""
+    if not key or year == allwise.NAME:
+        return None
+    name = cache_name(radius, year, shard.shard, year_digest(shard, year))
+    return f"{outdir}/cache/{columns_name(name, key)}"
+
+
 def used_names(
     shards: Iterable[Shard], radius: str, years: Iterable[str], key: str = ""
 ) -> set[str]:

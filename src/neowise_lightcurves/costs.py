@@ -24,13 +24,16 @@ def run_jobs(
     once: list[str],
     demo_years: list[str],
     key: str = "",
+    *,
+    staged: bool = True,
 ) -> dict[str, list[str]]:
     """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
     run once (``once``), the demo's years, every (year, shard) match job of the manifest's
     ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE
     MEP's, year ``"allwise"``, as ``match_allwise``), their ``match_columns`` jobs when the
     run reads a columns file (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each
-    light-curve job (one per group of ``groups``)."""
+    light-curve job (one per group of ``groups``). Not ``staged`` (``one_job: true``): the
+    rules run once and the demo's years only, the run's one job among the former."""
     from .allwise import NAME
     from .cache import COLUMNS_RULE, MATCH_RULE, MEP_RULE, used_names
 
@@ -39,6 +42,8 @@ def run_jobs(
 
     jobs = {rule: [""] for rule in once}
     jobs["demo_year"] = list(demo_years)
+    if not staged:
+        return jobs
     neowise = [y for y in years if y != NAME]
     jobs[MATCH_RULE] = names(neowise)
     if key:

@@ -34,7 +34,12 @@ rule costs:
         years=READ_YEARS,
         once=(["demo_targets"] if DEMO_TARGETS else [])
         + (["demo_allwise"] if ALLWISE_KEY and ALLWISE_SOURCE == "demo" else [])
-        + ["targets", "manifest", "summary", "plots", "overview"],
+        + (
+            ["one_job"]
+            if ONE_JOB
+            else ["targets", "manifest", "summary", "plots", "overview"]
+        ),
+        staged=not ONE_JOB,
         demo_years=YEARS if DEMO_CATALOG else [],
         cache=f"{OUTDIR}/cache",
         side_key=SIDE_KEY,
