@@ -53,11 +53,28 @@ REPO = HERE.parent
 
 PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 REGION = "us-west-2"
-METHODS = ("ours", "fetch", "baseline", "floor", "columns", "ours-notebook", "fetch-notebook")
+METHODS = (
+    "ours",
+    "fetch",
+    "baseline",
+    "floor",
+    "columns",
+    "ours-notebook",
+    "fetch-notebook",
+    "ours-one-job",
+    "ours-one-job-notebook",
+)
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
 #: Where a method's own configuration differs from the workflow's defaults.
 NOTEBOOK_COLUMNS = {"match": {"columns": "notebook"}}
+#: The workflow's settings on top of read_path's, by method ("ours" and its variants).
+OURS = {
+    "ours": {},
+    "ours-notebook": NOTEBOOK_COLUMNS,
+    "ours-one-job": {"one_job": True},
+    "ours-one-job-notebook": {"one_job": True, **NOTEBOOK_COLUMNS},
+}
 
 
 # ------------------------------------------------------------------------------ the server
@@ -372,9 +389,9 @@ def run(
                                 # S3 connections (pyarrow's S3 is not fork-safe): one response
                                 # per connection for it
                                 proxy.close_connections = name == "baseline"
-                                if name in ("ours", "ours-notebook"):
+                                if name in OURS:
                                     wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
-                                    extra = NOTEBOOK_COLUMNS if name == "ours-notebook" else {}
+                                    extra = OURS[name]
                                     r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
                                 else:
                                     r = in_subprocess(
@@ -493,6 +510,7 @@ def report(results_path: Path, full: bool = False) -> None:
         )
     bound_table(results)
     notebook_table(results_path)
+    one_job_table(results_path)
 
 
 def notebook_table(results_path: Path) -> None:
@@ -543,6 +561,42 @@ def notebook_table(results_path: Path) -> None:
             f"{_ratio(got, 'ours', 'columns', 'bytes', missing='-')} | "
             f"{_cell(got, 'requests', lambda v: f'{v:,}', ('ours', 'baseline'))} | "
             f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours', 'baseline'))} | {share} | {same} |"
+        )
+
+
+def one_job_table(results_path: Path) -> None:
+    """Where the one-job runs ran (``one_job: true``): the workflow staged and in one job,
+    with default and with the notebook's columns, against the notebook method; the
+    Snakemake + start-up share of the one-job run's CPU; whether the rows are the same."""
+    results = {}
+    for text in results_path.read_text().splitlines():
+        r = json.loads(text)
+        if "sky" in r:
+            results[(r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])] = r
+    order = ("ours", "ours-one-job", "ours-one-job-notebook", "baseline")
+    cases = sorted({k[:4] for k in results if k[4] == "ours-one-job"})
+    if not cases:
+        return
+    print(
+        "\n| layout | latency | targets | wall: ours / one job / one job (notebook columns) / "
+        "notebook (s) | ours/notebook | one job/notebook | one job (notebook columns)/notebook "
+        "| CPU s: one job / notebook | Snakemake + start-up share of the one job's CPU | "
+        "same rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        got = {m: results[(*case, m)] for m in order if (*case, m) in results}
+        o = got["ours-one-job"]
+        share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%}" if o.get("cpu") else "-"
+        answers = {got[m]["rows"] for m in order if m in got and m != "ours-one-job-notebook"}
+        print(
+            f"| {o['layout']} | {case[1]:g} ms | {case[2]:,} | "
+            f"{_cell(got, 'wall', lambda v: f'{v:.1f}', order)} | "
+            f"{_ratio(got, 'ours', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-one-job', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-one-job-notebook', 'baseline', missing='-')} | "
+            f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-one-job', 'baseline'))} | "
+            f"{share} | {'yes' if len(answers) == 1 else 'NO'} |"
         )
 
 

@@ -314,6 +314,20 @@ def overview(summary_path: str, variability: str, sky: str) -> None:
     log.info("wrote %s and %s", variability, sky)
 
 
+def run_reads(
+    cache_dir: str, shards, radius: str, years: list[str], side_key: str, output: str, table: str
+) -> dict:
+    """What every job that read the catalogue for this run's match files (and their columns
+    files) read, from the records the files keep, as ``output`` (JSON) and ``table`` (TSV);
+    returns the run's total."""
+    names = {y: cache.used_names(shards, radius, [y], side_key) for y in years}
+    caches = {y: [f"{cache_dir}/{n}" for n in sorted(names[y])] for y in years}
+    total, per_year = reads.run_reads(caches)
+    reads.write_run_reads(total, per_year, output, table)
+    log.info("read by the match jobs: %s", total)
+    return total
+
+
 # ------------------------------------------------------------------------------ one job
 def run_in_one_job(
     outdir: str,
@@ -327,7 +341,9 @@ def run_in_one_job(
 ) -> dict:
     """Every stage of a run, from the target list to the figures, in this process: what the
     rules do in separate jobs, with the same outputs under ``outdir`` and the same match cache
-    files (so a later staged run, or a one-job run with more targets, reuses them).
+    files (so a later staged run, or a one-job run with more targets, reuses them), and what
+    the run's match files were read with (``reads.json``, ``reads.tsv``; the costs rule's in a
+    staged run).
 
     A match, columns or MEP cache file already present is reused, not read again: its name
     holds a digest of everything it depends on (:mod:`~neowise_lightcurves.cache`). The
@@ -396,6 +412,8 @@ def run_in_one_job(
     summary(pieces, [f for f in folders if f], f"{out}/summary.parquet", index)
     plots(f"{out}/summary.parquet", f"{out}/plots", **p["plots"])
     overview(f"{out}/summary.parquet", f"{out}/overview/variability.png", f"{out}/overview/sky.png")
+    tables = (f"{out}/reads.json", f"{out}/reads.tsv")
+    run_reads(f"{out}/cache", shards, radius_tag, list(read_years), side_key, *tables)
     done = {
         "matched": len(todo),
         "columns_read": len(columns_todo),

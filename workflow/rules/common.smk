@@ -222,10 +222,18 @@ def final_products():
 
 
 def final_outputs():
-    return [
-        *final_products(),
-        f"{OUTDIR}/costs.tsv",
-        f"{OUTDIR}/overview/costs.png",
-        f"{OUTDIR}/reads.json",
+    """Everything a run makes: its products, what its match jobs read and, in a staged run,
+    the costs of its jobs (a one-job run's is benchmarks/one_job.tsv)."""
+    costs = [] if ONE_JOB else [f"{OUTDIR}/costs.tsv", f"{OUTDIR}/overview/costs.png"]
+    return [*final_products(), *costs, f"{OUTDIR}/reads.json", f"{OUTDIR}/reads.tsv"]
+
+
+# What the match jobs read, in all: written by the costs rule, or by the one job.
+READS_OUTPUT = {
+    "reads": f"{OUTDIR}/reads.json",
+    "reads_table": report(
         f"{OUTDIR}/reads.tsv",
-    ]
+        caption="../report/reads.rst",
+        category="Overview",
+    ),
+}

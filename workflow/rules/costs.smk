@@ -13,16 +13,11 @@ rule costs:
         groups=f"{OUTDIR}/manifest/groups.tsv",
         outputs=final_products(),
     output:
+        **({} if ONE_JOB else READS_OUTPUT),
         table=f"{OUTDIR}/costs.tsv",
         figure=report(
             f"{OUTDIR}/overview/costs.png",
             caption="../report/costs.rst",
-            category="Overview",
-        ),
-        reads=f"{OUTDIR}/reads.json",
-        reads_table=report(
-            f"{OUTDIR}/reads.tsv",
-            caption="../report/reads.rst",
             category="Overview",
         ),
     log:

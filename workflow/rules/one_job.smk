@@ -10,6 +10,7 @@ rule one_job:
         allwise=allwise_catalog_input if ALLWISE["enabled"] else [],
     output:
         **PER_TARGET_INDEX,
+        **READS_OUTPUT,
         targets=f"{OUTDIR}/targets.parquet",
         partitions=f"{OUTDIR}/manifest/partitions.parquet",
         shards=f"{OUTDIR}/manifest/shards.tsv",
