@@ -569,7 +569,8 @@ def bound_table(results: dict) -> None:
         )
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Run the benchmark's command in ``argv``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("server-speed")
@@ -600,7 +601,7 @@ def main() -> None:
     t.add_argument("--mb-per-s", type=float, default=100.0)
     t.add_argument("--targets", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.cmd == "server-speed":
         server_speed(args.sky)
     elif args.cmd == "run":
