@@ -33,6 +33,12 @@ COLUMNS_FILE = MATCH_FILE + "+{key}"
 #: record are ``logs/{rule}/{name}.log`` and ``benchmarks/{rule}/{name}.tsv``.
 MATCH_RULE, MEP_RULE, COLUMNS_RULE = "match", "match_allwise", "match_columns"
 CACHE_RULES = (MATCH_RULE, MEP_RULE, COLUMNS_RULE)
+#: The other rules whose jobs the costs rule counts: those run once a run (a cost record
+#: ``benchmarks/{rule}.tsv``), the demo's (its targets and MEP copy once, its catalogue one job
+#: a year) and the light curves (one job a group of targets).
+ONCE_RULES = ("targets", "manifest", "summary", "plots", "overview")
+DEMO_TARGETS_RULE, DEMO_MEP_RULE, DEMO_YEAR_RULE = "demo_targets", "demo_allwise", "demo_year"
+LIGHTCURVES_RULE = "lightcurves"
 
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
 #: cache rules' jobs' logs and cost records (``.log``, ``.tsv``).
@@ -41,6 +47,13 @@ CACHE_FOLDERS = {
     **{f"logs/{rule}": ".log" for rule in CACHE_RULES},
     **{f"benchmarks/{rule}": ".tsv" for rule in CACHE_RULES},
 }
+
+
+def once_rules(demo_targets: bool, demo_mep: bool) -> list[str]:
+    """The rules run once whose cost records a run counts: the demo's targets and its MEP copy
+    when the run makes them (``demo_targets``, ``demo_mep``), then :data:`ONCE_RULES`."""
+    demo = [DEMO_TARGETS_RULE] * bool(demo_targets) + [DEMO_MEP_RULE] * bool(demo_mep)
+    return demo + list(ONCE_RULES)
 
 
 def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
