@@ -182,12 +182,16 @@ def test_dense_field(tmp_path, capsys):
 def test_merge_stage(tmp_path, capsys):
     import merge_stage
 
+    from neowise_lightcurves import cache
+
     merge_stage.main(["run", "--targets", "30", "--workdir", str(tmp_path), "--top-n", "1"])
     result = json.loads((tmp_path / "n30" / "result.json").read_text())
     assert result["match_scheduled"] == {}  # the synthetic caches are the workflow's
     assert result["ran"]["lightcurves"] == result["planned"]["lightcurves"] >= 1
     assert 0 < result["rows"] <= result["cache_rows"]
     assert result["isolated"]["rows_in"] > 0
+    # costs.tsv: every rule run once (cache.once_rules) and the light curves, nothing else ran
+    assert [c["rule"] for c in result["costs"]] == [*cache.ONCE_RULES, cache.LIGHTCURVES_RULE]
     assert "| 30 |" in capsys.readouterr().out
 
 
