@@ -275,7 +275,7 @@ def cpu_seconds() -> float:
 KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
-    ("--footer-bytes", "reads.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
+    ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
 )
 
 

@@ -515,7 +515,7 @@ def floor(
 
     import pyarrow.fs
 
-    from neowise_lightcurves import catalog, ranged, reads
+    from neowise_lightcurves import catalog, parquet, ranged
     from neowise_lightcurves import columns as nl_columns
     from neowise_lightcurves import sky as nl_sky
     from neowise_lightcurves.iocount import ReadCounter, counting_filesystem
@@ -538,7 +538,7 @@ def floor(
     cols = list(columns or nl_columns.cached_columns())
 
     def read(path):  # every row group at once, its ranges fetched concurrently
-        source, meta = reads.open_parquet(fs, path)
+        source, meta = parquet.open_parquet(fs, path)
         groups = list(range(meta.num_row_groups))
         return ranged.read_row_groups(source, meta, groups, cols).num_rows
 
