@@ -95,7 +95,8 @@ def votable_bytes(targets, index, n_sources, n_exposures, seed, fmt) -> bytes:
     return buf.getvalue()
 
 
-def main() -> None:
+def main(argv=None) -> dict:
+    """Run the benchmark with the command line ``argv``; print and return its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", type=int, default=20_000)
     parser.add_argument("--sources", type=int, default=2, help="AllWISE sources a target")
@@ -104,7 +105,7 @@ def main() -> None:
         "--upload-rows", type=int, default=2000, help="catalog.allwise_mep.max_upload_rows"
     )
     parser.add_argument("--format", choices=["binary2", "tabledata"], default="binary2")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import pyarrow as pa
     from astropy.io.votable import parse_single_table
@@ -149,6 +150,15 @@ def main() -> None:
         f"parse {parse_s:.1f} s, exact test + partitions + columns {match_s:.1f} s; "
         f"peak RSS {peak:.0f} MB (at the start {base:.0f} MB)"
     )
+    return {
+        "service_rows": n_rows,
+        "votable_bytes": n_bytes,
+        "matched_rows": out.num_rows,
+        "columns": out.column_names,
+        "parse_s": parse_s,
+        "match_s": match_s,
+        "peak_rss_mb": peak,
+    }
 
 
 if __name__ == "__main__":

@@ -292,7 +292,7 @@ def cpu_seconds() -> float:
 KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
-    ("--footer-bytes", "reads.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
+    ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
 )
 
 
@@ -623,7 +623,8 @@ def bound_table(results: dict) -> None:
         )
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Run the benchmark's command in ``argv``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("server-speed")
@@ -654,7 +655,7 @@ def main() -> None:
     t.add_argument("--mb-per-s", type=float, default=100.0)
     t.add_argument("--targets", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.cmd == "server-speed":
         server_speed(args.sky)
     elif args.cmd == "run":

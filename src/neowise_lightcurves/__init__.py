@@ -16,7 +16,8 @@ Targets and the plan
 Matching and reading
   matching     exact cone matching in partition files: the coarse filter, one pass or two,
                the exact test; columns read later for matched rows
-  reads        the I/O record of match jobs (requests, bytes, floor); reading footers
+  parquet      reading Parquet files: footers in one request, column-chunk ranges, their cost
+  reads        the I/O record of match jobs (requests, bytes, floor), per job and per run
   ranged       fetching a read's byte ranges at once over a high-latency store
   iocount      counting the bytes a catalogue reads (benchmarks)
   allwise      the AllWISE Multiepoch Photometry: its columns, TAP or local matching

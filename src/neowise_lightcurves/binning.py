@@ -78,7 +78,7 @@ def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
-def _t_quantile(sigma: float, nu: float) -> float:
+def t_quantile(sigma: float, nu: float) -> float:
     """t with P(|T| > t) = P(|z| > sigma), T Student's t with ``nu`` (> 0, real) degrees of
     freedom, z standard normal (scipy.stats)."""
     from scipy import stats
@@ -108,7 +108,7 @@ def clip_limit(n: int, sigma: float) -> float:
         b0, b1, b2 = CLIP_SCALE
         nu = s * m + c0 + c1 / m
         a = (1 - b0 / m + b1 / m**2) * (1 + b2 * (n % 2) / m**2)
-    return a * _t_quantile(float(sigma), nu)
+    return a * t_quantile(float(sigma), nu)
 
 
 def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: int) -> np.ndarray:

@@ -33,6 +33,14 @@ COLUMNS_FILE = MATCH_FILE + "+{key}"
 #: record are ``logs/{rule}/{name}.log`` and ``benchmarks/{rule}/{name}.tsv``.
 MATCH_RULE, MEP_RULE, COLUMNS_RULE = "match", "match_allwise", "match_columns"
 CACHE_RULES = (MATCH_RULE, MEP_RULE, COLUMNS_RULE)
+#: The other rules whose jobs the costs rule counts: those run once a run (a cost record
+#: ``benchmarks/{rule}.tsv``), the demo's (its targets and MEP copy once, its catalogue one job
+#: a year) and the light curves (one job a group of targets).
+ONCE_RULES = ("targets", "manifest", "summary", "plots", "overview")
+DEMO_TARGETS_RULE, DEMO_MEP_RULE, DEMO_YEAR_RULE = "demo_targets", "demo_allwise", "demo_year"
+LIGHTCURVES_RULE = "lightcurves"
+#: The rule of a run in one job (``one_job: true``), instead of the staged rules.
+ONE_JOB_RULE = "one_job"
 
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
 #: cache rules' jobs' logs and cost records (``.log``, ``.tsv``).
@@ -41,6 +49,14 @@ CACHE_FOLDERS = {
     **{f"logs/{rule}": ".log" for rule in CACHE_RULES},
     **{f"benchmarks/{rule}": ".tsv" for rule in CACHE_RULES},
 }
+
+
+def once_rules(demo_targets: bool, demo_mep: bool, one_job: bool = False) -> list[str]:
+    """The rules run once whose cost records a run counts: the demo's targets and its MEP copy
+    when the run makes them (``demo_targets``, ``demo_mep``), then :data:`ONCE_RULES`, or in a
+    run in one job (``one_job``) its rule, :data:`ONE_JOB_RULE`."""
+    demo = [DEMO_TARGETS_RULE] * bool(demo_targets) + [DEMO_MEP_RULE] * bool(demo_mep)
+    return demo + ([ONE_JOB_RULE] if one_job else list(ONCE_RULES))
 
 
 def cache_name(radius: str, year: str, shard: str, digest: str) -> str:

@@ -27,12 +27,9 @@ rule costs:
     params:
         radius=RADIUS,
         years=READ_YEARS,
-        once=(["demo_targets"] if DEMO_TARGETS else [])
-        + (["demo_allwise"] if ALLWISE_KEY and ALLWISE_SOURCE == "demo" else [])
-        + (
-            ["one_job"]
-            if ONE_JOB
-            else ["targets", "manifest", "summary", "plots", "overview"]
+        # the rules' names from their one home (nl_cache), as the cache rules' are
+        once=nl_cache.once_rules(
+            DEMO_TARGETS, ALLWISE_KEY and ALLWISE_SOURCE == "demo", ONE_JOB
         ),
         staged=not ONE_JOB,
         demo_years=YEARS if DEMO_CATALOG else [],
