@@ -126,19 +126,7 @@ def fetch(
             "copy such as results/demo/catalog after a demo run, or catalog.IRSA_ROOT)"
         )
     t = cfg["targets"]
-    frame = targets.normalize(
-        _as_frame(targets_table),
-        id_column=t["id_column"],
-        ra_column=t["ra_column"],
-        dec_column=t["dec_column"],
-        duplicate_ids=t["duplicate_ids"],
-        sexagesimal=t["sexagesimal"],
-        proper_motion=cfg["match"]["proper_motion"],
-        pmra_column=t["pmra_column"],
-        pmdec_column=t["pmdec_column"],
-        epoch_column=t["epoch_column"],
-        pm_epoch=t["pm_epoch"],
-    )
+    frame = targets.normalize_with(_as_frame(targets_table), t, cfg["match"]["proper_motion"])
     m = cfg["match"]
     radius = float(m["radius_arcsec"])
     resolved = nl_config.resolve(cfg)  # as the workflow's rules work it out

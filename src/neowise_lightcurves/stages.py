@@ -50,19 +50,7 @@ def make_targets(source: str | None, output: str, *, targets: dict, proper_motio
         frame = nl_targets.query_vizier(v["tap_url"], v["table"], v["columns"], v["row_limit"])
     else:
         frame = nl_targets.read_table(source)
-    table = nl_targets.normalize(
-        frame,
-        id_column=targets["id_column"],
-        ra_column=targets["ra_column"],
-        dec_column=targets["dec_column"],
-        duplicate_ids=targets["duplicate_ids"],
-        sexagesimal=targets["sexagesimal"],
-        proper_motion=proper_motion,
-        pmra_column=targets["pmra_column"],
-        pmdec_column=targets["pmdec_column"],
-        epoch_column=targets["epoch_column"],
-        pm_epoch=targets["pm_epoch"],
-    )
+    table = nl_targets.normalize_with(frame, targets, proper_motion)
     atomic.write_frame(table, output)
     log.info("%d targets -> %s", len(table), output)
     return len(table)
