@@ -80,10 +80,12 @@ def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
 
 def t_quantile(sigma: float, nu: float) -> float:
     """t with P(|T| > t) = P(|z| > sigma), T Student's t with ``nu`` (> 0, real) degrees of
-    freedom, z standard normal (scipy.stats)."""
-    from scipy import stats
+    freedom, z standard normal: ``scipy.special``'s Student-t inverse (``stdtrit``) at the
+    normal tail ``ndtr(-sigma)``, as ``scipy.stats.t.isf(norm.sf(sigma), nu)`` but without
+    importing ``scipy.stats`` (~0.5 CPU-s at every light-curve job's start)."""
+    from scipy import special
 
-    return float(stats.t.isf(stats.norm.sf(sigma), nu))
+    return float(-special.stdtrit(nu, special.ndtr(-sigma)))
 
 
 @lru_cache(maxsize=4096)
