@@ -3,6 +3,7 @@
 Modules, by stage
 -----------------
 The catalogue and the sky
+  surveys      where epochs come from: a NEOWISE year or the AllWISE MEP, and what each implies
   columns      the catalogue's 143 columns, their types and units; which ones a match reads
   sky          HEALPix partitions of cones, angular distances
   catalog      where a catalogue year lives, how its partition files are listed and opened
@@ -20,7 +21,8 @@ Matching and reading
   reads        the I/O record of match jobs (requests, bytes, floor), per job and per run
   ranged       fetching a read's byte ranges at once over a high-latency store
   iocount      counting the bytes a catalogue reads (benchmarks)
-  allwise      the AllWISE Multiepoch Photometry: its columns, TAP or local matching
+  allwise      the AllWISE Multiepoch Photometry: its columns, cache keys, part of the plan
+  allwise_match  matching targets in the MEP: IRSA's TAP service or a local copy
   cache        where match cache files and their columns files live; pruning unused ones
 Light curves
   cuts         quality cuts: checking them and applying them

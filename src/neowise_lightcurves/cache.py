@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import allwise
+from . import surveys
 from .manifest import Shard
 
 #: A match file's name under ``{outdir}/cache`` without its suffix: the one template the rules'
@@ -85,15 +85,8 @@ def columns_name(match_name: str, key: str) -> str:
 
 def year_digest(shard: Shard, year: str) -> str:
     """The digest in a shard's cache file's name for ``year``: the shard's, or for the AllWISE
-    MEP (``"allwise"``) its MEP digest."""
-    if year != allwise.NAME:
-        return shard.digest
-    if not shard.allwise_digest:
-        raise ValueError(
-            f"shard {shard.shard} has no AllWISE MEP cache key: the manifest was made with "
-            "catalog.allwise_mep off"
-        )
-    return shard.allwise_digest
+    MEP (``"allwise"``) its MEP digest (:meth:`~neowise_lightcurves.surveys.Survey.digest`)."""
+    return surveys.of(year).digest(shard)
 
 
 def match_path(outdir: str | os.PathLike, radius: str, shard: Shard, year: str) -> str:
@@ -107,7 +100,7 @@ def columns_path(
     """The path of the columns file (``key``, :func:`columns_key`) beside a shard's match
     file for ``year``; None where there is none (no columns beyond a match job's, or the
     AllWISE MEP's, whose jobs read every column at once)."""
-    if not key or year == allwise.NAME:
+    if not key or not surveys.of(year).columns_files:
         return None
     name = cache_name(radius, year, shard.shard, year_digest(shard, year))
     return f"{outdir}/cache/{columns_name(name, key)}"
@@ -124,7 +117,7 @@ def used_names(
         for s in shards:
             name = cache_name(radius, y, s.shard, year_digest(s, y))
             names.add(name)
-            if key and y != allwise.NAME:
+            if key and surveys.of(y).columns_files:
                 names.add(columns_name(name, key))
     return names
 

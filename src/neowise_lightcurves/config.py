@@ -140,7 +140,7 @@ def resolve(cfg: dict) -> Resolved:
     ValueError
         If the cuts or ``extra_columns`` name a column the catalogue does not have.
     """
-    from . import allwise, cache, catalog, columns, cuts, manifest
+    from . import allwise, cache, catalog, columns, cuts, manifest, surveys
 
     outdir = cfg["outdir"].rstrip("/")
     demo_catalog = cfg["catalog"]["root"] == "demo"
@@ -170,7 +170,7 @@ def resolve(cfg: dict) -> Resolved:
             else cfg["catalog"]["root"].rstrip("/")
         ),
         years=years,
-        read_years=years + ((allwise.NAME,) if mep["enabled"] else ()),
+        read_years=years + ((surveys.MEP.name,) if mep["enabled"] else ()),
         radius_tag=manifest.radius_tag(m["radius_arcsec"]),
         cut_columns=cut_columns,
         base_columns=base,

@@ -35,7 +35,7 @@ def run_jobs(
     (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each light-curve job (one
     per group of ``groups``). Not ``staged`` (``one_job: true``): the rules run once and the
     demo's years only, the run's one job among the former."""
-    from .allwise import NAME
+    from . import surveys
     from .cache import (
         COLUMNS_RULE,
         DEMO_YEAR_RULE,
@@ -52,12 +52,12 @@ def run_jobs(
     jobs[DEMO_YEAR_RULE] = list(demo_years)
     if not staged:
         return jobs
-    neowise = [y for y in years if y != NAME]
+    neowise = surveys.neowise(years)
     jobs[MATCH_RULE] = names(neowise)
     if key:
         jobs[COLUMNS_RULE] = sorted(set(names(neowise, key)) - set(jobs[MATCH_RULE]))
-    if NAME in years:
-        jobs[MEP_RULE] = names([NAME])
+    if surveys.MEP.name in years:
+        jobs[MEP_RULE] = names([surveys.MEP.name])
     jobs[LIGHTCURVES_RULE] = [g.group for g in groups]
     return jobs
 

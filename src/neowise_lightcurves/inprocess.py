@@ -22,7 +22,17 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from . import allwise, binning, catalog, cuts, lightcurves, manifest, matching, targets
+from . import (
+    allwise_match,
+    binning,
+    catalog,
+    cuts,
+    lightcurves,
+    manifest,
+    matching,
+    surveys,
+    targets,
+)
 from . import config as nl_config
 from .reads import ReadRecord
 
@@ -151,9 +161,9 @@ def fetch(
         )
 
     def one_of(year):
-        if year != allwise.NAME:
+        if not surveys.of(year).mep:
             return one_year(year)
-        return allwise.match(
+        return allwise_match.match(
             rows,
             radius,
             cached,
@@ -168,7 +178,7 @@ def fetch(
     with ThreadPoolExecutor(max_workers=max(1, len(read_years))) as pool:
         tables = list(pool.map(one_of, read_years))
     matches = pa.concat_tables(tables, promote_options="permissive")
-    matches = allwise.drop_repeated_exposures(matches)
+    matches = allwise_match.drop_repeated_exposures(matches)
     b = cfg["binning"]
     lc = lightcurves.build_lightcurves(matches, frame, m["cuts"], gap_days=b["gap_days"])
     lc = lc.to_pandas()

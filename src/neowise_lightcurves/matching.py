@@ -733,7 +733,7 @@ def match_shard(
         Added what the job reads (:mod:`neowise_lightcurves.reads`).
     file_schema : pyarrow.Schema, optional
         The files' schema, when not the NEOWISE catalogue's (a local copy of the AllWISE MEP,
-        :func:`neowise_lightcurves.allwise.match_local`).
+        :func:`neowise_lightcurves.allwise_match.match_local`).
 
     Returns
     -------

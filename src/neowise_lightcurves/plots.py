@@ -203,11 +203,11 @@ def epoch_figure(
 
 def _allwise(lc: pd.DataFrame) -> np.ndarray:
     """Which rows are the AllWISE MEP's (year ``"allwise"``)."""
-    from .allwise import NAME
+    from .surveys import mep_rows
 
     if "year" not in lc.columns:
         return np.zeros(len(lc), dtype=bool)
-    return (lc["year"] == NAME).to_numpy()
+    return mep_rows(lc["year"])
 
 
 def folded_panel(ax, lc: pd.DataFrame, period: float, flux_unit: str) -> None:

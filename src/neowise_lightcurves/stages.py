@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from . import (
     allwise,
+    allwise_match,
     atomic,
     cache,
     catalog,
@@ -31,6 +32,7 @@ from . import (
     motion,
     outputs,
     reads,
+    surveys,
     target_files,
 )
 from . import cuts as nl_cuts
@@ -186,7 +188,7 @@ def match_allwise(
     rows = pd.read_parquet(partitions, filters=[("shard", "==", shard)])
     allwise.check_digest(rows, shard, digest, radius_arcsec, tuple(columns), allwise_key)
     record = reads.ReadRecord()
-    table = allwise.match(
+    table = allwise_match.match(
         rows,
         radius_arcsec,
         tuple(columns),
@@ -364,7 +366,7 @@ def run_in_one_job(
             digest = cache.year_digest(s, year)
             if os.path.exists(path):
                 reused += 1
-            elif year == allwise.NAME:
+            elif surveys.of(year).mep:
                 todo.append((match_allwise, (partitions, s.shard, digest, path), "match_allwise"))
             else:
                 todo.append((match, (partitions, year, s.shard, digest, path), "match"))
