@@ -10,11 +10,11 @@ CORES ?= 2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[workflow,test]'
 	touch $@
 
 $(VENV)/.installed-slurm: $(VENV)/.installed
-	$(VENV)/bin/python -m pip install --quiet -e '.[test,slurm]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[workflow,test,slurm]'
 	touch $@
 
 .PHONY: install demo test report clean explore

@@ -3,6 +3,7 @@
 #
 #   targets -> manifest (checkpoint) -> match (one job per year and shard, cached)
 #           -> lightcurves + summary -> plots (in the report)
+#   or, with one_job: true (small samples), all of it in one job.
 #
 # This file is only wiring; the rules are in workflow/rules/, the logic in the
 # neowise_lightcurves package (src/).
@@ -23,11 +24,21 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
-include: "workflow/rules/targets.smk"
-include: "workflow/rules/manifest.smk"
-include: "workflow/rules/match.smk"
-include: "workflow/rules/lightcurves.smk"
-include: "workflow/rules/plots.smk"
+
+
+if ONE_JOB:  # the whole run in one job, for small samples
+
+    include: "workflow/rules/one_job.smk"
+
+else:
+
+    include: "workflow/rules/targets.smk"
+    include: "workflow/rules/manifest.smk"
+    include: "workflow/rules/match.smk"
+    include: "workflow/rules/lightcurves.smk"
+    include: "workflow/rules/plots.smk"
+
+
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/costs.smk"
 include: "workflow/rules/cache.smk"

@@ -1,7 +1,7 @@
 """What one AllWISE MEP job costs at the largest shard, apart from IRSA's service: parsing the
 service's VOTable answer (as pyvo does, with astropy), the exact test, the shard's partitions
-and the columns mapped (``allwise.answer_frame``, ``allwise.answer_matches``), in wall time and
-peak memory.
+and the columns mapped (``allwise_match.answer_frame``, ``allwise_match.answer_matches``), in
+wall time and peak memory.
 
 The answer is built as the service would send it: ``--targets`` targets (default 20,000, the
 default ``match.max_shard_targets``) in one order-2 pixel, ``--sources`` AllWISE sources in and
@@ -51,7 +51,7 @@ def answer(targets: pd.DataFrame, index: np.ndarray, n_sources: int, n_exposures
     within 1.2" of each, every one measured on ``n_exposures`` exposures."""
     from astropy.table import Table
 
-    from neowise_lightcurves import allwise, columns
+    from neowise_lightcurves import allwise, allwise_match, columns
 
     rng = np.random.default_rng(seed)
     ra, dec = targets["ra"].to_numpy()[index], targets["dec"].to_numpy()[index]
@@ -71,7 +71,7 @@ def answer(targets: pd.DataFrame, index: np.ndarray, n_sources: int, n_exposures
         "dec": sdec[src],
         "mjd": 55300 + rng.random(n) * 250,
     }
-    for name in allwise.query_columns(columns.cached_columns()):
+    for name in allwise_match.query_columns(columns.cached_columns()):
         if name in cols:
             continue
         kind = allwise.MEP_COLUMNS[name]
@@ -95,7 +95,8 @@ def votable_bytes(targets, index, n_sources, n_exposures, seed, fmt) -> bytes:
     return buf.getvalue()
 
 
-def main() -> None:
+def main(argv=None) -> dict:
+    """Run the benchmark with the command line ``argv``; print and return its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", type=int, default=20_000)
     parser.add_argument("--sources", type=int, default=2, help="AllWISE sources a target")
@@ -104,19 +105,19 @@ def main() -> None:
         "--upload-rows", type=int, default=2000, help="catalog.allwise_mep.max_upload_rows"
     )
     parser.add_argument("--format", choices=["binary2", "tabledata"], default="binary2")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import pyarrow as pa
     from astropy.io.votable import parse_single_table
 
-    from neowise_lightcurves import allwise, columns
+    from neowise_lightcurves import allwise_match, columns
     from neowise_lightcurves.matching import Cones
 
     rows = shard(args.targets)
     targets = rows.drop_duplicates("target_id", ignore_index=True)
     cones = Cones(targets["ra"], targets["dec"], 1.0)
     cached = columns.cached_columns()
-    names = ["target_index", *allwise.query_columns(cached)]
+    names = ["target_index", *allwise_match.query_columns(cached)]
     pieces, n_rows, n_bytes, parse_s, match_s = [], 0, 0, 0.0, 0.0
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for start in range(0, len(targets), args.upload_rows):
@@ -132,10 +133,10 @@ def main() -> None:
         table = parse_single_table(io.BytesIO(body)).to_table()  # what pyvo does
         del body
         t1 = time.perf_counter()
-        found = allwise.answer_frame(table, names)
+        found = allwise_match.answer_frame(table, names)
         del table
         n_rows += len(found)
-        pieces.append(allwise.answer_matches(found, targets, rows, cones, cached))
+        pieces.append(allwise_match.answer_matches(found, targets, rows, cones, cached))
         del found
         match_s += time.perf_counter() - t1
         parse_s += t1 - t0
@@ -149,6 +150,15 @@ def main() -> None:
         f"parse {parse_s:.1f} s, exact test + partitions + columns {match_s:.1f} s; "
         f"peak RSS {peak:.0f} MB (at the start {base:.0f} MB)"
     )
+    return {
+        "service_rows": n_rows,
+        "votable_bytes": n_bytes,
+        "matched_rows": out.num_rows,
+        "columns": out.column_names,
+        "parse_s": parse_s,
+        "match_s": match_s,
+        "peak_rss_mb": peak,
+    }
 
 
 if __name__ == "__main__":

@@ -47,12 +47,19 @@ def synthetic(rng, n_targets, n_range, sigma_range, neighbour_arcsec=0.0, fracti
     return np.concatenate(tid), np.concatenate(xs), np.concatenate(ys)
 
 
-def main() -> None:
+def main(argv=None) -> dict:
+    """Run the benchmark with the command line ``argv``; print and return its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clean", type=int, default=1000, help="clean targets per case")
     parser.add_argument("--planted", type=int, default=1000, help="planted targets per case")
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--batch-targets", type=int, default=20_000, help="targets of the cost's batch (20,000)"
+    )
+    parser.add_argument(
+        "--batch-rows", type=int, default=500_000, help="detections of the cost's batch (500,000)"
+    )
+    args = parser.parse_args(argv)
     options = yaml.safe_load((REPO / "config.yaml").read_text())["association"]
     rng = np.random.default_rng(args.seed)
     print(f"settings: {options}")
@@ -66,6 +73,7 @@ def main() -> None:
         cases.append((f'neighbour at {sep:g}"', sep, (50, 600), (0.15, 0.35)))
     for sep in (1.0, 2.0, 3.0):
         cases.append((f'neighbour at {sep:g}"', sep, (20, 600), (0.15, 0.5)))
+    found = []
     for name, sep, n_range, sigma in cases:
         n_targets = args.clean if sep == 0 else args.planted
         tid, x, y = synthetic(rng, n_targets, n_range, sigma, sep)
@@ -76,8 +84,9 @@ def main() -> None:
             f"{int(flagged.sum())} ({flagged.mean():.1%}) | "
             f"{got['second_source_sep_arcsec'].median():.2f}"
         )
-    # cost on a full batch: 20,000 targets, 500,000 detections
-    n_targets, n_rows = 20_000, 500_000
+        found.append({"case": name, "targets": n_targets, "flagged": int(flagged.sum())})
+    # cost on a full batch: 20,000 targets, 500,000 detections by default
+    n_targets, n_rows = args.batch_targets, args.batch_rows
     tid = np.sort(rng.integers(0, n_targets, n_rows))
     ra0 = rng.uniform(0, 360, n_targets)
     dec0 = np.degrees(np.arcsin(rng.uniform(-1, 1, n_targets)))
@@ -99,13 +108,14 @@ def main() -> None:
     t0 = time.perf_counter()
     flags = association.flag_fractions(lc, targets)
     t1 = time.perf_counter()
-    association.diagnostics(lc, targets, options, flags)
+    summary = association.diagnostics(lc, targets, options, flags)
     t2 = time.perf_counter()
     print(
         f"\n{n_rows:,} detections of {n_targets:,} targets: flag fractions {t1 - t0:.2f} s, "
         f"offsets, statistics and the second-source test {t2 - t1:.2f} s "
         f"({(t2 - t0) / n_targets * 1e6:.0f} us a target in all)"
     )
+    return {"cases": found, "batch_rows": len(summary), "batch_columns": list(summary.columns)}
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def rejected_by_size(keep, n_row, rows):
     return 100 * df.groupby("n")["out"].mean()
 
 
-def table(args) -> None:
+def table(args) -> pd.DataFrame:
+    """Print (Markdown) and return the percentages rejected by visit size n."""
     rng = np.random.default_rng(args.seed)
     sizes = np.array(args.sizes)
     rules = {
@@ -107,6 +108,7 @@ def table(args) -> None:
         print(f"| {n} | " + " | ".join(cells) + " |")
     mid = out.loc[(out.index >= 5) & (out.index <= 30), "false new %"]
     print(f"# new rule, n = 5..30: {mid.min():.3f} to {mid.max():.3f} % rejected")
+    return out
 
 
 # --- calibration -------------------------------------------------------------------------
@@ -162,6 +164,7 @@ def nelder_mead(f, x0, step, iterations):
 
 
 def calibrate(args) -> None:
+    """Fit ``binning.clip_limit``'s model to simulated quantiles and print its constants."""
     rng = np.random.default_rng(args.seed)
     q = {}
     for n in CAL_SIZES:
@@ -170,7 +173,7 @@ def calibrate(args) -> None:
     # log t_nu quantiles on a grid of log nu, interpolated inside the fit
     grid = np.linspace(math.log(0.3), math.log(20000), 3000)
     lt = np.array(
-        [[math.log(binning._t_quantile(s, math.exp(g))) for g in grid] for s in CAL_SIGMAS]
+        [[math.log(binning.t_quantile(s, math.exp(g))) for g in grid] for s in CAL_SIGMAS]
     )
 
     def log_t(nu):
@@ -208,7 +211,9 @@ def calibrate(args) -> None:
     print(f"CLIP_SMALL_N = {small}  # n: (nu, a)")
 
 
-def main() -> None:
+def main(argv=None) -> pd.DataFrame | None:
+    """Run the benchmark with the command line ``argv``: the table (returned) or, with
+    ``--calibrate``, the fit."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sigma", type=float, default=3.0, help="the clipping sigma (default 3)")
     ap.add_argument("--iterations", type=int, default=5, help="at most this many rounds (5)")
@@ -228,8 +233,10 @@ def main() -> None:
     ap.add_argument(
         "--samples", type=float, default=1e7, help="--calibrate: values simulated per n (1e7)"
     )
-    args = ap.parse_args()
-    calibrate(args) if args.calibrate else table(args)
+    args = ap.parse_args(argv)
+    if args.calibrate:
+        return calibrate(args)
+    return table(args)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,17 @@ KEYS = {
 
 
 def load(results: Path, name: str) -> pd.DataFrame:
+    """The table ``name`` of the run in ``results``, sorted by its keys."""
     frame = pd.read_parquet(results / f"{name}.parquet")
     return frame.sort_values(KEYS[name], kind="stable", ignore_index=True)
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    """Compare the two runs named in ``argv``; 0 when their tables are equal, 1 otherwise."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     failed = False
     for name in KEYS:
         a, b = load(args.a, name), load(args.b, name)

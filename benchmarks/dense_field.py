@@ -81,7 +81,7 @@ def field_partitions() -> list[int]:
 def _files(sky: Path) -> list[tuple[int, int, Path]]:
     """(year, k5, path) of every file of the field."""
     return [
-        (year, k5, read_path._year_folder(sky, year) / read_path._relative(k5))
+        (year, k5, read_path.year_folder(sky, year) / read_path.partition_file(k5))
         for year in YEARS
         for k5 in field_partitions()
     ]
@@ -579,7 +579,8 @@ def report(workdir: Path) -> None:
     print("\n".join(lines))
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Run the benchmark's command in ``argv``."""
     global N_PARTITIONS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -611,7 +612,7 @@ def main() -> None:
     one.add_argument("--bound", type=int, required=True)
     for p in (r, one, a):
         p.add_argument("--kill-above-gb", type=float, default=20.0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     N_PARTITIONS = getattr(args, "partitions", N_PARTITIONS)
     if args.cmd == "generate":
         generate(args.sky, args.rows, args.jobs)

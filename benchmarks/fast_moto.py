@@ -89,9 +89,14 @@ def serve(port: int, stock: bool = False) -> None:
         server.stop()
 
 
-if __name__ == "__main__":
+def main(argv=None) -> None:
+    """Serve on the port named in ``argv`` until interrupted."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--stock", action="store_true", help="moto as it ships (no patch)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     serve(args.port, args.stock)
+
+
+if __name__ == "__main__":
+    main()

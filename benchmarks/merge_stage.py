@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from neowise_lightcurves import cache, columns, cuts, manifest, matching, photometry, sky
+from neowise_lightcurves import cache, columns, manifest, matching, photometry, sky
 
 REPO = Path(__file__).resolve().parents[1]
 IRSA = "s3://nasa-irsa-wise/wise/neowiser/catalogs/p1bs_psd/healpix_k5"
@@ -71,8 +71,9 @@ _STATS = re.compile(r"^(\w+)\s+(\d+)$", re.MULTILINE)
 class Case:
     """One target count's working folder and files."""
 
-    def __init__(self, workdir: Path, n: int):
+    def __init__(self, workdir: Path, n: int, top_n: int = 20):
         self.n = n
+        self.top_n = top_n  # epoch figures drawn (plots.top_n)
         self.root = workdir / f"n{n}"
         self.outdir = self.root / "results"
         self.config = self.root / "bench-config.yaml"
@@ -112,7 +113,7 @@ def prepare(case: Case) -> None:
         "catalog": {"root": IRSA, "years": YEARS},
         "match": {"radius_arcsec": RADIUS_ARCSEC},
         "outputs": {"per_target_formats": []},
-        "plots": {"top_n": 20},
+        "plots": {"top_n": case.top_n},
     }
     case.config.write_text(yaml.safe_dump(config))
     snakemake(case, "--until", "manifest")
@@ -237,6 +238,11 @@ def cache_table(
         "w1rchi2": np.round(rng.lognormal(0.0, 0.3, rows), 3),
         "w2rchi2": np.round(rng.lognormal(0.0, 0.3, rows), 3),
         "sso_flg": _numbers(rng, rows, {0: 0.999, 1: 0.001}).astype(np.int64),
+        # where each row would be in the catalogue (read only by match_columns)
+        "catalog_file": pa.array([f"year{year}/part{key[-1]}.parquet"], pa.string()).take(
+            pa.array(np.zeros(rows, np.int32))
+        ),
+        "catalog_row": index,
     }
     arrays = [pa.array(data[f.name], f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -263,10 +269,10 @@ def generate(case: Case) -> dict:
     """Every (year, shard) cache file the manifest names, with each target's rows in its home
     shard's file (other shards' files hold only their own home targets, or nothing)."""
     config = yaml.safe_load(case.config.read_text())
-    cut_columns = cuts.cut_columns(
-        yaml.safe_load((REPO / "config.yaml").read_text())["match"]["cuts"]
-    )
-    schema = matching.output_schema(columns.cached_columns(list(cut_columns)))
+    # a match job caches the base columns and each row's catalogue location; the default
+    # cuts name only base columns, so no match_columns job is needed
+    defaults = yaml.safe_load((REPO / "config.yaml").read_text())["match"]
+    schema = matching.output_schema(columns.base_columns(defaults["columns"]))
     radius = manifest.radius_tag(config["match"]["radius_arcsec"])
     shards = manifest.read_shards(case.outdir / "manifest/shards.tsv")
     homes = pd.read_parquet(
@@ -592,7 +598,8 @@ def load(workdir: Path) -> list[dict]:
     return sorted(found, key=lambda r: r["targets"])
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Run the benchmark's command in ``argv``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     helps = {
@@ -609,9 +616,11 @@ def main() -> None:
             p.add_argument("--targets", type=int, nargs="+", default=[10_000, 100_000])
         if name in ("run", "measure"):
             p.add_argument("--drop-cache", action="store_true", help="remove the caches after")
-    args = ap.parse_args()
+        if name in ("run", "prepare"):
+            p.add_argument("--top-n", type=int, default=20, help="plots.top_n (default 20)")
+    args = ap.parse_args(argv)
     for n in getattr(args, "targets", []):
-        case = Case(args.workdir, n)
+        case = Case(args.workdir, n, getattr(args, "top_n", 20))
         if args.command in ("run", "prepare"):
             prepare_case(case)
         if args.command in ("run", "measure"):

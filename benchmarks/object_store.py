@@ -53,11 +53,28 @@ REPO = HERE.parent
 
 PREFIX = "wise/neowiser/catalogs/p1bs_psd/healpix_k5"
 REGION = "us-west-2"
-METHODS = ("ours", "fetch", "baseline", "floor", "columns", "ours-notebook", "fetch-notebook")
+METHODS = (
+    "ours",
+    "fetch",
+    "baseline",
+    "floor",
+    "columns",
+    "ours-notebook",
+    "fetch-notebook",
+    "ours-one-job",
+    "ours-one-job-notebook",
+)
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
 #: Where a method's own configuration differs from the workflow's defaults.
 NOTEBOOK_COLUMNS = {"match": {"columns": "notebook"}}
+#: The workflow's settings on top of read_path's, by method ("ours" and its variants).
+OURS = {
+    "ours": {},
+    "ours-notebook": NOTEBOOK_COLUMNS,
+    "ours-one-job": {"one_job": True},
+    "ours-one-job-notebook": {"one_job": True, **NOTEBOOK_COLUMNS},
+}
 
 
 # ------------------------------------------------------------------------------ the server
@@ -275,7 +292,7 @@ def cpu_seconds() -> float:
 KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
-    ("--footer-bytes", "reads.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
+    ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
 )
 
 
@@ -372,9 +389,9 @@ def run(
                                 # S3 connections (pyarrow's S3 is not fork-safe): one response
                                 # per connection for it
                                 proxy.close_connections = name == "baseline"
-                                if name in ("ours", "ours-notebook"):
+                                if name in OURS:
                                     wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
-                                    extra = NOTEBOOK_COLUMNS if name == "ours-notebook" else {}
+                                    extra = OURS[name]
                                     r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
                                 else:
                                     r = in_subprocess(
@@ -493,6 +510,7 @@ def report(results_path: Path, full: bool = False) -> None:
         )
     bound_table(results)
     notebook_table(results_path)
+    one_job_table(results_path)
 
 
 def notebook_table(results_path: Path) -> None:
@@ -546,6 +564,42 @@ def notebook_table(results_path: Path) -> None:
         )
 
 
+def one_job_table(results_path: Path) -> None:
+    """Where the one-job runs ran (``one_job: true``): the workflow staged and in one job,
+    with default and with the notebook's columns, against the notebook method; the
+    Snakemake + start-up share of the one-job run's CPU; whether the rows are the same."""
+    results = {}
+    for text in results_path.read_text().splitlines():
+        r = json.loads(text)
+        if "sky" in r:
+            results[(r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])] = r
+    order = ("ours", "ours-one-job", "ours-one-job-notebook", "baseline")
+    cases = sorted({k[:4] for k in results if k[4] == "ours-one-job"})
+    if not cases:
+        return
+    print(
+        "\n| layout | latency | targets | wall: ours / one job / one job (notebook columns) / "
+        "notebook (s) | ours/notebook | one job/notebook | one job (notebook columns)/notebook "
+        "| CPU s: one job / notebook | Snakemake + start-up share of the one job's CPU | "
+        "same rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        got = {m: results[(*case, m)] for m in order if (*case, m) in results}
+        o = got["ours-one-job"]
+        share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%}" if o.get("cpu") else "-"
+        answers = {got[m]["rows"] for m in order if m in got and m != "ours-one-job-notebook"}
+        print(
+            f"| {o['layout']} | {case[1]:g} ms | {case[2]:,} | "
+            f"{_cell(got, 'wall', lambda v: f'{v:.1f}', order)} | "
+            f"{_ratio(got, 'ours', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-one-job', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-one-job-notebook', 'baseline', missing='-')} | "
+            f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-one-job', 'baseline'))} | "
+            f"{share} | {'yes' if len(answers) == 1 else 'NO'} |"
+        )
+
+
 def bound_table(results: dict) -> None:
     """Where ``columns`` ran: the floor of the cached columns against the floor of ``ra`` and
     ``dec``, and how far fetch() and ours are from each (wall times; MB the proxy served)."""
@@ -569,7 +623,8 @@ def bound_table(results: dict) -> None:
         )
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Run the benchmark's command in ``argv``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("server-speed")
@@ -600,7 +655,7 @@ def main() -> None:
     t.add_argument("--mb-per-s", type=float, default=100.0)
     t.add_argument("--targets", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.cmd == "server-speed":
         server_speed(args.sky)
     elif args.cmd == "run":

@@ -1,8 +1,13 @@
 """Cost of one target's period search (``periods.best_period``) on NEOWISE-like cadences, and
-of astropy's periodogram methods over the same grid: ``python benchmarks/periods.py`` (~1 min)."""
+of astropy's periodogram methods over the same grid.
+
+    python benchmarks/periods.py                                  # ~1 min
+    python benchmarks/periods.py --cadences 11:24 --grids 7.5:3   # one case
+"""
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -31,13 +36,40 @@ def timed(fn, *args, repeats: int = 1, **kw) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def main() -> None:
-    rng = np.random.default_rng(1)
-    for years, exposures in ((3, 12), (3, 36), (11, 24)):
-        t = cadence(rng, years, exposures)
+def pair(text: str) -> tuple[float, float]:
+    """``a:b`` as two numbers (an argparse type)."""
+    a, b = text.split(":")
+    return float(a), float(b)
+
+
+def main(argv=None) -> list[dict]:
+    """Run the benchmark with the command line ``argv``; print and return one row a case."""
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--cadences",
+        type=pair,
+        nargs="+",
+        default=[(3, 12), (3, 36), (11, 24)],
+        help="years:exposures a visit (default 3:12 3:36 11:24)",
+    )
+    ap.add_argument(
+        "--grids",
+        type=pair,
+        nargs="+",
+        default=[(7.5, 5), (7.5, 3), (10.0, 5)],
+        help="highest frequency (1/d):oversampling (default 7.5:5 7.5:3 10:5)",
+    )
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for years, exposures in args.cadences:
+        t = cadence(rng, int(years), int(exposures))
         dy = np.full(len(t), 5.0)
         y = rng.normal(100, 5, len(t))
-        for fmax, oversampling in ((7.5, 5), (7.5, 3), (10.0, 5)):
+        for fmax, oversampling in args.grids:
             f = periods.frequency_grid(t.max() - t.min(), fmax, oversampling)
             ls = LombScargle(t, y, dy)
             fasper = {"algorithm": "fasper"}
@@ -47,13 +79,15 @@ def main() -> None:
             }
             if len(t) * len(f) < 5e7:
                 row["cython (exact)"] = timed(ls.power, f, method="cython")
-            args = (t, y, dy, fmax, oversampling, 0.5)
-            row["best_period"] = timed(periods.best_period, *args, repeats=3)
+            search = (t, y, dy, fmax, oversampling, 0.5)
+            row["best_period"] = timed(periods.best_period, *search, repeats=3)
+            rows.append({"exposures": len(t), "frequencies": len(f), **row})
             print(
-                f"{years} yr, {len(t)} exposures, to {fmax}/d, oversampling {oversampling}: "
+                f"{years:g} yr, {len(t)} exposures, to {fmax}/d, oversampling {oversampling}: "
                 f"{len(f)} frequencies; "
                 + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in row.items())
             )
+    return rows
 
 
 if __name__ == "__main__":

@@ -189,7 +189,7 @@ def generate(
         (year, pixel)
         for year in YEARS
         for pixel in pixels
-        if not (_year_folder(sky, year) / _relative(pixel)).exists()  # kept from a longer run
+        if not (year_folder(sky, year) / partition_file(pixel)).exists()  # kept from a longer run
     ]
     args = [(sky, y, p, srcs[p], seed, order, row_group_size) for y, p in todo]
     if jobs > 1 and len(args) > 1:
@@ -202,21 +202,23 @@ def generate(
         for a in args:
             print(_write_partition(*a), flush=True)
     for year in YEARS:
-        ds = _year_folder(sky, year)
+        ds = year_folder(sky, year)
         collector = []
         for pixel in pixels:
-            md = pq.read_metadata(ds / _relative(pixel))
-            md.set_file_path(_relative(pixel))
+            md = pq.read_metadata(ds / partition_file(pixel))
+            md.set_file_path(partition_file(pixel))
             collector.append(md)
         pq.write_metadata(schema, ds / "_common_metadata")
         pq.write_metadata(schema, ds / "_metadata", metadata_collector=collector)
 
 
-def _year_folder(sky: Path, year: int) -> Path:
+def year_folder(sky: Path, year: int) -> Path:
+    """A year's dataset folder in the sky ``sky``, as on IRSA's bucket."""
     return sky / f"year{year}" / f"neowiser-healpix_k5-year{year}.parquet"
 
 
-def _relative(pixel: int) -> str:
+def partition_file(pixel: int) -> str:
+    """The path of order-5 ``pixel``'s (one) file, relative to its year's folder."""
     return f"healpix_k0={pixel // 1024}/healpix_k5={pixel}/part0.snappy.parquet"
 
 
@@ -235,7 +237,7 @@ def _write_partition(
     from neowise_lightcurves import atomic, columns, demo
 
     t0 = time.perf_counter()
-    path = _year_folder(sky, year) / _relative(pixel)
+    path = year_folder(sky, year) / partition_file(pixel)
     table = demo.year_table(demo.DemoSky(sources, pd.DataFrame()), f"year{year}", seed + pixel)
     keep = pa.compute.equal(table["healpix_k5"], pixel)  # scatter may cross the edge
     table = table.filter(keep).drop_columns(["healpix_k5"])
@@ -513,7 +515,7 @@ def floor(
 
     import pyarrow.fs
 
-    from neowise_lightcurves import catalog, ranged, reads
+    from neowise_lightcurves import catalog, parquet, ranged
     from neowise_lightcurves import columns as nl_columns
     from neowise_lightcurves import sky as nl_sky
     from neowise_lightcurves.iocount import ReadCounter, counting_filesystem
@@ -536,7 +538,7 @@ def floor(
     cols = list(columns or nl_columns.cached_columns())
 
     def read(path):  # every row group at once, its ranges fetched concurrently
-        source, meta = reads.open_parquet(fs, path)
+        source, meta = parquet.open_parquet(fs, path)
         groups = list(range(meta.num_row_groups))
         return ranged.read_row_groups(source, meta, groups, cols).num_rows
 
@@ -704,7 +706,9 @@ def run(
     print("\n".join(lines))
 
 
-def main() -> None:
+def main(argv=None) -> dict | None:
+    """Run the benchmark's command in ``argv``; print its results, and return those of
+    ``match-scale``, ``metadata-cost`` and the single methods."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate")
@@ -758,7 +762,7 @@ def main() -> None:
         m.add_argument("--sky", type=Path, required=True)
         m.add_argument("--targets", type=Path, required=True)
         m.add_argument("--radius", type=float, required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.cmd == "generate":
         args.sky.mkdir(parents=True, exist_ok=True)
         generate(
@@ -775,14 +779,20 @@ def main() -> None:
     elif args.cmd == "inflate-metadata":
         inflate_metadata(args.sky, args.files)
     elif args.cmd == "match-scale":
-        print(json.dumps(match_scale(args.sky, args.targets, args.radius)))
+        return echo(match_scale(args.sky, args.targets, args.radius))
     elif args.cmd == "metadata-cost":
-        print(json.dumps(metadata_cost(args.sky, args.year)))
+        return echo(metadata_cost(args.sky, args.year))
     elif args.cmd == "run":
         run(args.sky, args.workdir, args.targets, args.radii, args.methods, args.repeat)
     else:
         fn = {"baseline": baseline, "floor": floor, "fetch": fetch_method}[args.cmd]
-        print(json.dumps(fn(args.sky, args.targets, args.radius)))
+        return echo(fn(args.sky, args.targets, args.radius))
+
+
+def echo(result: dict) -> dict:
+    """Print ``result`` as one line of JSON (what :func:`in_subprocess` reads); return it."""
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ Markdown tables:
     python benchmarks/timewise_compare.py                        # the subset in the repository
     python benchmarks/timewise_compare.py --timewise ~/timewise/tests/data/photometry
     python benchmarks/timewise_compare.py --workdir /tmp/twc --keep
+    python benchmarks/timewise_compare.py --results /tmp/twc/results   # compare a finished run
 
 ``--timewise DIR``: a folder with timewise's ``raw_photometry_neowiser_p1bs_psd__chunk*.csv``,
 ``raw_photometry_allwise_p3as_mep__chunk*.csv`` and ``timewise_data_product_tap_unmasked.json``.
@@ -153,7 +154,9 @@ def constant_levels(pairs: pd.DataFrame, theirs: pd.DataFrame) -> tuple[str, lis
     return "\n".join(lines), constant
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> pd.DataFrame:
+    """Run the comparison with the command line ``argv``; print the tables, return the visit
+    pairs."""
     from neowise_lightcurves import realrows
 
     parser = argparse.ArgumentParser(
@@ -171,43 +174,61 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--cores", type=int, default=2, help="Snakemake's --cores (default 2)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="compare this finished run's outputs (a results folder of a run on --timewise's "
+        "rows, realrows.workflow_config) instead of running the workflow",
+    )
     args = parser.parse_args(argv)
 
+    if args.results is not None:
+        return compare(args.results, args.timewise)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nlc-timewise-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         written = realrows.write_layouts(args.timewise, workdir / "catalog")
         config = realrows.workflow_config(written, plots={"top_n": 0})
         wall = run_workflow(workdir, config, args.cores)
-        ours = pd.read_parquet(workdir / "results" / "binned.parquet")
-        theirs = realrows.read_data_product(args.timewise)
-        pairs = realrows.pair_visits(ours, theirs)
         print(
             f"{args.timewise}: {len(written.targets)} objects, {len(written.neowise):,} NEOWISE "
             f"and {len(written.mep):,} MEP rows; the workflow ran in {wall:.0f} s "
-            f"({args.cores} cores); visits paired within {realrows.PAIR_DAYS:g} d\n"
+            f"({args.cores} cores)"
         )
-        print(visit_table(pairs))
-        table, constant = constant_levels(pairs, theirs)
-        print(
-            f"\nConstant objects (timewise's NEOWISE W1 visits scatter < "
-            f"{100 * CONSTANT_SCATTER:.0f} %): {', '.join(constant) or 'none'}\n"
-        )
-        print(table)
-        lone = pairs[~pairs["paired"]]
-        if len(lone):
-            print("\nUnpaired visits:")
-            for _, r in lone.iterrows():
-                side = "ours" if pd.notna(r["mjd_ours"]) else "theirs"
-                mjd = r["mjd_ours"] if side == "ours" else r["mean_mjd_theirs"]
-                print(f"- {r['target_id']}: {side} only, MJD {mjd:.4f}")
-        else:
-            print("\nEvery visit paired.")
+        return compare(workdir / "results", args.timewise)
     finally:
         if args.workdir is None and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         elif args.workdir is None:
             print(f"\nkept {workdir}")
+
+
+def compare(results: Path, timewise: Path) -> pd.DataFrame:
+    """Print the tables comparing the binned visits in ``results`` with timewise's data product
+    in ``timewise``; return the visit pairs (:func:`realrows.pair_visits`)."""
+    from neowise_lightcurves import realrows
+
+    ours = pd.read_parquet(results / "binned.parquet")
+    theirs = realrows.read_data_product(timewise)
+    pairs = realrows.pair_visits(ours, theirs)
+    print(f"{results} against {timewise}: visits paired within {realrows.PAIR_DAYS:g} d\n")
+    print(visit_table(pairs))
+    table, constant = constant_levels(pairs, theirs)
+    print(
+        f"\nConstant objects (timewise's NEOWISE W1 visits scatter < "
+        f"{100 * CONSTANT_SCATTER:.0f} %): {', '.join(constant) or 'none'}\n"
+    )
+    print(table)
+    lone = pairs[~pairs["paired"]]
+    if len(lone):
+        print("\nUnpaired visits:")
+        for _, r in lone.iterrows():
+            side = "ours" if pd.notna(r["mjd_ours"]) else "theirs"
+            mjd = r["mjd_ours"] if side == "ours" else r["mean_mjd_theirs"]
+            print(f"- {r['target_id']}: {side} only, MJD {mjd:.4f}")
+    else:
+        print("\nEvery visit paired.")
+    return pairs
 
 
 if __name__ == "__main__":

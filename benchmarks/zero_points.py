@@ -67,7 +67,8 @@ def step_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> pd.DataFrame:
+    """Run the benchmark with the command line ``argv``; print and return its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--timewise",
@@ -78,6 +79,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     table = step_table(read_rows(args.timewise))
     print(table.to_markdown(index=False, floatfmt=".4f"))
+    return table
 
 
 if __name__ == "__main__":

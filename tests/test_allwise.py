@@ -14,7 +14,7 @@ import yaml
 from conftest import brute_force_pairs, point_in_cone
 from servers import UwsTapServer
 
-from neowise_lightcurves import allwise, columns, photometry, sky
+from neowise_lightcurves import allwise, allwise_match, columns, photometry, sky
 from neowise_lightcurves.matching import output_schema
 from neowise_lightcurves.tap import TapOverflowError
 
@@ -124,7 +124,7 @@ def _match(server, rows, **kw):
         what="AllWISE MEP for shard test",
     )
     settings.update(kw)
-    return allwise.match_tap(rows, RADIUS, COLUMNS, **settings)
+    return allwise_match.match_tap(rows, RADIUS, COLUMNS, **settings)
 
 
 def _ids(table):
@@ -169,7 +169,7 @@ def test_tap_matches_equal_brute_force_then_each_exposure_once(sky_):
             best[key] = (sep, int(mep["cntr"][j]))
     expected = {(key[0], -cntr) for key, (_, cntr) in best.items()}
     assert len(expected) >= 5 * 2 * 6  # 2 or 3 sources in each cone (the seam's overlap)
-    once = allwise.drop_repeated_exposures(got)
+    once = allwise_match.drop_repeated_exposures(got)
     assert _ids(once) == expected and once.num_rows == len(expected) < got.num_rows
 
 
@@ -207,8 +207,9 @@ def test_a_duplicate_in_another_shard_is_dropped_all_the_same(sky_):
     finally:
         server.stop()
     assert one.num_rows == two.num_rows == 3  # each shard its own side's entry
-    together = allwise.drop_repeated_exposures(pa.concat_tables([one, two]))
-    assert together.num_rows == 3 and _ids(together) == _ids(allwise.drop_repeated_exposures(whole))
+    together = allwise_match.drop_repeated_exposures(pa.concat_tables([one, two]))
+    once = allwise_match.drop_repeated_exposures(whole)
+    assert together.num_rows == 3 and _ids(together) == _ids(once)
     assert max(together["dist_arcsec"].to_pylist()) < 0.11  # the nearer entry
 
 
@@ -257,7 +258,7 @@ def test_a_shard_over_the_service_s_row_limit_is_split_to_the_exact_answer(sky_)
     rows = _rows(targets)
     # the service's answer: every MEP row within the query's circle (a little wider than the
     # radius) of a target; the cap holds any one target's, not the shard's
-    r = RADIUS * (1 + allwise.QUERY_SLACK[0]) + allwise.QUERY_SLACK[1]
+    r = RADIUS * (1 + allwise_match.QUERY_SLACK[0]) + allwise_match.QUERY_SLACK[1]
     pairs = brute_force_pairs(targets["ra"], targets["dec"], mep["ra"], mep["dec"], r)
     cap = max(np.bincount([i for i, _ in pairs]))
     assert len(pairs) > 2 * cap
@@ -339,7 +340,7 @@ def test_one_row_per_exposure_keeps_distinct_neighbours():
             dict(base, cntr=-9, ra=10.0, dec=-6.6 / 3600, dist_arcsec=6.6, mjd=55402.0),
         ]
     )
-    kept = allwise.one_row_per_exposure(frame)
+    kept = allwise_match.one_row_per_exposure(frame)
     # the tie: the lower MEP cntr (5: the cache holds minus the MEP's own)
     assert kept["cntr"].tolist() == [-1, -3, -5, -7, -9]
 

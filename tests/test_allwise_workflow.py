@@ -15,7 +15,7 @@ from conftest import brute_force_pairs
 from servers import UwsTapServer
 from workflow_helpers import REPO, TINY, deep_update, read_sorted, snakemake
 
-from neowise_lightcurves import allwise, catalog, demo, manifest
+from neowise_lightcurves import allwise_match, catalog, demo, manifest
 
 pytestmark = pytest.mark.workflow
 #: The MEP's table name at IRSA's TAP service (config.yaml's default).
@@ -97,7 +97,7 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
     # the service cuts every answer at the most rows one target gets (and flags OVERFLOW, as
     # DaCHS does), fewer than some uploads of 4 targets get
     ra, dec = _at_allwise_epoch(targets)
-    r = 1.0 * (1 + allwise.QUERY_SLACK[0]) + allwise.QUERY_SLACK[1]
+    r = 1.0 * (1 + allwise_match.QUERY_SLACK[0]) + allwise_match.QUERY_SLACK[1]
     cap = max(np.bincount([t for t, _ in brute_force_pairs(ra, dec, mep["ra"], mep["dec"], r)]))
     server = UwsTapServer(
         {TABLE: table},
@@ -141,7 +141,7 @@ def test_tap_source_exact_incremental_and_fault_tolerant(tmp_path):
             path = f"results/cache/r1/allwise/{name}-{shard.allwise_digest}.parquet"
             cached = pq.read_table(tmp_path / path)
             mine = rows[rows["shard"] == name]
-            local = allwise.match_local(cat, mine, 1.0, tuple(cached.schema.names[3:]), 2)
+            local = allwise_match.match_local(cat, mine, 1.0, tuple(cached.schema.names[3:]), 2)
             assert local.equals(cached.replace_schema_metadata()), name
 
         # fetch() in this process, the same service: the same 14-year light curves

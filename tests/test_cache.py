@@ -43,3 +43,24 @@ def test_the_cache_rules_are_the_workflow_s():
     for rule in cache.CACHE_RULES:
         assert f"\nrule {rule}:\n" in text, rule
     assert "{MATCH_FILE}" in text and "{COLUMNS_FILE}" in text and "{MEP_FILE}" in text
+
+
+def test_every_rule_name_is_the_workflow_s():
+    """The rule names the package spells (the cache rules, the rules run once, the demo's, the
+    light curves') are rules of the workflow, and costs.smk takes its list from them."""
+    import re
+    from pathlib import Path
+
+    rules_dir = Path(__file__).resolve().parents[1] / "workflow/rules"
+    text = "".join(p.read_text() for p in sorted(rules_dir.glob("*.smk")))
+    rules = set(re.findall(r"^(?:rule|checkpoint) (\w+):$", text, re.MULTILINE))
+    named = {*cache.CACHE_RULES, *cache.ONCE_RULES, cache.LIGHTCURVES_RULE}
+    named |= {cache.DEMO_TARGETS_RULE, cache.DEMO_MEP_RULE, cache.DEMO_YEAR_RULE}
+    named.add(cache.ONE_JOB_RULE)
+    assert named <= rules, named - rules
+    assert cache.once_rules(True, False) == ["demo_targets", *cache.ONCE_RULES]
+    assert cache.once_rules(False, True) == ["demo_allwise", *cache.ONCE_RULES]
+    assert cache.once_rules(True, False, one_job=True) == ["demo_targets", "one_job"]
+    costs_rule = (rules_dir / "costs.smk").read_text()
+    assert "nl_cache.once_rules(" in costs_rule
+    assert not any(f'"{rule}"' in costs_rule for rule in named)

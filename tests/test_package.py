@@ -55,7 +55,8 @@ def test_resolve_is_what_the_rules_and_fetch_use():
 @pytest.mark.workflow
 def test_fetch_from_an_installed_wheel(tmp_path):
     """The wheel, installed in a fresh venv and run outside the source tree, has its defaults
-    and schema: fetch() on a demo catalogue works, and a bad setting names its key."""
+    and schema: fetch() on a demo catalogue works, without Snakemake, and a bad setting names
+    its key."""
     dist = tmp_path / "dist"
     built = subprocess.run(
         [
@@ -91,7 +92,16 @@ def test_fetch_from_an_installed_wheel(tmp_path):
     # the dependencies from this environment, without its editable install of the package
     # (PYTHONPATH entries do not run .pth files, which is how an editable install is found)
     deps = [p for p in sys.path if p.endswith("site-packages")]
+    # Snakemake is the `workflow` extra, not a dependency: fetch() runs without it
+    with zipfile.ZipFile(wheel) as z:
+        meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        requires = [
+            line for line in z.read(meta).decode().splitlines() if line.startswith("Requires-Dist")
+        ]
+    assert requires and all("extra ==" in r for r in requires if "snakemake" in r), requires
     script = (
+        "import sys\n"
+        "sys.modules['snakemake'] = None  # as if not installed: importing it fails\n"
         "import neowise_lightcurves, pandas as pd\n"
         "from neowise_lightcurves import demo, fetch\n"
         "assert 'site-packages' in neowise_lightcurves.__file__, neowise_lightcurves.__file__\n"

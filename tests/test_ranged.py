@@ -15,7 +15,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from neowise_lightcurves import iocount, ranged, reads
+from neowise_lightcurves import iocount, parquet, ranged, reads
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +48,13 @@ def parquet_file(tmp_path_factory):
 def test_read_row_groups_equals_pyarrow_and_counts_its_requests(parquet_file, groups, columns):
     counter = iocount.ReadCounter()
     fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
-    source, meta = reads.open_parquet(fs, parquet_file)
+    source, meta = parquet.open_parquet(fs, parquet_file)
     opened = counter.reads, counter.bytes
     record = reads.ReadRecord()
     table = ranged.read_row_groups(source, meta, groups, columns, record, "column_bytes")
     assert table.equals(pq.ParquetFile(parquet_file).read_row_groups(groups, columns=columns))
-    requests, nbytes = reads.read_cost(
-        meta, groups, reads.column_indices(meta, columns), source.size()
+    requests, nbytes = parquet.read_cost(
+        meta, groups, parquet.column_indices(meta, columns), source.size()
     )
     assert (record.requests, record.bytes, record.column_bytes) == (requests, nbytes, nbytes)
     assert (counter.reads - opened[0], counter.bytes - opened[1]) == (requests, nbytes)
@@ -64,8 +64,8 @@ def test_ranges_are_fetched_concurrently(parquet_file):
     """Every range of a read is in flight before any has come back."""
     src = pafs.LocalFileSystem().open_input_file(parquet_file)
     meta = pq.read_metadata(parquet_file)
-    ranges = reads.coalesce(
-        [reads.column_chunk_range(meta.row_group(g), 0, src.size()) for g in range(8)], 0, 1
+    ranges = parquet.coalesce(
+        [parquet.column_chunk_range(meta.row_group(g), 0, src.size()) for g in range(8)], 0, 1
     )
     assert len(ranges) == 8
     lock, active, peak = threading.Lock(), [0], [0]

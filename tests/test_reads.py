@@ -18,29 +18,30 @@ from neowise_lightcurves import (
     iocount,
     manifest,
     matching,
+    parquet,
     reads,
 )
 
 
 def test_coalesce_merges_as_pyarrow_does():
     hole, limit = 10, 100
-    assert reads.coalesce([(0, 5), (15, 5)], hole, limit) == [(0, 20)]  # gap 10: merged
-    assert reads.coalesce([(0, 5), (16, 5)], hole, limit) == [(0, 5), (16, 5)]  # gap 11
-    assert reads.coalesce([(50, 40), (0, 45)], hole, limit) == [(0, 90)]  # sorted first
-    assert reads.coalesce([(0, 60), (65, 60)], hole, limit) == [(0, 60), (65, 60)]  # > limit
-    assert reads.coalesce([(0, 30), (10, 5), (40, 0)], hole, limit) == [(0, 30)]  # overlaps
+    assert parquet.coalesce([(0, 5), (15, 5)], hole, limit) == [(0, 20)]  # gap 10: merged
+    assert parquet.coalesce([(0, 5), (16, 5)], hole, limit) == [(0, 5), (16, 5)]  # gap 11
+    assert parquet.coalesce([(50, 40), (0, 45)], hole, limit) == [(0, 90)]  # sorted first
+    assert parquet.coalesce([(0, 60), (65, 60)], hole, limit) == [(0, 60), (65, 60)]  # > limit
+    assert parquet.coalesce([(0, 30), (10, 5), (40, 0)], hole, limit) == [(0, 30)]  # overlaps
 
 
 def test_footer_cost():
-    small, big = reads.FOOTER_READ_BYTES - 8, reads.FOOTER_READ_BYTES
-    assert reads.footer_cost(10**8, small) == (2, reads.FOOTER_READ_BYTES)
-    assert reads.footer_cost(10**8, big) == (3, big + 8)  # the tail, then the rest of it
-    assert reads.footer_cost(1000, 500) == (2, 1000)
+    small, big = parquet.FOOTER_READ_BYTES - 8, parquet.FOOTER_READ_BYTES
+    assert parquet.footer_cost(10**8, small) == (2, parquet.FOOTER_READ_BYTES)
+    assert parquet.footer_cost(10**8, big) == (3, big + 8)  # the tail, then the rest of it
+    assert parquet.footer_cost(1000, 500) == (2, 1000)
     # a small file: a 16th of it, at least 64 KiB (not the whole file for its footer)
-    assert reads.first_read_bytes(600_000) == 64 * 1024
-    assert reads.first_read_bytes(4 * 10**6) == 250_000
-    assert reads.footer_cost(4 * 10**6, 100_000) == (2, 250_000)
-    assert reads.footer_cost(4 * 10**6, 300_000) == (3, 300_008)
+    assert parquet.first_read_bytes(600_000) == 64 * 1024
+    assert parquet.first_read_bytes(4 * 10**6) == 250_000
+    assert parquet.footer_cost(4 * 10**6, 100_000) == (2, 250_000)
+    assert parquet.footer_cost(4 * 10**6, 300_000) == (3, 300_008)
 
 
 def test_read_footer_in_one_read_or_two(tiny_catalog, tmp_path):
@@ -53,13 +54,13 @@ def test_read_footer_in_one_read_or_two(tiny_catalog, tmp_path):
     for tail, reads_expected in ((footer + 8, 1), (footer // 2, 2)):
         counter = iocount.ReadCounter()
         fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
-        meta = reads.read_footer(fs.open_input_file(path), size, tail_bytes=tail)
+        meta = parquet.read_footer(fs.open_input_file(path), size, tail_bytes=tail)
         assert meta.equals(expected) and meta.serialized_size == footer
         assert counter.reads == reads_expected and counter.bytes == max(tail, footer + 8)
     not_parquet = tmp_path / "not-parquet.bin"
     not_parquet.write_bytes(b"x" * 100)
     with pytest.raises(OSError, match="not a Parquet file"):
-        reads.read_footer(pafs.LocalFileSystem().open_input_file(str(not_parquet)), 100)
+        parquet.read_footer(pafs.LocalFileSystem().open_input_file(str(not_parquet)), 100)
 
 
 def test_record_equals_what_was_read(tiny_catalog, tmp_path):

@@ -147,10 +147,10 @@ def _separation_arcsec(ra1, dec1, ra2, dec2):
 
 
 @pytest.mark.workflow
-def test_workflow_on_real_rows(written, tmp_path):
+def test_workflow_on_real_rows(written, tmp_path, capsys):
     """One Snakemake run (one test, so that pytest-xdist's workers do not each run it): every
     real row found once (:func:`_check_every_row_once`), visits split as timewise splits them
-    (:func:`_check_visits_as_timewise`)."""
+    (:func:`_check_visits_as_timewise`); benchmarks/timewise_compare.py's tables of it."""
     results = _run(written, tmp_path)
     lc, binned = read_sorted(results, "lightcurves"), read_sorted(results, "binned")
     _check_every_row_once(written, lc)
@@ -158,6 +158,20 @@ def test_workflow_on_real_rows(written, tmp_path):
     _check_zero_points_as_measured(lc)
     _check_no_step_the_magnitudes_lack(lc, binned)
     _check_flux_densities_as_timewise(binned)
+    _check_timewise_compare(results, capsys)
+
+
+def _check_timewise_compare(results, capsys):
+    """benchmarks/timewise_compare.py on this run (its smoke test): every visit paired, a row
+    per band and survey."""
+    import timewise_compare  # benchmarks/ is on pytest's pythonpath
+
+    capsys.readouterr()
+    pairs = timewise_compare.main(["--results", str(results)])
+    out = capsys.readouterr().out
+    assert pairs["paired"].all() and "Every visit paired." in out
+    for row in ("| W1 | NEOWISE |", "| W1 | MEP |", "| W2 | NEOWISE |", "| W2 | MEP |"):
+        assert row in out
 
 
 def _check_every_row_once(written, lc):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from workflow_helpers import REPO
 
 BIN = Path(sys.executable).parent  # the test tools are installed beside this Python
@@ -23,8 +24,10 @@ def test_snakefmt():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_snakemake_lint():
-    proc = run(sys.executable, "-m", "snakemake", "--lint")
+@pytest.mark.parametrize("extra", [[], ["--config", "one_job=true"]], ids=["staged", "one_job"])
+def test_snakemake_lint(extra):
+    """Both kinds of run: the staged rules, and the one job (one_job: true)."""
+    proc = run(sys.executable, "-m", "snakemake", "--lint", *extra)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in out, out
 

@@ -3,6 +3,7 @@ counting the jobs that ran."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -349,3 +350,79 @@ def test_demo_mover_complete_only_with_proper_motion(tmp_path):
         off.loc[off["target_id"] != "MOVER", keep].reset_index(drop=True),
         lc.loc[lc["target_id"] != "MOVER", keep].reset_index(drop=True),
     )
+
+
+def one_job_counts(workdir):
+    """What the last one-job run matched, read and reused (its log's ``one job:`` line)."""
+    import ast
+
+    text = (workdir / "results/logs/one_job.log").read_text()
+    return ast.literal_eval(text.split("one job: ", 1)[1].splitlines()[0])
+
+
+def test_one_job_same_outputs_and_caches(tmp_path):
+    """`one_job: true`: the whole run in one job, with the staged run's outputs (the MEP, a
+    cut's column read later, periods), and match caches that either kind of run reuses."""
+    csv = tmp_path / "targets.csv"
+    demo_targets_csv(csv)
+    cfg = deep_update(
+        TINY,
+        {
+            "targets": {"source": "file", "path": str(csv)},
+            "catalog": {"allwise_mep": {"enabled": True}},
+            "match": {
+                "cuts": "(year == 'allwise' or (cc_flags == '0000' and qi_fact >= 1))",
+                "shard_order": 2,
+                "max_shard_targets": 8,
+            },
+            "periods": {"enabled": True},
+        },
+    )
+    one, staged = tmp_path / "one", tmp_path / "staged"
+    ran, _ = snakemake(one, deep_update(cfg, {"one_job": True}))
+    assert ran["one_job"] == 1 and ran["costs"] == 0  # one job: nothing to sum
+    assert ran["match"] == ran["lightcurves"] == ran["manifest"] == 0
+    n_shards = len(shard_digests(one))
+    assert n_shards > 1
+    # every (year, shard): two years and the MEP, and a columns file per NEOWISE match file
+    assert one_job_counts(one) == {
+        "matched": 3 * n_shards,
+        "columns_read": 2 * n_shards,
+        "reused": 0,
+        "groups": len(groups(one / "results")),
+    }
+    assert (one / "results/benchmarks/one_job.tsv").is_file()
+    assert not (one / "results/costs.tsv").exists()
+
+    ran, _ = snakemake(staged, cfg)
+    assert ran["match"] == 2 * n_shards and ran["match_allwise"] == n_shards
+    for name in ("lightcurves", "binned", "summary"):
+        got, want = read_sorted(one / "results", name), read_sorted(staged / "results", name)
+        pd.testing.assert_frame_equal(got, want)
+    assert (read_sorted(one / "results", "lightcurves")["year"] == "allwise").any()
+    assert {p.name for p in (one / "results/plots").glob("*.png")} == {
+        p.name for p in (staged / "results/plots").glob("*.png")
+    }
+    # what the match jobs read: the same, whether one job or many read it
+    read = [json.loads((w / "results/reads.json").read_text()) for w in (one, staged)]
+    assert read[0]["total"]["files"] > 0 and read[0] == read[1]
+    names = {p.relative_to(one) for p in (one / "results/cache").rglob("*.parquet")}
+    assert names == {p.relative_to(staged) for p in (staged / "results/cache").rglob("*.parquet")}
+
+    # the staged run after the one job reuses its caches: no match job of any kind
+    ran, _ = snakemake(one, cfg)
+    assert ran["match"] == ran["match_allwise"] == ran["match_columns"] == 0
+    pd.testing.assert_frame_equal(
+        read_sorted(one / "results", "lightcurves"), read_sorted(staged / "results", "lightcurves")
+    )
+    # a target added, one job again: only the shard it joins is matched and read
+    old = shard_digests(one)
+    demo_targets_csv(csv, {"target_id": ["NEW"], "ra": [45.3], "dec": [-30.2], "kind": ["new"]})
+    ran, _ = snakemake(one, deep_update(cfg, {"one_job": True}))
+    changed = {s for s, d in shard_digests(one).items() if old.get(s) != d}
+    assert len(changed) == 1 and ran["one_job"] == 1
+    counts = one_job_counts(one)
+    assert counts["matched"] == 3 and counts["columns_read"] == 2
+    assert counts["reused"] == 3 * (len(shard_digests(one)) - 1)
+    summary = pd.read_parquet(one / "results/summary.parquet")
+    assert "NEW" in set(summary["target_id"])

@@ -3,6 +3,7 @@
 Modules, by stage
 -----------------
 The catalogue and the sky
+  surveys      where epochs come from: a NEOWISE year or the AllWISE MEP, and what each implies
   columns      the catalogue's 143 columns, their types and units; which ones a match reads
   sky          HEALPix partitions of cones, angular distances
   catalog      where a catalogue year lives, how its partition files are listed and opened
@@ -16,10 +17,12 @@ Targets and the plan
 Matching and reading
   matching     exact cone matching in partition files: the coarse filter, one pass or two,
                the exact test; columns read later for matched rows
-  reads        the I/O record of match jobs (requests, bytes, floor); reading footers
+  parquet      reading Parquet files: footers in one request, column-chunk ranges, their cost
+  reads        the I/O record of match jobs (requests, bytes, floor), per job and per run
   ranged       fetching a read's byte ranges at once over a high-latency store
   iocount      counting the bytes a catalogue reads (benchmarks)
-  allwise      the AllWISE Multiepoch Photometry: its columns, TAP or local matching
+  allwise      the AllWISE Multiepoch Photometry: its columns, cache keys, part of the plan
+  allwise_match  matching targets in the MEP: IRSA's TAP service or a local copy
   cache        where match cache files and their columns files live; pruning unused ones
 Light curves
   cuts         quality cuts: checking them and applying them
@@ -36,6 +39,8 @@ Outputs
   filenames    file names for any target id, safe on every system
   plots        epoch and overview figures
   costs        every job's cost record (Snakemake benchmark files), per rule
+The stages
+  stages       each rule's work as a function, and the whole run in one job (one_job: true)
 Looking at the results
   rundata      a run's summary, then one target's rows, files and cut detections on demand
   interactive  Bokeh figures of one target (light curve, visit, folded, offsets)

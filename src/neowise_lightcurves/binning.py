@@ -78,12 +78,14 @@ def epochs(target_id, mjd, gap_days: float) -> tuple[np.ndarray, np.ndarray]:
     return group.astype(np.int64), (group - first_of_target).astype(np.int64)
 
 
-def _t_quantile(sigma: float, nu: float) -> float:
+def t_quantile(sigma: float, nu: float) -> float:
     """t with P(|T| > t) = P(|z| > sigma), T Student's t with ``nu`` (> 0, real) degrees of
-    freedom, z standard normal (scipy.stats)."""
-    from scipy import stats
+    freedom, z standard normal: ``scipy.special``'s Student-t inverse (``stdtrit``) at the
+    normal tail ``ndtr(-sigma)``, as ``scipy.stats.t.isf(norm.sf(sigma), nu)`` but without
+    importing ``scipy.stats`` (~0.5 CPU-s at every light-curve job's start)."""
+    from scipy import special
 
-    return float(stats.t.isf(stats.norm.sf(sigma), nu))
+    return float(-special.stdtrit(nu, special.ndtr(-sigma)))
 
 
 @lru_cache(maxsize=4096)
@@ -108,7 +110,7 @@ def clip_limit(n: int, sigma: float) -> float:
         b0, b1, b2 = CLIP_SCALE
         nu = s * m + c0 + c1 / m
         a = (1 - b0 / m + b1 / m**2) * (1 + b2 * (n % 2) / m**2)
-    return a * _t_quantile(float(sigma), nu)
+    return a * t_quantile(float(sigma), nu)
 
 
 def clip_mask(values: pd.Series, groups: np.ndarray, sigma: float, iterations: int) -> np.ndarray:

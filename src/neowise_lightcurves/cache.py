@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import allwise
+from . import surveys
 from .manifest import Shard
 
 #: A match file's name under ``{outdir}/cache`` without its suffix: the one template the rules'
@@ -33,6 +33,14 @@ COLUMNS_FILE = MATCH_FILE + "+{key}"
 #: record are ``logs/{rule}/{name}.log`` and ``benchmarks/{rule}/{name}.tsv``.
 MATCH_RULE, MEP_RULE, COLUMNS_RULE = "match", "match_allwise", "match_columns"
 CACHE_RULES = (MATCH_RULE, MEP_RULE, COLUMNS_RULE)
+#: The other rules whose jobs the costs rule counts: those run once a run (a cost record
+#: ``benchmarks/{rule}.tsv``), the demo's (its targets and MEP copy once, its catalogue one job
+#: a year) and the light curves (one job a group of targets).
+ONCE_RULES = ("targets", "manifest", "summary", "plots", "overview")
+DEMO_TARGETS_RULE, DEMO_MEP_RULE, DEMO_YEAR_RULE = "demo_targets", "demo_allwise", "demo_year"
+LIGHTCURVES_RULE = "lightcurves"
+#: The rule of a run in one job (``one_job: true``), instead of the staged rules.
+ONE_JOB_RULE = "one_job"
 
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the
 #: cache rules' jobs' logs and cost records (``.log``, ``.tsv``).
@@ -41,6 +49,14 @@ CACHE_FOLDERS = {
     **{f"logs/{rule}": ".log" for rule in CACHE_RULES},
     **{f"benchmarks/{rule}": ".tsv" for rule in CACHE_RULES},
 }
+
+
+def once_rules(demo_targets: bool, demo_mep: bool, one_job: bool = False) -> list[str]:
+    """The rules run once whose cost records a run counts: the demo's targets and its MEP copy
+    when the run makes them (``demo_targets``, ``demo_mep``), then :data:`ONCE_RULES`, or in a
+    run in one job (``one_job``) its rule, :data:`ONE_JOB_RULE`."""
+    demo = [DEMO_TARGETS_RULE] * bool(demo_targets) + [DEMO_MEP_RULE] * bool(demo_mep)
+    return demo + ([ONE_JOB_RULE] if one_job else list(ONCE_RULES))
 
 
 def cache_name(radius: str, year: str, shard: str, digest: str) -> str:
@@ -69,15 +85,25 @@ def columns_name(match_name: str, key: str) -> str:
 
 def year_digest(shard: Shard, year: str) -> str:
     """The digest in a shard's cache file's name for ``year``: the shard's, or for the AllWISE
-    MEP (``"allwise"``) its MEP digest."""
-    if year != allwise.NAME:
-        return shard.digest
-    if not shard.allwise_digest:
-        raise ValueError(
-            f"shard {shard.shard} has no AllWISE MEP cache key: the manifest was made with "
-            "catalog.allwise_mep off"
-        )
-    return shard.allwise_digest
+    MEP (``"allwise"``) its MEP digest (:meth:`~neowise_lightcurves.surveys.Survey.digest`)."""
+    return surveys.of(year).digest(shard)
+
+
+def match_path(outdir: str | os.PathLike, radius: str, shard: Shard, year: str) -> str:
+    """The path of a shard's match file for ``year`` under ``{outdir}/cache``."""
+    return f"{outdir}/cache/{cache_name(radius, year, shard.shard, year_digest(shard, year))}"
+
+
+def columns_path(
+    outdir: str | os.PathLike, radius: str, shard: Shard, year: str, key: str
+) -> str | None:
+    """The path of the columns file (``key``, :func:`columns_key`) beside a shard's match
+    file for ``year``; None where there is none (no columns beyond a match job's, or the
+    AllWISE MEP's, whose jobs read every column at once)."""
+    if not key or not surveys.of(year).columns_files:
+        return None
+    name = cache_name(radius, year, shard.shard, year_digest(shard, year))
+    return f"{outdir}/cache/{columns_name(name, key)}"
 
 
 def used_names(
@@ -91,7 +117,7 @@ def used_names(
         for s in shards:
             name = cache_name(radius, y, s.shard, year_digest(s, y))
             names.add(name)
-            if key and y != allwise.NAME:
+            if key and surveys.of(y).columns_files:
                 names.add(columns_name(name, key))
     return names
 

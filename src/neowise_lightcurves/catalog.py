@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .surveys import MEP_NAME
+
 if TYPE_CHECKING:  # pyarrow is imported where it is used: the Snakefile imports this module
     import pyarrow.fs
 
@@ -77,7 +79,7 @@ ALLWISE_DATASET = "allwise/allwise_p3as_mep-healpix_k5.parquet"
 def year_dataset(year: str) -> str:
     """Path of a year's Parquet dataset relative to the catalogue root (``"allwise"``: a local
     copy of the AllWISE MEP, :data:`ALLWISE_DATASET`)."""
-    if year == "allwise":
+    if year == MEP_NAME:
         return ALLWISE_DATASET
     name = year_name(year)
     return f"{name}/neowiser-healpix_k5-{name}.parquet"

@@ -140,7 +140,7 @@ def resolve(cfg: dict) -> Resolved:
     ValueError
         If the cuts or ``extra_columns`` name a column the catalogue does not have.
     """
-    from . import allwise, cache, catalog, columns, cuts, manifest
+    from . import allwise, cache, catalog, columns, cuts, manifest, surveys
 
     outdir = cfg["outdir"].rstrip("/")
     demo_catalog = cfg["catalog"]["root"] == "demo"
@@ -170,7 +170,7 @@ def resolve(cfg: dict) -> Resolved:
             else cfg["catalog"]["root"].rstrip("/")
         ),
         years=years,
-        read_years=years + ((allwise.NAME,) if mep["enabled"] else ()),
+        read_years=years + ((surveys.MEP.name,) if mep["enabled"] else ()),
         radius_tag=manifest.radius_tag(m["radius_arcsec"]),
         cut_columns=cut_columns,
         base_columns=base,
@@ -181,3 +181,66 @@ def resolve(cfg: dict) -> Resolved:
         allwise_root={"demo": demo_root, "tap": None}.get(source, source),
         allwise_key=key,
     )
+
+
+def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]:
+    """Each stage's settings (its rule's ``params:``, the keywords of its function in
+    :mod:`~neowise_lightcurves.stages`), by stage name, from a validated configuration ``cfg``
+    and what it implies (``resolved``, :func:`resolve` when not given)."""
+    r = resolved or resolve(cfg)
+    m, c = cfg["match"], cfg["catalog"]
+    return {
+        "targets": {"targets": cfg["targets"], "proper_motion": m["proper_motion"]},
+        "manifest": {
+            "radius_arcsec": m["radius_arcsec"],
+            "proper_motion": m["proper_motion"],
+            # a moving target's cone is widened by what it moves over the years read
+            "years": list(r.read_years),
+            "shard_order": m["shard_order"],
+            "max_shard_targets": m["max_shard_targets"],
+            "max_shard_partitions": m["max_shard_partitions"],
+            "columns": list(r.base_columns),  # a NEOWISE match job's
+            "allwise_columns": list(r.cached_columns),  # the MEP's: every column
+            "catalog_key": r.catalog_key,
+            "allwise_key": r.allwise_key,  # the MEP's source: its cache keys
+        },
+        "match": {
+            "root": r.catalog_root,
+            "s3": c["s3"],
+            "radius_arcsec": m["radius_arcsec"],
+            "columns": list(r.base_columns),
+            "catalog_key": r.catalog_key,
+            "concurrent_partitions": m["concurrent_partitions"],
+        },
+        "match_columns": {
+            "root": r.catalog_root,
+            "s3": c["s3"],
+            "columns": list(r.side_columns),
+            "concurrent_partitions": m["concurrent_partitions"],
+        },
+        "match_allwise": {
+            "root": r.allwise_root,
+            "s3": c["s3"],
+            "tap": c["allwise_mep"],
+            "radius_arcsec": m["radius_arcsec"],
+            "columns": list(r.cached_columns),  # every column at once (its key holds them)
+            "allwise_key": r.allwise_key,
+            "concurrent_partitions": m["concurrent_partitions"],
+        },
+        "lightcurves": {
+            "cuts": m["cuts"],
+            "binning": cfg["binning"],
+            "association": cfg["association"],
+            "periods": cfg["periods"],
+            "root": c["root"],
+            "years": list(r.read_years),
+            "radius_arcsec": m["radius_arcsec"],
+            "formats": list(cfg["outputs"]["per_target_formats"]),
+            "side_key": r.side_key,
+        },
+        "plots": {
+            "top_n": cfg["plots"]["top_n"],
+            "flux_unit": cfg["plots"]["flux_unit"],
+            "gap_days": cfg["binning"]["gap_days"],
+        },
+    }

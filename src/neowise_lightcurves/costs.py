@@ -24,28 +24,41 @@ def run_jobs(
     once: list[str],
     demo_years: list[str],
     key: str = "",
+    *,
+    staged: bool = True,
 ) -> dict[str, list[str]]:
     """The jobs behind a run's outputs, by rule, as :func:`read_records` names them: the rules
-    run once (``once``), the demo's years, every (year, shard) match job of the manifest's
-    ``shards`` at ``radius`` (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE
-    MEP's, year ``"allwise"``, as ``match_allwise``), their ``match_columns`` jobs when the
-    run reads a columns file (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each
-    light-curve job (one per group of ``groups``)."""
-    from .allwise import NAME
-    from .cache import COLUMNS_RULE, MATCH_RULE, MEP_RULE, used_names
+    run once (``once``, :func:`~neowise_lightcurves.cache.once_rules`), the demo's years,
+    every (year, shard) match job of the manifest's ``shards`` at ``radius``
+    (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE MEP's, year ``"allwise"``,
+    as ``match_allwise``), their ``match_columns`` jobs when the run reads a columns file
+    (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each light-curve job (one
+    per group of ``groups``). Not ``staged`` (``one_job: true``): the rules run once and the
+    demo's years only, the run's one job among the former."""
+    from . import surveys
+    from .cache import (
+        COLUMNS_RULE,
+        DEMO_YEAR_RULE,
+        LIGHTCURVES_RULE,
+        MATCH_RULE,
+        MEP_RULE,
+        used_names,
+    )
 
     def names(which, key=""):
         return sorted(n.removesuffix(".parquet") for n in used_names(shards, radius, which, key))
 
     jobs = {rule: [""] for rule in once}
-    jobs["demo_year"] = list(demo_years)
-    neowise = [y for y in years if y != NAME]
+    jobs[DEMO_YEAR_RULE] = list(demo_years)
+    if not staged:
+        return jobs
+    neowise = surveys.neowise(years)
     jobs[MATCH_RULE] = names(neowise)
     if key:
         jobs[COLUMNS_RULE] = sorted(set(names(neowise, key)) - set(jobs[MATCH_RULE]))
-    if NAME in years:
-        jobs[MEP_RULE] = names([NAME])
-    jobs["lightcurves"] = [g.group for g in groups]
+    if surveys.MEP.name in years:
+        jobs[MEP_RULE] = names([surveys.MEP.name])
+    jobs[LIGHTCURVES_RULE] = [g.group for g in groups]
     return jobs
 
 

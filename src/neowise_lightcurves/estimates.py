@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from . import reads
+from . import parquet, reads
 from .catalog import Catalog
 from .matching import (
     BATCH_ROWS,
@@ -51,27 +51,27 @@ def file_cost(
     keep = candidate_row_groups(
         meta, Cones(targets["ra"], targets["dec"], radius_arcsec, moves).bounds
     )
-    positions = reads.column_indices(meta, ("ra", "dec"))
-    others = reads.column_indices(meta, [c for c in columns if c not in ("ra", "dec")])
+    positions = parquet.column_indices(meta, ("ra", "dec"))
+    others = parquet.column_indices(meta, [c for c in columns if c not in ("ra", "dec")])
     low = reads.open_cost(meta, file_size, len(keep))
     sizes = [meta.row_group(g).num_rows for g in keep]
     if keep and passes_for(meta, keep) == 1:  # every needed column of them, at once
         for sub in row_group_batches(sizes, BATCH_ROWS):
             groups = [keep[i] for i in sub]
-            r, b = reads.read_cost(meta, groups, positions + others, file_size)
+            r, b = parquet.read_cost(meta, groups, positions + others, file_size)
             low.add(requests=r, bytes=b, column_bytes=b, row_groups_second_pass=len(groups))
         low.add(files_one_pass=1)
         return low, reads.ReadRecord(**low.to_dict())
     high = reads.ReadRecord(**low.to_dict())
     for batch in row_group_batches(sizes, POSITION_BATCH_ROWS):
         groups = [keep[i] for i in batch]
-        r, b = reads.read_cost(meta, groups, positions, file_size)
+        r, b = parquet.read_cost(meta, groups, positions, file_size)
         for rec in (low, high):
             rec.add(requests=r, bytes=b, position_bytes=b)
         # high: every candidate row group holds a match (match_file's second pass)
         for sub in row_group_batches([sizes[i] for i in batch], BATCH_ROWS):
             second = [groups[i] for i in sub]
-            r, b = reads.read_cost(meta, second, others, file_size)
+            r, b = parquet.read_cost(meta, second, others, file_size)
             high.add(requests=r, bytes=b, column_bytes=b, row_groups_second_pass=len(second))
     return low, high
 
@@ -114,7 +114,7 @@ def estimate_year(
 
     def cost(item):
         k5, info = item
-        fh, meta = reads.open_parquet(catalog.filesystem, info.path)
+        fh, meta = parquet.open_parquet(catalog.filesystem, info.path)
         fh.close()
         return file_cost(meta, info.size, by_k5[k5], radius_arcsec, columns, year)
 

@@ -22,7 +22,17 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from . import allwise, binning, catalog, cuts, lightcurves, manifest, matching, targets
+from . import (
+    allwise_match,
+    binning,
+    catalog,
+    cuts,
+    lightcurves,
+    manifest,
+    matching,
+    surveys,
+    targets,
+)
 from . import config as nl_config
 from .reads import ReadRecord
 
@@ -126,19 +136,7 @@ def fetch(
             "copy such as results/demo/catalog after a demo run, or catalog.IRSA_ROOT)"
         )
     t = cfg["targets"]
-    frame = targets.normalize(
-        _as_frame(targets_table),
-        id_column=t["id_column"],
-        ra_column=t["ra_column"],
-        dec_column=t["dec_column"],
-        duplicate_ids=t["duplicate_ids"],
-        sexagesimal=t["sexagesimal"],
-        proper_motion=cfg["match"]["proper_motion"],
-        pmra_column=t["pmra_column"],
-        pmdec_column=t["pmdec_column"],
-        epoch_column=t["epoch_column"],
-        pm_epoch=t["pm_epoch"],
-    )
+    frame = targets.normalize_with(_as_frame(targets_table), t, cfg["match"]["proper_motion"])
     m = cfg["match"]
     radius = float(m["radius_arcsec"])
     resolved = nl_config.resolve(cfg)  # as the workflow's rules work it out
@@ -163,9 +161,9 @@ def fetch(
         )
 
     def one_of(year):
-        if year != allwise.NAME:
+        if not surveys.of(year).mep:
             return one_year(year)
-        return allwise.match(
+        return allwise_match.match(
             rows,
             radius,
             cached,
@@ -180,7 +178,7 @@ def fetch(
     with ThreadPoolExecutor(max_workers=max(1, len(read_years))) as pool:
         tables = list(pool.map(one_of, read_years))
     matches = pa.concat_tables(tables, promote_options="permissive")
-    matches = allwise.drop_repeated_exposures(matches)
+    matches = allwise_match.drop_repeated_exposures(matches)
     b = cfg["binning"]
     lc = lightcurves.build_lightcurves(matches, frame, m["cuts"], gap_days=b["gap_days"])
     lc = lc.to_pandas()

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import columns as cols
-from . import ranged, reads, sky
+from . import parquet, ranged, reads, sky
 from .catalog import Catalog, CatalogError, explain
 from .motion import Motion, MotionRangeError
 from .reads import ReadRecord
@@ -351,7 +351,7 @@ def _may_hold_a_match(rg: pq.RowGroupMetaData, ra_i: int, dec_i: int, bounds) ->
 def candidate_row_groups(meta: pq.FileMetaData, bounds) -> list[int]:
     """The coarse filter: row groups of a file (its footer ``meta``) whose ``ra``/``dec``
     statistics do not exclude every cone of ``bounds`` (:func:`cone_bounds`)."""
-    ra_i, dec_i = reads.column_indices(meta, ("ra", "dec"))
+    ra_i, dec_i = parquet.column_indices(meta, ("ra", "dec"))
     return [
         g
         for g in range(meta.num_row_groups)
@@ -407,7 +407,7 @@ def match_file(
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
     The steps, each a round trip to the storage whatever the file's size: the footer
-    (:func:`~neowise_lightcurves.reads.open_parquet`: the file's size, one read of its tail);
+    (:func:`~neowise_lightcurves.parquet.open_parquet`: the file's size, one read of its tail);
     the coarse filter (:func:`candidate_row_groups`: row groups whose ``ra``/``dec`` statistics
     exclude every cone are skipped); then the candidate row groups read in one pass or two
     (:func:`passes_for`, from the footer): in **one pass** every column of them at once
@@ -427,7 +427,7 @@ def match_file(
     ``dist_arcsec``, ``columns`` and :data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`.
     """
     try:
-        source, meta = reads.open_parquet(catalog.filesystem, info.path)
+        source, meta = parquet.open_parquet(catalog.filesystem, info.path)
         schema = meta.schema.to_arrow_schema()
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err
@@ -640,7 +640,7 @@ def read_at(
         path = str(names[i])
         at = np.flatnonzero(inverse == i)
         try:
-            source, meta = reads.open_parquet(catalog.filesystem, path)
+            source, meta = parquet.open_parquet(catalog.filesystem, path)
             file_schema = meta.schema.to_arrow_schema()
             missing = [c for c in columns if file_schema.get_field_index(c) < 0]
             if missing:
@@ -733,7 +733,7 @@ def match_shard(
         Added what the job reads (:mod:`neowise_lightcurves.reads`).
     file_schema : pyarrow.Schema, optional
         The files' schema, when not the NEOWISE catalogue's (a local copy of the AllWISE MEP,
-        :func:`neowise_lightcurves.allwise.match_local`).
+        :func:`neowise_lightcurves.allwise_match.match_local`).
 
     Returns
     -------

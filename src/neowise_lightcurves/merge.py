@@ -26,13 +26,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import (
-    allwise,
+    allwise_match,
     association,
     binning,
     lightcurves,
     periods,
     photometry,
     summary,
+    surveys,
     target_files,
 )
 from .atomic import atomic_directory, atomic_path
@@ -194,11 +195,11 @@ def merge_group(
         for batch in batches or [slice(0, 0)]:
             mine = ids[batch]
             matches = lightcurves.read_matches(match_paths, mine, columns_files)
-            matches = allwise.drop_repeated_exposures(matches)  # from every shard at once
+            matches = allwise_match.drop_repeated_exposures(matches)  # from every shard at once
             before = lightcurves.detections_per_target(matches, mine)
             # association from NEOWISE's own detections: an AllWISE MEP row carries its deep
             # source's position and flags, the same for all its exposures
-            own = pc.not_equal(matches["year"], allwise.NAME)
+            own = pa.array(~surveys.mep_rows(matches["year"]))
             flags = association.flag_fractions(matches.filter(own), mine)  # before the cuts
             lc = lightcurves.build_lightcurves(
                 matches, mine, cuts, gap_days=binning_options["gap_days"]
@@ -212,7 +213,10 @@ def merge_group(
                 binning_options["iterations"],
             )
             diagnostics = association.diagnostics(
-                small[small["year"] != allwise.NAME], homes.iloc[batch], association_options, flags
+                small[~surveys.mep_rows(small["year"])],
+                homes.iloc[batch],
+                association_options,
+                flags,
             )
             found = None
             if periods_options is not None:  # a batch holds all of its targets' rows

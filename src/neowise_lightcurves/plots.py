@@ -14,6 +14,18 @@ from .binning import UPPER_LIMIT_SNR, epochs
 from .filenames import safe_filename
 from .photometry import mjy_to_mag
 
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files, no screen): imported on first use (~0.5
+    CPU-s), so that the stages that draw nothing never pay for it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 BANDS = (("w1", "W1 (3.4 µm)", "tab:blue"), ("w2", "W2 (4.6 µm)", "tab:red"))
 #: Summary columns the overview figures use.
 OVERVIEW_COLUMNS = ("ra", "dec", "n_detections", "w1_mag_median", "w1_chi2_red", "w1_amplitude_mag")
@@ -116,10 +128,7 @@ def epoch_figure(
     ``period`` (d), a panel of the single exposures folded at it comes second
     (:func:`folded_panel`).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     lc = lc.sort_values("mjd")
     _, ep = epochs(lc["target_id"].to_numpy(), lc["mjd"].to_numpy(), gap_days)
@@ -194,11 +203,11 @@ def epoch_figure(
 
 def _allwise(lc: pd.DataFrame) -> np.ndarray:
     """Which rows are the AllWISE MEP's (year ``"allwise"``)."""
-    from .allwise import NAME
+    from .surveys import mep_rows
 
     if "year" not in lc.columns:
         return np.zeros(len(lc), dtype=bool)
-    return (lc["year"] == NAME).to_numpy()
+    return mep_rows(lc["year"])
 
 
 def folded_panel(ax, lc: pd.DataFrame, period: float, flux_unit: str) -> None:
@@ -249,7 +258,7 @@ def plot_targets(
     > ``gap_days`` (d) as the binning splits them, fluxes in ``flux_unit`` (:func:`y_values`);
     returns the paths. A target whose summary row has a significant period that is not a
     window alias (``period_significant``, not ``period_alias``) gets a folded panel."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from .atomic import atomic_path
 
@@ -282,10 +291,7 @@ def plot_targets(
 def overview_figures(summary: pd.DataFrame, variability_path, sky_path) -> None:
     """Variability against brightness (reduced chi-square of binned W1 against median W1), and
     a sky map of the targets coloured by their number of detections."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from .atomic import atomic_path
 

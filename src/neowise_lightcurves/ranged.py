@@ -1,5 +1,5 @@
 """Reading parts of a Parquet file over a high-latency store: the byte ranges of the column
-chunks a read needs, coalesced (:func:`neowise_lightcurves.reads.coalesce`) and fetched all at
+chunks a read needs, coalesced (:func:`neowise_lightcurves.parquet.coalesce`) and fetched all at
 once in threads, then decoded by pyarrow from memory.
 
 Measured on a latency-shaped S3 server (``benchmarks/object_store.py``): with pyarrow's own
@@ -7,7 +7,7 @@ pre-buffering (``ParquetFile(pre_buffer=True)``) the ranges of a read came in ab
 time on 2 cores, so 755 requests at 20 ms each added ~13 s to a 100-target ``fetch()`` (5.7 s
 without latency, 32 s with); reading the same ranges this way took 5.3 s. Here every range of
 a read is requested before any is decoded, :data:`FETCH_THREADS` at a time, and the requests
-are exactly those :func:`neowise_lightcurves.reads.read_cost` counts.
+are exactly those :func:`neowise_lightcurves.parquet.read_cost` counts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import reads
+from . import parquet, reads
 
 #: Requests one process has in flight at once (S3 gives ~100 MB/s per connection; the AWS
 #: SDK's pool holds 25 connections).
@@ -116,9 +116,9 @@ def read_row_groups(
     (``"position_bytes"`` or ``"column_bytes"``).
     """
     size = source.size()
-    indices = reads.column_indices(meta, columns)
-    ranges = reads.coalesce(
-        reads.column_chunk_range(meta.row_group(g), c, size) for g in row_groups for c in indices
+    indices = parquet.column_indices(meta, columns)
+    ranges = parquet.coalesce(
+        parquet.column_chunk_range(meta.row_group(g), c, size) for g in row_groups for c in indices
     )
     held = fetch(source, ranges)
     view = RangeFile(source, size, held)

@@ -22,32 +22,14 @@ import dataclasses
 import json
 import os
 import threading
-from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .parquet import column_indices, footer_cost, read_cost
+
 #: The Parquet metadata key of a cache file's record.
 METADATA_KEY = b"neowise_lightcurves.reads"
-#: The first read of a Parquet file's tail (:func:`read_footer`): the footer, when it fits.
-#: pyarrow's own is 64 KiB, which a footer of 143 columns x 15 row groups (~300 KB) overflows,
-#: costing a second round trip; one more MiB is ~10 ms at S3's 100 MB/s per connection.
-FOOTER_READ_BYTES = 1 << 20
-#: ... but at most this share of a small file (the demo's are ~0.6 MB), at least 64 KiB.
-FOOTER_READ_SHARE = 1 / 16
-
-
-def first_read_bytes(file_size: int) -> int:
-    """Bytes of :func:`read_footer`'s first read of a file of ``file_size`` bytes."""
-    share = max(64 * 1024, int(file_size * FOOTER_READ_SHARE))
-    return min(file_size, FOOTER_READ_BYTES, share)
-
-
-#: Column-chunk ranges closer than this are fetched as one (bytes; pyarrow's own default).
-HOLE_SIZE_LIMIT = pa.CacheOptions().hole_size_limit
-#: ... unless the merged range would exceed this (bytes; pyarrow's default, 32 MiB: a
-#: connection's ~0.3 s at S3's 100 MB/s).
-RANGE_SIZE_LIMIT = pa.CacheOptions().range_size_limit
 #: Requests that check a year's folder exists (a key lookup, then a listing).
 YEAR_LOOKUP_REQUESTS = 2
 
@@ -96,104 +78,10 @@ class ReadRecord:
         return cls(**{k: int(v) for k, v in values.items() if k in names})
 
 
-def coalesce(
-    ranges: Iterable[tuple[int, int]],
-    hole_size_limit: int = HOLE_SIZE_LIMIT,
-    range_size_limit: int = RANGE_SIZE_LIMIT,
-) -> list[tuple[int, int]]:
-    """Merge (offset, length) byte ranges as pyarrow's read cache does: sorted, a range joins
-    the previous one when the gap between them is at most ``hole_size_limit`` and the merged
-    range stays within ``range_size_limit``."""
-    out: list[list[int]] = []
-    for start, length in sorted(r for r in ranges if r[1] > 0):
-        if out:
-            first, end = out[-1][0], out[-1][0] + out[-1][1]
-            if start <= end or (
-                start - end <= hole_size_limit and start + length - first <= range_size_limit
-            ):
-                out[-1][1] = max(end, start + length) - first
-                continue
-        out.append([start, length])
-    return [(a, b) for a, b in out]
-
-
-def column_chunk_range(rg: pq.RowGroupMetaData, column: int, file_size: int) -> tuple[int, int]:
-    """(offset, length) in bytes of one column chunk, dictionary page included."""
-    chunk = rg.column(column)
-    start = chunk.data_page_offset
-    dictionary = chunk.dictionary_page_offset
-    if chunk.has_dictionary_page and dictionary is not None and 0 < dictionary < start:
-        start = dictionary
-    return start, min(chunk.total_compressed_size, file_size - start)
-
-
-def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:
-    """Parquet column indices of the (top-level, flat) columns ``names``."""
-    where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-    return [where[n] for n in names]
-
-
-def read_footer(
-    source: pa.NativeFile, file_size: int, tail_bytes: int | None = None
-) -> pq.FileMetaData:
-    """A Parquet file's footer, in one read of its last ``tail_bytes`` when it fits there and
-    otherwise in one more read of the rest (:func:`footer_cost` counts them).
-
-    Parameters
-    ----------
-    source : pyarrow.NativeFile
-        The file, opened for random access.
-    file_size : int
-        Its size in bytes.
-    tail_bytes : int, optional
-        Bytes of the first read (default: :func:`first_read_bytes` of the size).
-    """
-    first = min(file_size, tail_bytes or first_read_bytes(file_size))
-    tail = source.read_at(first, file_size - first)
-    if len(tail) < 8 or tail[-4:] != b"PAR1":
-        raise OSError(f"not a Parquet file (no PAR1 at its end, {file_size} bytes)")
-    length = int.from_bytes(tail[-8:-4], "little")
-    if length + 8 > file_size:
-        raise OSError(f"corrupt Parquet footer: {length} bytes in a {file_size}-byte file")
-    if length + 8 > len(tail):
-        rest = length + 8 - len(tail)
-        tail = source.read_at(rest, file_size - len(tail) - rest) + tail
-    return pq.read_metadata(pa.BufferReader(tail[len(tail) - length - 8 :]))
-
-
-def open_parquet(filesystem, path: str) -> tuple[pa.NativeFile, pq.FileMetaData]:
-    """Open a Parquet file for reading: its size (one lookup), then :func:`read_footer`.
-    Returns the open file and its footer (give it to ``pyarrow.parquet.ParquetFile(...,
-    metadata=...)``, which then reads no footer again)."""
-    source = filesystem.open_input_file(path)
-    return source, read_footer(source, source.size())
-
-
-def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
-    """(requests, bytes) of opening a Parquet file with :func:`read_footer`: its size, the
-    tail read and, when the footer (``metadata_bytes``) does not fit in that read, a read of
-    the rest of it."""
-    first = first_read_bytes(file_size)
-    if metadata_bytes + 8 <= first:
-        return 2, first
-    return 3, metadata_bytes + 8
-
-
-def read_cost(
-    meta: pq.FileMetaData, row_groups: list[int], columns: list[int], file_size: int
-) -> tuple[int, int]:
-    """(requests, bytes) of reading ``columns`` of ``row_groups`` at once
-    (:func:`neowise_lightcurves.ranged.read_row_groups`)."""
-    ranges = [
-        column_chunk_range(meta.row_group(g), c, file_size) for g in row_groups for c in columns
-    ]
-    merged = coalesce(ranges)
-    return len(merged), sum(length for _, length in merged)
-
-
 def open_cost(meta: pq.FileMetaData, file_size: int, row_groups_read: int) -> ReadRecord:
-    """What opening one file costs (:func:`footer_cost`), with its row groups, those skipped
-    (all but ``row_groups_read``) and its floor; its column reads are added as they happen."""
+    """What opening one file costs (:func:`~neowise_lightcurves.parquet.footer_cost`), with its
+    row groups, those skipped (all but ``row_groups_read``) and its floor; its column reads are
+    added as they happen."""
     requests, nbytes = footer_cost(file_size, meta.serialized_size)
     positions = column_indices(meta, ("ra", "dec"))
     floor = read_cost(meta, list(range(meta.num_row_groups)), positions, file_size)[1]

@@ -165,7 +165,7 @@ def cut_detections(run: Run, target_id: str, kept: pd.DataFrame) -> pd.DataFrame
         Sorted by ``mjd``; empty when the cuts removed nothing; None when the run's cache or
         manifest is gone (pruned, or another machine's run), so it cannot be told.
     """
-    from . import allwise, cache, config, lightcurves, manifest
+    from . import allwise_match, cache, config, lightcurves, manifest
 
     out = run.outdir
     parts, shard_table = out / "manifest/partitions.parquet", out / "manifest/shards.tsv"
@@ -182,10 +182,9 @@ def cut_detections(run: Run, target_id: str, kept: pd.DataFrame) -> pd.DataFrame
             if name not in shards:
                 return None
             try:
-                digest = cache.year_digest(shards[name], year)
-            except ValueError:
+                path = Path(cache.match_path(out, radius, shards[name], year))
+            except ValueError:  # a MEP year without its cache key: another run's manifest
                 return None
-            path = out / "cache" / cache.cache_name(radius, year, name, digest)
             if not path.is_file():
                 return None
             paths.append(str(path))
@@ -197,7 +196,7 @@ def cut_detections(run: Run, target_id: str, kept: pd.DataFrame) -> pd.DataFrame
     gap_days = config.defaults()["binning"]["gap_days"]
     try:
         matches = lightcurves.read_matches(paths, [target_id], sides)
-        matches = allwise.drop_repeated_exposures(matches)  # as the light-curve jobs do
+        matches = allwise_match.drop_repeated_exposures(matches)  # as the light-curve jobs do
         every = lightcurves.build_lightcurves(matches, [target_id], "", gap_days=gap_days)
     except (ValueError, KeyError):
         return None

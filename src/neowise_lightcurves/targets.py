@@ -341,3 +341,24 @@ def normalize(
         new = str(name) if str(name) not in out.columns else f"{name}_input"
         out[new] = frame[name].to_numpy()
     return out
+
+
+#: The ``targets`` settings :func:`normalize` takes, by its keyword names.
+NORMALIZE_SETTINGS = (
+    "id_column",
+    "ra_column",
+    "dec_column",
+    "duplicate_ids",
+    "sexagesimal",
+    "pmra_column",
+    "pmdec_column",
+    "epoch_column",
+    "pm_epoch",
+)
+
+
+def normalize_with(frame: pd.DataFrame, settings: dict, proper_motion: bool) -> pd.DataFrame:
+    """:func:`normalize` with the configuration's ``targets`` section ``settings`` (and
+    ``match.proper_motion``): what the workflow's targets stage and fetch() both do."""
+    chosen = {k: settings[k] for k in NORMALIZE_SETTINGS}
+    return normalize(frame, proper_motion=proper_motion, **chosen)

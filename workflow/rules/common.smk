@@ -26,6 +26,7 @@ try:
 except ValueError as err:
     raise WorkflowError(f"config: {err}") from None
 OUTDIR = RESOLVED.outdir
+ONE_JOB = config["one_job"]  # the whole run in one job (rule one_job)
 LOGDIR = f"{OUTDIR}/logs"
 DEMO_CATALOG = RESOLVED.demo_catalog
 DEMO_TARGETS = RESOLVED.demo_targets
@@ -55,6 +56,8 @@ MATCH_FILE = nl_cache.MATCH_FILE
 COLUMNS_FILE = nl_cache.COLUMNS_FILE
 MEP_FILE = nl_cache.MATCH_FILE.replace("{year}", nl_allwise.NAME)
 # the rules that write them (their logs' and records' folders; nl_cache.CACHE_FOLDERS)
+# each stage's params: the rules' and the one-job run's
+STAGE_PARAMS = nl_config.stage_params(config, RESOLVED)
 MATCH_RULE, MEP_RULE, COLUMNS_RULE = (
     nl_cache.MATCH_RULE,
     nl_cache.MEP_RULE,
@@ -154,26 +157,11 @@ def manifest_groups():
     return _manifest_table("groups", nl_manifest.read_groups, "group")
 
 
-def cache_file(shard, year):
-    digest = nl_cache.year_digest(shard, year)
-    name = nl_cache.cache_name(RADIUS, year, shard.shard, digest)
-    return f"{OUTDIR}/cache/{name}"
-
-
-def columns_file(shard, year):
-    """The columns file beside a NEOWISE year's cache file (SIDE_COLUMNS), or None."""
-    if not SIDE_KEY or year == nl_allwise.NAME:
-        return None
-    digest = nl_cache.year_digest(shard, year)
-    name = nl_cache.cache_name(RADIUS, year, shard.shard, digest)
-    return f"{OUTDIR}/cache/{nl_cache.columns_name(name, SIDE_KEY)}"
-
-
 def lightcurve_inputs(wildcards):
     """Cache files, every year read, of every shard the group's targets' cones touch."""
     shards = manifest_shards()
     return [
-        cache_file(shards[name], year)
+        nl_cache.match_path(OUTDIR, RADIUS, shards[name], year)
         for year in READ_YEARS
         for name in manifest_groups()[wildcards.group].reads
     ]
@@ -183,7 +171,7 @@ def lightcurve_column_inputs(wildcards):
     """Their columns files (the cuts' and extra_columns' columns), where there are any."""
     shards = manifest_shards()
     found = (
-        columns_file(shards[name], year)
+        nl_cache.columns_path(OUTDIR, RADIUS, shards[name], year, SIDE_KEY)
         for year in READ_YEARS
         for name in manifest_groups()[wildcards.group].reads
     )
@@ -234,10 +222,18 @@ def final_products():
 
 
 def final_outputs():
-    return [
-        *final_products(),
-        f"{OUTDIR}/costs.tsv",
-        f"{OUTDIR}/overview/costs.png",
-        f"{OUTDIR}/reads.json",
+    """Everything a run makes: its products, what its match jobs read and, in a staged run,
+    the costs of its jobs (a one-job run's is benchmarks/one_job.tsv)."""
+    costs = [] if ONE_JOB else [f"{OUTDIR}/costs.tsv", f"{OUTDIR}/overview/costs.png"]
+    return [*final_products(), *costs, f"{OUTDIR}/reads.json", f"{OUTDIR}/reads.tsv"]
+
+
+# What the match jobs read, in all: written by the costs rule, or by the one job.
+READS_OUTPUT = {
+    "reads": f"{OUTDIR}/reads.json",
+    "reads_table": report(
         f"{OUTDIR}/reads.tsv",
-    ]
+        caption="../report/reads.rst",
+        category="Overview",
+    ),
+}

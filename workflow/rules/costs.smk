@@ -13,16 +13,11 @@ rule costs:
         groups=f"{OUTDIR}/manifest/groups.tsv",
         outputs=final_products(),
     output:
+        **({} if ONE_JOB else READS_OUTPUT),
         table=f"{OUTDIR}/costs.tsv",
         figure=report(
             f"{OUTDIR}/overview/costs.png",
             caption="../report/costs.rst",
-            category="Overview",
-        ),
-        reads=f"{OUTDIR}/reads.json",
-        reads_table=report(
-            f"{OUTDIR}/reads.tsv",
-            caption="../report/reads.rst",
             category="Overview",
         ),
     log:
@@ -32,9 +27,11 @@ rule costs:
     params:
         radius=RADIUS,
         years=READ_YEARS,
-        once=(["demo_targets"] if DEMO_TARGETS else [])
-        + (["demo_allwise"] if ALLWISE_KEY and ALLWISE_SOURCE == "demo" else [])
-        + ["targets", "manifest", "summary", "plots", "overview"],
+        # the rules' names from their one home (nl_cache), as the cache rules' are
+        once=nl_cache.once_rules(
+            DEMO_TARGETS, ALLWISE_KEY and ALLWISE_SOURCE == "demo", ONE_JOB
+        ),
+        staged=not ONE_JOB,
         demo_years=YEARS if DEMO_CATALOG else [],
         cache=f"{OUTDIR}/cache",
         side_key=SIDE_KEY,

@@ -24,15 +24,7 @@ rule lightcurves:
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,  # more on a retry
     params:
-        cuts=config["match"]["cuts"],
-        binning=config["binning"],
-        association=config["association"],
-        periods=config["periods"],
-        root=config["catalog"]["root"],
-        years=READ_YEARS,
-        radius_arcsec=config["match"]["radius_arcsec"],
-        formats=config["outputs"]["per_target_formats"],
-        side_key=SIDE_KEY,
+        **STAGE_PARAMS["lightcurves"],
     script:
         "../../scripts/lightcurves.py"
 

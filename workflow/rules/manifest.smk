@@ -16,15 +16,6 @@ checkpoint manifest:
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
-        radius_arcsec=config["match"]["radius_arcsec"],
-        proper_motion=config["match"]["proper_motion"],
-        years=READ_YEARS,  # a moving target's cone is widened by what it moves over them
-        shard_order=config["match"]["shard_order"],
-        max_shard_targets=config["match"]["max_shard_targets"],
-        max_shard_partitions=config["match"]["max_shard_partitions"],
-        columns=BASE_COLUMNS,  # a NEOWISE match job's; the MEP's jobs take every column
-        allwise_columns=CACHED_COLUMNS,
-        catalog_key=CATALOG_KEY,
-        allwise_key=ALLWISE_KEY,  # the AllWISE MEP's source: its jobs' cache keys
+        **STAGE_PARAMS["manifest"],
     script:
         "../../scripts/manifest.py"

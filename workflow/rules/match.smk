@@ -22,12 +22,7 @@ rule match:
         mem_mb=lambda wildcards, attempt: 1500 * attempt,  # more on a retry
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
     params:
-        root=CATALOG_ROOT,
-        s3=config["catalog"]["s3"],
-        radius_arcsec=config["match"]["radius_arcsec"],
-        columns=BASE_COLUMNS,
-        catalog_key=CATALOG_KEY,
-        concurrent_partitions=config["match"]["concurrent_partitions"],
+        **STAGE_PARAMS["match"],
     script:
         "../../scripts/match.py"
 
@@ -51,11 +46,7 @@ rule match_columns:
         mem_mb=lambda wildcards, attempt: 1500 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
     params:
-        root=CATALOG_ROOT,
-        s3=config["catalog"]["s3"],
-        columns=SIDE_COLUMNS,
-        key=SIDE_KEY,
-        concurrent_partitions=config["match"]["concurrent_partitions"],
+        **STAGE_PARAMS["match_columns"],
     script:
         "../../scripts/match_columns.py"
 
@@ -89,12 +80,6 @@ rule match_allwise:
         runtime=lambda wildcards, attempt: 120 * attempt,  # minutes: the service's queue
         irsa_tap=lambda wildcards: 0 if ALLWISE_ROOT else 1,
     params:
-        root=ALLWISE_ROOT,
-        s3=config["catalog"]["s3"],
-        tap=ALLWISE,
-        radius_arcsec=config["match"]["radius_arcsec"],
-        columns=CACHED_COLUMNS,  # the MEP's every column at once (its key holds them)
-        allwise_key=ALLWISE_KEY,
-        concurrent_partitions=config["match"]["concurrent_partitions"],
+        **STAGE_PARAMS["match_allwise"],
     script:
         "../../scripts/match_allwise.py"

@@ -18,9 +18,7 @@ rule plots:
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
-        top_n=config["plots"]["top_n"],
-        flux_unit=config["plots"]["flux_unit"],
-        gap_days=config["binning"]["gap_days"],
+        **STAGE_PARAMS["plots"],
     script:
         "../../scripts/plots.py"
 

@@ -18,7 +18,6 @@ rule targets:
     conda:
         "../../envs/neowise-lightcurves.yaml"
     params:
-        targets=config["targets"],
-        proper_motion=config["match"]["proper_motion"],
+        **STAGE_PARAMS["targets"],
     script:
         "../../scripts/targets.py"

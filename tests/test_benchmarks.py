@@ -1,0 +1,273 @@
+"""The benchmarks are tools: every script in benchmarks/ answers ``--help``, imports no private
+name of another module, and runs on a tiny input here (a few targets, a one-partition sky, one
+repetition). The tests check what each produced (rows, keys, files), never how long it took:
+the figures themselves are measured by hand and kept in benchmarks/README.md.
+
+``benchmarks/`` is on pytest's ``pythonpath``, so the scripts import as modules; each
+``main(argv)`` takes its command line. Those that run Snakemake are marked ``workflow``.
+``timewise_compare`` is run on the real-rows test's workflow run (tests/test_realrows.py)."""
+
+import ast
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
+#: Importable helpers, not scripts.
+HELPERS = {"servers"}
+SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if p.stem not in HELPERS)
+#: Scripts whose smoke test lives with the test whose outputs it reads.
+SMOKED_ELSEWHERE = {"timewise_compare": REPO / "tests" / "test_realrows.py"}
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help(name, capsys):
+    module = importlib.import_module(name)
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("usage:")
+
+
+def test_every_script_has_a_smoke_test():
+    here = Path(__file__).read_text()
+    missing = [
+        name
+        for name in SCRIPTS
+        if f"def test_{name}(" not in here
+        and f"{name}.main(" not in SMOKED_ELSEWHERE.get(name, Path(__file__)).read_text()
+    ]
+    assert not missing
+
+
+def private_uses(path: Path) -> list[str]:
+    """``module._name`` and ``from module import _name`` in ``path``, for modules it imports
+    (dunders and ``self``'s attributes are not counted)."""
+    tree = ast.parse(path.read_text())
+    modules, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            modules.update(a.asname or a.name for a in node.names)
+            found += [f"from {node.module} import {a.name}" for a in node.names if a.name[0] == "_"]
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_no_private_names_across_modules():
+    found = {p.name: private_uses(p) for p in sorted(BENCHMARKS.glob("*.py"))}
+    assert not {k: v for k, v in found.items() if v}
+
+
+def test_private_uses_finds_them(tmp_path):
+    path = tmp_path / "x.py"
+    path.write_text("import read_path\nfrom a import _b\nread_path._year(1)\nread_path.year(1)\n")
+    assert private_uses(path) == ["from a import _b", "read_path._year (line 3)"]
+
+
+# ------------------------------------------------------------------ the scripts, tiny
+
+
+@pytest.fixture(scope="module")
+def tiny_sky(tmp_path_factory):
+    """``read_path.py generate``: one order-5 partition, 2 years of 3,000 rows in row groups of
+    1,000, and the notebook's ``_metadata`` inflated to list 8 files."""
+    import read_path
+
+    sky = tmp_path_factory.mktemp("bench") / "sky"
+    read_path.main(
+        ["generate", "--sky", str(sky), "--partitions", "1", "--rows", "3000"]
+        + ["--row-group-size", "1000"]
+    )
+    read_path.main(["inflate-metadata", "--sky", str(sky), "--files", "8"])
+    return sky
+
+
+def test_read_path(tiny_sky, tmp_path, capsys):
+    import read_path
+
+    files = sorted(tiny_sky.glob("year*/**/part*.parquet"))
+    assert len(files) == 2
+    sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    assert json.loads((tiny_sky / "sky.json").read_text())["rows"] == 3000
+    methods = ["fetch", "baseline", "floor"]  # ours, the workflow: test_object_store's
+    read_path.main(
+        ["run", "--sky", str(tiny_sky), "--workdir", str(tmp_path), "--targets", "3"]
+        + ["--methods", *methods]
+    )
+    out = capsys.readouterr().out.split("partitions on the sky")[-1]  # the final table
+    table = [line.strip(" |").split(" | ") for line in out.splitlines() if line.startswith("| 3 |")]
+    assert sorted(r[2] for r in table) == sorted(methods * 2)  # at 1" and 10"
+    rows = {(r[1], r[2]): int(r[-1].replace(",", "")) for r in table}
+    for radius in ('1"', '10"'):
+        assert rows[radius, "fetch"] == rows[radius, "baseline"] > 0
+        assert rows[radius, "floor"] == sum(sizes)  # every row of the partition's two years
+    scale = read_path.main(["match-scale", "--sky", str(tiny_sky), "--targets", "20"])
+    assert scale["rows_in_partition"] == sizes[0] and scale["matches"] > 0
+    cost = read_path.main(["metadata-cost", "--sky", str(tiny_sky)])
+    assert cost["files"] == 8
+
+
+@pytest.mark.workflow
+def test_object_store(tiny_sky, tmp_path, capsys):
+    import object_store
+
+    results = tmp_path / "results.jsonl"
+    methods = ["ours", "fetch", "baseline", "floor", "columns"]
+    object_store.main(
+        ["run", "--skies", str(tiny_sky), "--workdir", str(tmp_path), "--latency-ms", "0"]
+        + ["--targets", "3", "--radii", "1", "--methods", *methods]
+    )
+    got = {r["method"]: r for r in map(json.loads, results.read_text().splitlines())}
+    assert set(got) == set(methods)
+    assert got["ours"]["rows"] == got["fetch"]["rows"] == got["baseline"]["rows"] > 0
+    assert got["ours"]["requests"] > 0 and got["fetch"]["requests"] > 0
+    capsys.readouterr()
+    object_store.main(["report", str(results)])
+    assert "fetch" in capsys.readouterr().out
+
+
+def test_fast_moto(tmp_path):
+    import object_store
+
+    server = object_store.S3Server()
+    try:
+        data = bytes(range(256)) * 64
+        path = tmp_path / "blob"
+        path.write_bytes(data)
+        assert server.upload("tiny", {"k": path}) == len(data)
+        s3 = server.client()
+        got = s3.get_object(Bucket="tiny", Key="k", Range="bytes=1000-1099")["Body"].read()
+        assert got == data[1000:1100]
+        assert s3.get_object(Bucket="tiny", Key="k")["Body"].read() == data
+    finally:
+        server.stop()
+
+
+@pytest.mark.workflow
+def test_dense_field(tmp_path, capsys):
+    import dense_field
+
+    workdir = tmp_path / "df"
+    dense_field.main(
+        ["all", "--sky", str(tmp_path / "sky"), "--workdir", str(workdir), "--partitions", "1"]
+        + ["--rows", "3000", "--n", "30", "--jobs", "1", "--bounds", "1000000000"]
+    )
+    result = json.loads((workdir / "b1000000000" / "result.json").read_text())
+    assert result["rc"] == 0
+    exact = result["exactness"]
+    assert exact["exact"] and exact["output_rows"] == exact["truth_pairs"] > 0
+    assert exact["summary_rows"] == 30
+    capsys.readouterr()
+    dense_field.main(["report", "--workdir", str(workdir)])
+    assert "| 1,000,000,000 |" in capsys.readouterr().out
+
+
+@pytest.mark.workflow
+def test_merge_stage(tmp_path, capsys):
+    import merge_stage
+
+    from neowise_lightcurves import cache
+
+    merge_stage.main(["run", "--targets", "30", "--workdir", str(tmp_path), "--top-n", "1"])
+    result = json.loads((tmp_path / "n30" / "result.json").read_text())
+    assert result["match_scheduled"] == {}  # the synthetic caches are the workflow's
+    assert result["ran"]["lightcurves"] == result["planned"]["lightcurves"] >= 1
+    assert 0 < result["rows"] <= result["cache_rows"]
+    assert result["isolated"]["rows_in"] > 0
+    # costs.tsv: every rule run once (cache.once_rules) and the light curves, nothing else ran
+    assert [c["rule"] for c in result["costs"]] == [*cache.ONCE_RULES, cache.LIGHTCURVES_RULE]
+    assert "| 30 |" in capsys.readouterr().out
+
+
+@pytest.mark.workflow
+def test_workflow_costs(tmp_path):
+    import workflow_costs
+
+    rows = workflow_costs.main(
+        ["--no-demo", "--orders", "1", "--notebook-targets", "20", "--workdir", str(tmp_path)]
+    )
+    assert len(rows) == 1
+    match_jobs, lc_jobs, total = (int(c.replace(",", "")) for c in rows[0][1:4])
+    assert 0 < match_jobs <= 48 * 11 and lc_jobs >= 1 and total > match_jobs + lc_jobs
+
+
+def test_allwise_job():
+    import allwise_job
+
+    got = allwise_job.main(
+        ["--targets", "40", "--sources", "2", "--exposures", "3", "--upload-rows", "15"]
+    )
+    assert got["service_rows"] == 40 * 2 * 3
+    assert 0 < got["matched_rows"] < got["service_rows"]
+    assert "target_id" in got["columns"]
+
+
+def test_association():
+    import association
+
+    got = association.main(
+        ["--clean", "30", "--planted", "30", "--batch-targets", "50", "--batch-rows", "2000"]
+    )
+    assert [c["targets"] for c in got["cases"]] == [30] * 8
+    assert got["batch_rows"] == 50 and "second_source" in got["batch_columns"]
+
+
+def test_clipping():
+    import clipping
+
+    table = clipping.main(["--exposures", "3000", "--outlier-visits", "100", "--sizes", "3", "5"])
+    assert list(table.index) == [3, 5]
+    assert table.loc[5, "false new %"] < table.loc[5, "false old %"]
+    assert {"10σ new %", "5σ old %", "2×10σ new %"} <= set(table.columns)
+
+
+def test_compare_outputs(tmp_path, capsys):
+    import compare_outputs
+
+    frames = {
+        "lightcurves": pd.DataFrame({"target_id": ["a", "b"], "mjd": [1.0, 2.0], "cntr": [1, 2]}),
+        "binned": pd.DataFrame({"target_id": ["a", "b"], "epoch": [0, 0]}),
+        "summary": pd.DataFrame({"target_id": ["b", "a"], "n": [1, 1]}),
+    }
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        for name, frame in frames.items():
+            frame.to_parquet(tmp_path / run / f"{name}.parquet")
+    assert compare_outputs.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    frames["summary"].assign(n=[1, 2]).to_parquet(tmp_path / "b" / "summary.parquet")
+    assert compare_outputs.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    assert "summary: 2 rows, 2 columns DIFFERENT" in capsys.readouterr().out
+
+
+def test_periods():
+    import periods
+
+    rows = periods.main(["--cadences", "1:4", "2:4", "--grids", "1:1"])
+    assert [r["exposures"] for r in rows] == [8, 16]
+    assert all(r["best_period"] > 0 and r["frequencies"] > 0 for r in rows)
+
+
+def test_zero_points():
+    import zero_points
+
+    table = zero_points.main([])  # the six objects in tests/data/timewise
+    assert set(table["band"]) == {"w1", "w2"}
+    measured = table[table["exposures"] >= 20]
+    assert len(measured) >= 5
+    assert np.all(np.abs(measured["table_minus_median"]) < 0.001)
