@@ -141,8 +141,7 @@ def group_rows(members: pd.DataFrame, rng: np.random.Generator) -> tuple[pa.Tabl
     table["cc_flags"] = np.full(n * per, "0000", dtype=object)
     matches = pa.table(table)
     lc = lightcurves.build_lightcurves(matches, members["target_id"], "", gap_days=30.0)
-    small = lc.select(list(merge._BINNING_COLUMNS + merge._POSITION_COLUMNS)).to_pandas()
-    binned = binning.bin_visits(small, 30.0, 3.0, 5)
+    binned = binning.bin_visits(lc.to_pandas(), 30.0, 3.0, 5)
     return lc, pa.Table.from_pandas(binned, preserve_index=False)
 
 
@@ -331,7 +330,7 @@ def measure(args) -> None:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
     p = commands.add_parser("prepare", help="write the synthetic run")
@@ -344,7 +343,7 @@ def main() -> None:
     m.add_argument("--repeat", type=int, default=3, help="page opens, each a fresh browser")
     m.add_argument("--next", type=int, default=10, help="times the key j is pressed")
     m.set_defaults(run=measure)
-    args = top.parse_args()
+    args = top.parse_args(argv)
     args.run(args)
 
 

@@ -195,6 +195,36 @@ def test_merge_stage(tmp_path, capsys):
     assert "| 30 |" in capsys.readouterr().out
 
 
+def test_explorer(tmp_path, capsys):
+    """The synthetic run is a run read_lightcurves reads; where Chromium is installed, the page
+    on it is measured (what the measures are, not their values)."""
+    import shutil
+
+    import explorer
+
+    from neowise_lightcurves import read_lightcurves
+
+    work = str(tmp_path)
+    explorer.main(["prepare", "--workdir", work, "--targets", "300", "--measured", "2"])
+    prepared = json.loads((tmp_path / "prepared.json").read_text())
+    assert prepared["targets"] == 300 and len(prepared["measured"]) == 2
+    summary = pd.read_parquet(tmp_path / "results/summary.parquet")
+    assert len(summary) == 300 and set(summary["group"]) >= set(prepared["groups"])
+    lc = read_lightcurves(tmp_path / "results", prepared["measured"])
+    binned = read_lightcurves(tmp_path / "results", prepared["measured"], binned=True)
+    assert len(lc) == 2 * explorer.VISITS * explorer.PER_VISIT
+    assert len(binned) == 2 * explorer.VISITS
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return  # the browser part: tests/test_explorer.py says why it skips
+    explorer.main(["measure", "--workdir", work, "--repeat", "1", "--next", "1"])
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert len(result["open_s"]) == 1 and len(result["next_s"]) == 1
+    assert sorted(result["target_s"]) == sorted(prepared["measured"])
+    assert result["points_of_last"] == explorer.VISITS * explorer.PER_VISIT
+    assert result["memory_mb"]["VmRSS"] > 0
+    assert "| page open" in capsys.readouterr().out
+
+
 @pytest.mark.workflow
 def test_workflow_costs(tmp_path):
     import workflow_costs
