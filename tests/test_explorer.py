@@ -113,6 +113,36 @@ def test_the_figures_data_are_the_targets_rows(demo_run):
 
 
 @pytest.mark.workflow
+def test_a_run_without_periods_files_or_cache(demo_run, tmp_path):
+    """A run made without the period search or per-target files, copied without its cache
+    and manifest: the page still draws every target, and says what it cannot show."""
+    from bokeh.document import Document
+
+    from neowise_lightcurves import explorer, periods
+
+    run = tmp_path / "results"
+    run.mkdir()
+    for folder in ("lightcurves.parquet", "binned.parquet"):
+        shutil.copytree(demo_run / folder, run / folder)
+    summary = pd.read_parquet(demo_run / "summary.parquet")
+    summary.drop(columns=list(periods.COLUMNS)).to_parquet(run / "summary.parquet")
+    doc = Document()
+    explorer.make_document(explorer.load(run), doc)
+    doc.get_model_by_name("show_cut").active = True
+    for tid in ("PERIODIC", "EMPTY"):
+        doc.get_model_by_name("goto").value = tid
+        title = doc.get_model_by_name("lightcurve").title.text
+        assert title.startswith(f"{tid}: {len(read_lightcurves(run, tid))} exposures")
+        assert doc.get_model_by_name("folded_figure").title.text.endswith("no significant period")
+    assert "cannot be shown" in doc.get_model_by_name("show_cut").label
+    doc.get_model_by_name("sort_by").value = "w1_chi2_red"
+    assert (
+        doc.get_model_by_name("table_source").data["target_id"][0]
+        == (summary.sort_values("w1_chi2_red", ascending=False)["target_id"].iloc[0])
+    )
+
+
+@pytest.mark.workflow
 def test_static_export_is_self_contained(demo_run, tmp_path):
     from neowise_lightcurves.cli import main
 
@@ -297,6 +327,8 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         removed = int(info["n_detections_before_cuts"] - info["n_detections"])
         browser.execute_script(f"{_model('show_cut')}.active = true")
         _wait(browser, f"{_model('cut')}.data.mjd.length === {removed}")
+        label = browser.execute_script(f"return {_model('show_cut')}.label")
+        assert label.startswith(f"cut detections: {removed} shown")
         assert removed > 0
         # a flag: saved at once, to the file given
         browser.execute_script(f"{_model('flag_choice')}.active = 1")

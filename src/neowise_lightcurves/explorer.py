@@ -65,6 +65,8 @@ PANEL = {
         "second_source_frac",
     ),
 }
+#: The cut detections' toggle, off.
+CUT_LABEL = "read the detections the cuts removed"
 #: Orders of the table kept for the pages to share (:meth:`Explorer.order`).
 ORDERS_KEPT = 4
 #: Keys that move to the next and the previous target.
@@ -371,7 +373,7 @@ def make_document(explorer: Explorer, doc) -> None:
     )
     units = interactive.unit_select(sources, [lightcurve, visit_fig, folded])
     visits = interactive.visit_select(sources)
-    show_cut = Toggle(label="read the detections the cuts removed", name="show_cut", width=280)
+    show_cut = Toggle(label=CUT_LABEL, name="show_cut", width=330)
     panel = Div(name="target_info", width=330, height=480)
     goto = TextInput(title="go to a target id (Enter)", name="goto", width=300)
     flag_choice = RadioButtonGroup(
@@ -473,8 +475,12 @@ def make_document(explorer: Explorer, doc) -> None:
         # its group from the summary in memory; its files once it is drawn
         rows = rundata.target_rows(run.outdir, tid, files=False, group=str(info["group"]))
         cut = rundata.cut_detections(run, tid, rows.exposures) if show_cut.active else None
-        if show_cut.active and cut is None:
-            set_status("the run's match cache is gone: the cut detections cannot be shown")
+        if not show_cut.active:
+            show_cut.label = CUT_LABEL
+        elif cut is None:
+            show_cut.label = "cut detections: not in this run's cache, cannot be shown"
+        else:
+            show_cut.label = f"cut detections: {len(cut)} shown (grey crosses)"
         visit = 0
         data = interactive.target_data(rows.exposures, rows.epochs, info, units.value, cut, visit)
         for key, source in sources.items():
