@@ -480,7 +480,7 @@ def make_document(explorer: Explorer, doc) -> None:
         elif cut is None:
             show_cut.label = "cut detections: not in this run's cache, cannot be shown"
         else:
-            show_cut.label = f"cut detections: {len(cut)} shown (grey crosses)"
+            show_cut.label = f"cut detections: {len(cut)} shown (crosses)"
         visit = 0
         data = interactive.target_data(rows.exposures, rows.epochs, info, units.value, cut, visit)
         for key, source in sources.items():
