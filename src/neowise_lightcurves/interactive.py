@@ -222,7 +222,7 @@ def _errors_and_points(fig, source, band, x, *, size, fill, alpha=1.0, suffix=""
 
 def lightcurve_figure(sources: dict, mep_span: tuple[float, float] | None, *, width=1000):
     """The whole light curve: exposures (dots; AllWISE MEP's squares, its span shaded), binned
-    epochs (open circles; upper limits open downward triangles), cut detections (grey crosses,
+    epochs (open circles; upper limits open downward triangles), cut detections (crosses,
     hidden until their legend entry is clicked). Legend entries hide and show their points.
 
     Returns
