@@ -61,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; returns its exit status."""
     args = parser().parse_args(argv)
     try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        print(
+            f"neowise-lightcurves {args.command} needs Bokeh: pip install "
+            "'neowise-lightcurves[workflow]' (or pip install bokeh)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
         if args.command == "explore":
             from .explorer import serve
 
