@@ -362,7 +362,7 @@ def one_job_counts(workdir):
 
 def test_one_job_same_outputs_and_caches(tmp_path):
     """`one_job: true`: the whole run in one job, with the staged run's outputs (the MEP, a
-    cut's column read later, periods), and match caches that either kind of run reuses."""
+    cut's column read later), and match caches that either kind of run reuses."""
     csv = tmp_path / "targets.csv"
     demo_targets_csv(csv)
     cfg = deep_update(
@@ -375,7 +375,6 @@ def test_one_job_same_outputs_and_caches(tmp_path):
                 "shard_order": 2,
                 "max_shard_targets": 8,
             },
-            "periods": {"enabled": True},
         },
     )
     one, staged = tmp_path / "one", tmp_path / "staged"
