@@ -319,12 +319,6 @@ def run_reads(
 
 
 # ------------------------------------------------------------------------------ one job
-def _import_plots() -> None:
-    from . import plots as nl_plots
-
-    nl_plots.pyplot()
-
-
 def run_in_one_job(
     outdir: str,
     source: str | None,
@@ -375,12 +369,10 @@ def run_in_one_job(
         stage, args, name = job
         stage(*args, **p[name])
 
-    with ThreadPoolExecutor(max_workers=max(1, threads) + 1) as pool:
-        # the figures' imports (matplotlib) while the matches wait on the catalogue's store
-        drawing = pool.submit(_import_plots) if todo else None
+    # (loading matplotlib meanwhile, in a thread, slowed the matches more than it saved: the
+    # import holds the GIL the threads that issue the reads need)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(run, todo))  # raises the first failure
-        if drawing:
-            drawing.result()
     columns_todo = []
     for year, s in ((y, s) for y in read_years for s in shards):
         beside = cache.columns_path(out, radius_tag, s, year, side_key)
