@@ -1,8 +1,11 @@
 """Rule one_job: every stage of a run in this one job (one_job: true)."""
 
+import pyarrow as pa
+
 from neowise_lightcurves import logs, stages
 
 logs.to_file(snakemake.log[0])
+pa.set_cpu_count(max(1, snakemake.threads))  # decode on the job's own cores
 p = snakemake.params
 stages.run_in_one_job(
     p.outdir,

@@ -186,7 +186,11 @@ def resolve(cfg: dict) -> Resolved:
 def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]:
     """Each stage's settings (its rule's ``params:``, the keywords of its function in
     :mod:`~neowise_lightcurves.stages`), by stage name, from a validated configuration ``cfg``
-    and what it implies (``resolved``, :func:`resolve` when not given)."""
+    and what it implies (``resolved``, :func:`resolve` when not given).
+
+    Their values keep the form the rules' params had when the caches were written (columns as
+    tuples): Snakemake reruns a job whose params' text changed, so a list where a tuple was
+    would rerun every cached match job."""
     r = resolved or resolve(cfg)
     m, c = cfg["match"], cfg["catalog"]
     return {
@@ -199,8 +203,8 @@ def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]
             "shard_order": m["shard_order"],
             "max_shard_targets": m["max_shard_targets"],
             "max_shard_partitions": m["max_shard_partitions"],
-            "columns": list(r.base_columns),  # a NEOWISE match job's
-            "allwise_columns": list(r.cached_columns),  # the MEP's: every column
+            "columns": r.base_columns,  # a NEOWISE match job's
+            "allwise_columns": r.cached_columns,  # the MEP's: every column
             "catalog_key": r.catalog_key,
             "allwise_key": r.allwise_key,  # the MEP's source: its cache keys
         },
@@ -208,14 +212,15 @@ def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]
             "root": r.catalog_root,
             "s3": c["s3"],
             "radius_arcsec": m["radius_arcsec"],
-            "columns": list(r.base_columns),
+            "columns": r.base_columns,
             "catalog_key": r.catalog_key,
             "concurrent_partitions": m["concurrent_partitions"],
         },
         "match_columns": {
             "root": r.catalog_root,
             "s3": c["s3"],
-            "columns": list(r.side_columns),
+            "columns": r.side_columns,
+            "key": r.side_key,  # (its file's name holds it)
             "concurrent_partitions": m["concurrent_partitions"],
         },
         "match_allwise": {
@@ -223,7 +228,7 @@ def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]
             "s3": c["s3"],
             "tap": c["allwise_mep"],
             "radius_arcsec": m["radius_arcsec"],
-            "columns": list(r.cached_columns),  # every column at once (its key holds them)
+            "columns": r.cached_columns,  # every column at once (its key holds them)
             "allwise_key": r.allwise_key,
             "concurrent_partitions": m["concurrent_partitions"],
         },

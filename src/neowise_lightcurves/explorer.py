@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import interactive, rundata
+from . import interactive, rundata, surveys
 from .flags import CHOICES, Flags, default_path
 from .outputs import PER_TARGET
 
@@ -488,7 +488,7 @@ def make_document(explorer: Explorer, doc) -> None:
         options = interactive.visit_options(data["epochs"])
         visits.options = options
         visits.value = options[visit][0] if options else ""
-        mep = rows.exposures["year"] == interactive.MEP if len(rows.exposures) else []
+        mep = surveys.mep_rows(rows.exposures["year"]) if len(rows.exposures) else []
         shade = lightcurve.select_one({"name": "mep_span"})
         if len(rows.exposures) and mep.any():
             t = rows.exposures.loc[mep, "mjd"]

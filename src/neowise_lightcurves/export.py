@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import interactive, rundata
+from . import interactive, rundata, surveys
 from .atomic import atomic_path
 from .explorer import table_columns, table_data, target_panel
 from .flags import Flags, default_path
@@ -46,7 +46,7 @@ def target_layout(run: rundata.Run, target_id: str, link: str):
     cut = rundata.cut_detections(run, target_id, rows.exposures)
     data = interactive.target_data(rows.exposures, rows.epochs, info, cut=cut)
     sources = interactive.new_sources(data, prefix=f"{target_id}:")
-    mep = (rows.exposures["year"] == interactive.MEP).to_numpy()
+    mep = surveys.mep_rows(rows.exposures["year"])
     span = (
         (float(rows.exposures["mjd"][mep].min()), float(rows.exposures["mjd"][mep].max()))
         if mep.any()

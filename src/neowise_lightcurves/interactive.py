@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .allwise import NAME as MEP
 from .binning import BANDS
 from .plots import FLUX_UNITS, y_values
+from .surveys import mep_rows
 
 #: Band -> (label, colour) on the figures.
 STYLE = {"w1": ("W1 (3.4 µm)", "#1f77b4"), "w2": ("W2 (4.6 µm)", "#d62728")}
@@ -73,7 +73,7 @@ def exposure_data(lc: pd.DataFrame, ra: float, dec: float, unit: str) -> dict:
     data = {
         "mjd": lc["mjd"].to_numpy(dtype=float),
         "year": year,
-        "marker": np.where(year == MEP, "square", "circle"),
+        "marker": np.where(mep_rows(year), "square", "circle"),
         "cc_flags": lc["cc_flags"].astype(str).to_numpy()
         if "cc_flags" in lc
         else np.full(len(lc), ""),

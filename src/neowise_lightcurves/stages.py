@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import (
@@ -143,7 +142,7 @@ def match(
     atomic.write_parquet(table, output, row_group_size=matching.CACHE_ROW_GROUP_ROWS)
     n = rows["target_id"].nunique()
     log.info("%s %s: %d matches of %d targets", year, shard, table.num_rows, n)
-    log.info("read: %s", record.to_dict())
+    log.info("%s %s read: %s", year, shard, record.to_dict())
 
 
 def match_columns(
@@ -153,10 +152,12 @@ def match_columns(
     root: str,
     s3: dict,
     columns: list[str],
+    key: str = "",
     concurrent_partitions: int,
 ) -> None:
     """The cuts' and ``extra_columns``' columns for the matches of one match file, read where
-    its ``catalog_file``/``catalog_row`` say, written to ``output`` row for row."""
+    its ``catalog_file``/``catalog_row`` say, written to ``output`` row for row (``key``: the
+    columns' key, which ``output``'s name holds)."""
 
     locations = pq.read_table(matches, columns=["cntr", *LOCATION_COLUMNS])
     cat = iocount.from_environment(catalog.open_catalog(root, s3=s3))
@@ -165,7 +166,8 @@ def match_columns(
     # cntr beside them: the light-curve jobs check that the rows line up
     table = reads.write_record(table.add_column(0, "cntr", locations["cntr"]), record)
     atomic.write_parquet(table, output, row_group_size=matching.CACHE_ROW_GROUP_ROWS)
-    log.info("%d rows, columns %s; read: %s", table.num_rows, list(columns), record.to_dict())
+    name, read = Path(output).name, record.to_dict()
+    log.info("%s: %d rows, columns %s; read: %s", name, table.num_rows, list(columns), read)
 
 
 def match_allwise(
@@ -319,6 +321,32 @@ def run_reads(
 
 
 # ------------------------------------------------------------------------------ one job
+class StageFailed(RuntimeError):
+    """One or more of a one-job run's (year, shard) jobs failed; each is in the log."""
+
+
+def _run_all(jobs: list, stage_params: dict[str, dict], threads: int) -> None:
+    """Run ``jobs`` (``(stage, args, params name)``), ``threads`` at a time. A failure is
+    logged with the job it belongs to (its output, the last of ``args``); jobs not yet started
+    are then dropped, those running finish (their outputs are written atomically, so a later
+    run reuses them), and one error names every failed job."""
+    failed = []
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = {
+            pool.submit(stage, *args, **stage_params[name]): f"{name} {args[-1]}"
+            for stage, args, name in jobs
+        }
+        for future in as_completed(futures):
+            error = None if future.cancelled() else future.exception()
+            if error is not None:
+                log.error("%s failed: %s", futures[future], error, exc_info=error)
+                failed.append(f"{futures[future]}: {type(error).__name__}: {error}")
+                for other in futures:
+                    other.cancel()
+    if failed:
+        raise StageFailed(f"{len(failed)} job(s) of the one job failed: " + "; ".join(failed))
+
+
 def run_in_one_job(
     outdir: str,
     source: str | None,
@@ -342,7 +370,6 @@ def run_in_one_job(
 
     out = Path(outdir)
     p = stage_params
-    pa.set_cpu_count(max(1, threads))
     make_targets(source, f"{out}/targets.parquet", **p["targets"])
     partitions = f"{out}/manifest/partitions.parquet"
     shards, groups = make_manifest(
@@ -365,21 +392,15 @@ def run_in_one_job(
             else:
                 todo.append((match, (partitions, year, s.shard, digest, path), "match"))
 
-    def run(job):
-        stage, args, name = job
-        stage(*args, **p[name])
-
     # (loading matplotlib meanwhile, in a thread, slowed the matches more than it saved: the
     # import holds the GIL the threads that issue the reads need)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(run, todo))  # raises the first failure
+    _run_all(todo, p, threads)
     columns_todo = []
     for year, s in ((y, s) for y in read_years for s in shards):
         beside = cache.columns_path(out, radius_tag, s, year, side_key)
         if beside and not os.path.exists(beside):
             columns_todo.append((match_columns, (paths[year, s.shard], beside), "match_columns"))
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(run, columns_todo))
+    _run_all(columns_todo, p, threads)
     by_name = {s.shard: s for s in shards}
     pieces, folders = [], []
     for g in groups:

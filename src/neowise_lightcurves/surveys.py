@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .manifest import Shard
 
 #: The AllWISE MEP's name in the rows' ``year`` column and the cache's folders.
 MEP_NAME = "allwise"
@@ -40,7 +44,7 @@ class Survey:
         reads every column the light curves hold at once."""
         return not self.mep
 
-    def digest(self, shard) -> str:
+    def digest(self, shard: Shard) -> str:
         """The digest in a shard's cache file's name for this survey: the shard's, or its
         MEP digest (:class:`~neowise_lightcurves.manifest.Shard`)."""
         if not self.mep:
@@ -68,12 +72,18 @@ def neowise(names: Iterable[str]) -> list[str]:
 
 
 def mep_rows(year_values):
-    """Which rows are the MEP's, from their ``year`` values (an array, Series or Arrow
-    array): a boolean numpy array."""
+    """Which rows are the MEP's, from their ``year`` values (an Arrow array or chunked
+    array, a pandas Series of any string dtype, or an array): a boolean numpy array, null
+    years not the MEP's. (Its imports are its own: this module is read when Snakemake parses
+    the workflow, which imports no table library.)"""
     import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if hasattr(year_values, "to_numpy") and not hasattr(year_values, "to_pylist"):
-        values = year_values.to_numpy()
-    else:
-        values = np.asarray(year_values)
-    return values == MEP_NAME
+    if isinstance(year_values, pa.Array | pa.ChunkedArray):
+        found = pc.fill_null(pc.equal(year_values, MEP_NAME), False)
+        return found.to_numpy(zero_copy_only=False).astype(bool)
+    if isinstance(year_values, pd.Series):
+        return year_values.eq(MEP_NAME).fillna(False).to_numpy(dtype=bool)
+    return np.asarray(year_values, dtype=object) == MEP_NAME

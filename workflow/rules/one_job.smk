@@ -38,7 +38,7 @@ rule one_job:
         f"{OUTDIR}/benchmarks/one_job.tsv"
     conda:
         "../../envs/neowise-lightcurves.yaml"
-    threads: workflow.cores
+    threads: workflow.resource_settings.cores or 1  # every core of one machine (none given: 1)
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
