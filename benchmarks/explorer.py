@@ -23,6 +23,13 @@ memory (VmRSS, and its peak VmHWM) after all that; a filter to the groups writte
 table shows it) and then ``--next`` times the key ``j`` (the next target in the table's
 order, in the same group file mostly). It prints a Markdown table and writes
 ``{workdir}/result.json``.
+
+``screenshots`` takes docs/explorer.md's screenshots from a finished demo run (``make demo``):
+
+    python benchmarks/explorer.py screenshots results
+
+It does what docs/explorer.md tells a new user to do (filter to significant periods and pick
+PERIODIC; go to MOVER, the cut detections shown) and saves the page.
 """
 
 from __future__ import annotations
@@ -31,19 +38,18 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+import browser
 import hpgeom
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from browser import model
 
 from neowise_lightcurves import binning, lightcurves, merge, periods, summary
 
@@ -51,18 +57,6 @@ SEED = 27
 #: Visits per target (two a year, 11 years) and exposures per visit.
 VISITS, PER_VISIT = 22, 12
 YEAR1_MJD, VISIT_GAP, EXPOSURE_GAP = 56_639.0, 182.6, 0.0655
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1500,2100",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-)
 
 
 def synthetic_summary(n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -193,34 +187,6 @@ def prepare(args) -> None:
     )
 
 
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}")
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
-def _wait(driver, script: str, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if driver.execute_script(f"return {script}"):
-                return
-        except Exception:  # not rendered yet
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(f"not true within {timeout} s: {script}")
-
-
-def _model(name: str) -> str:
-    return f"Bokeh.documents[0].get_model_by_name({name!r})"
-
-
 def _memory(pid: int) -> dict:
     status = Path(f"/proc/{pid}/status").read_text()
     return {
@@ -233,69 +199,55 @@ def _memory(pid: int) -> dict:
 def measure(args) -> None:
     work = Path(args.workdir)
     prepared = json.loads((work / "prepared.json").read_text())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = browser.free_port()
     url = f"http://127.0.0.1:{port}/"
-    cmd = [sys.executable, "-m", "neowise_lightcurves.cli", "explore", str(work / "results")]
-    cmd += ["--port", str(port), "--no-browser", "--flags", str(work / "flags.csv")]
-    t0 = time.perf_counter()
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result = {"targets": prepared["targets"], "open_s": [], "target_s": {}}
     result["load_average_before"] = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    # its output to nowhere: a pipe no one reads would fill over the run
+    server = browser.start_explorer(
+        work / "results", work / "flags.csv", port, poll=0.05, output=subprocess.DEVNULL
+    )
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=60)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.05)
         result["server_start_s"] = time.perf_counter() - t0
         result["memory_after_start_mb"] = _memory(server.pid)
         first = "lightcurve').title.text.includes('exposures')"
         for _ in range(args.repeat):
-            driver = _browser()
-            try:
+            with browser.chromium() as driver:
                 t = time.perf_counter()
                 driver.get(url)
-                _wait(driver, f"{_model('table_source')}.data.target_id.length > 0")
-                _wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
+                wait(driver, f"{model('table_source')}.data.target_id.length > 0")
+                wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
                 result["open_s"].append(time.perf_counter() - t)
-            finally:
-                driver.quit()
-        driver = _browser()
-        try:
+        with browser.chromium() as driver:
             driver.get(url)
-            _wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
+            wait(driver, f"Bokeh.documents[0].get_model_by_name('{first}")
             for tid in prepared["measured"]:
                 t = time.perf_counter()
-                driver.execute_script(f"{_model('goto')}.value = {tid!r}")
-                _wait(driver, f"{_model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
+                driver.execute_script(f"{model('goto')}.value = {tid!r}")
+                wait(driver, f"{model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
                 result["target_s"][tid] = time.perf_counter() - t
-            n = driver.execute_script(f"return {_model('exposures')}.data.mjd.length")
+            n = driver.execute_script(f"return {model('exposures')}.data.mjd.length")
             result["points_of_last"] = n
             # the next targets in the table's order, by the key j (no new page of the table)
             from selenium.webdriver.common.action_chains import ActionChains
 
             groups = repr(prepared["groups"])
             t = time.perf_counter()
-            driver.execute_script(f"{_model('filter')}.value = {f'group in {groups}'!r}")
-            _wait(driver, f"{_model('status')}.text.includes('targets match')")
+            driver.execute_script(f"{model('filter')}.value = {f'group in {groups}'!r}")
+            wait(driver, f"{model('status')}.text.includes('targets match')")
             result["filter_s"] = time.perf_counter() - t
             result["next_s"] = []
             for _ in range(args.next):
-                before = driver.execute_script(f"return {_model('lightcurve')}.title.text")
+                before = driver.execute_script(f"return {model('lightcurve')}.title.text")
                 t = time.perf_counter()
                 ActionChains(driver).send_keys("j").perform()
-                _wait(driver, f"{_model('lightcurve')}.title.text !== {before!r}")
+                wait(driver, f"{model('lightcurve')}.title.text !== {before!r}")
                 result["next_s"].append(time.perf_counter() - t)
-        finally:
-            driver.quit()
         result["memory_mb"] = _memory(server.pid)
         result["load_average_after"] = os.getloadavg()[0]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        browser.stop(server)
     (work / "result.json").write_text(json.dumps(result, indent=1))
     opens, targets = result["open_s"], list(result["target_s"].values())
     print("| what | measured | target |")
@@ -330,6 +282,43 @@ def measure(args) -> None:
     )
 
 
+def wait(driver, script: str):
+    """:func:`browser.wait`, polled finely: what it waits for is what is timed."""
+    return browser.wait(driver, script, timeout=60.0, poll=0.02)
+
+
+def screenshots(args) -> None:
+    docs = Path(args.docs)
+    port = browser.free_port()
+    flags = Path(tempfile.mkdtemp()) / "flags.csv"
+    server = browser.start_explorer(args.outdir, flags, port)
+    try:
+        with browser.chromium(window=(1440, 1900)) as driver:
+            driver.get(f"http://127.0.0.1:{port}/")
+            browser.wait(driver, f"{model('lightcurve')}.title.text.includes('exposures')")
+            # PERIODIC: the significant periods that are no window alias, by power
+            driver.execute_script(
+                f"{model('filter')}.value = 'period_significant and not period_alias';"
+                f"{model('sort_by')}.value = 'period_power'"
+            )
+            browser.wait(driver, f"{model('table_source')}.data.target_id.length === 3")
+            driver.execute_script(f"{model('goto')}.value = 'PERIODIC'")
+            browser.wait(driver, f"{model('lightcurve')}.title.text.startsWith('PERIODIC:')")
+            time.sleep(1.5)
+            driver.save_screenshot(str(docs / "explorer-periodic.png"))
+            # MOVER: gone to by its id, the cut detections read
+            driver.execute_script(
+                f"{model('filter')}.value = ''; {model('goto')}.value = 'MOVER';"
+                f"{model('show_cut')}.active = true"
+            )
+            browser.wait(driver, f"{model('lightcurve')}.title.text.startsWith('MOVER:')")
+            time.sleep(1.5)
+            driver.save_screenshot(str(docs / "explorer-mover.png"))
+    finally:
+        browser.stop(server)
+    print(f"wrote {docs / 'explorer-periodic.png'}, {docs / 'explorer-mover.png'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -343,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
     m.add_argument("--repeat", type=int, default=3, help="page opens, each a fresh browser")
     m.add_argument("--next", type=int, default=10, help="times the key j is pressed")
     m.set_defaults(run=measure)
+    sc = commands.add_parser("screenshots", help="docs/explorer.md's screenshots of a demo run")
+    sc.add_argument("outdir", help="a finished demo run's outdir")
+    sc.add_argument("--docs", default=str(Path(__file__).resolve().parents[1] / "docs"))
+    sc.set_defaults(run=screenshots)
     args = top.parse_args(argv)
     args.run(args)
 

@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
 #: Importable helpers, not scripts.
-HELPERS = {"servers"}
+HELPERS = {"servers", "browser"}
 SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if p.stem not in HELPERS)
 #: Scripts whose smoke test lives with the test whose outputs it reads.
 SMOKED_ELSEWHERE = {"timewise_compare": REPO / "tests" / "test_realrows.py"}

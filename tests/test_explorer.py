@@ -7,36 +7,25 @@ import io
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    chromium,
+    free_port,
+    model,
+    start_explorer,
+    stop,
+    wait,
+)
 
 from neowise_lightcurves import read_lightcurves, rundata
 from neowise_lightcurves.flags import Flags, default_path
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-#: Chromium's flags: headless, no sandbox (root), nothing fetched but from this machine.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1500,2100",
-    # every host but this one unresolvable: the page must need nothing from the internet
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-)
 
 
 def test_flags_are_kept_beside_the_run_and_read_again(tmp_path):
@@ -160,37 +149,6 @@ def test_static_export_is_self_contained(demo_run, tmp_path):
 # --- the page in a browser ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(outdir: Path, port: int, flags: Path) -> subprocess.Popen:
-    """The documented command, serving ``outdir`` at ``port`` until stopped."""
-    cmd = [sys.executable, "-m", "neowise_lightcurves.cli", "explore", str(outdir)]
-    cmd += ["--port", str(port), "--no-browser", "--flags", str(flags)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)  # noqa: S310
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(f"the explorer stopped:\n{proc.stdout.read()}") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the explorer did not answer within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture
 def browser():
     if not (CHROMIUM and CHROMEDRIVER):
@@ -198,21 +156,8 @@ def browser():
             "no browser: install Debian's chromium and chromium-driver "
             "(apt-get install chromium chromium-driver) to run the explorer's browser tests"
         )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 #: The ids in the table's rows as drawn, top to bottom (SlickGrid places rows by their top).
@@ -228,33 +173,14 @@ GRID_IDS = """(() => {
 })()"""
 
 
-def _model(name: str) -> str:
-    return f"Bokeh.documents[0].get_model_by_name({name!r})"
-
-
-def _wait(driver, script: str, timeout: float = 30.0):
-    """Poll a JavaScript expression until it is truthy; returns its value."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            value = driver.execute_script(f"return {script}")
-        except Exception:  # the page not yet rendered
-            value = None
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"not true within {timeout} s: {script}")
-        time.sleep(0.1)
-
-
 def _selected(driver) -> str:
     """The target whose light curve the page shows (from its figure's title)."""
-    return driver.execute_script(f"return {_model('lightcurve')}.title.text").split(":")[0]
+    return driver.execute_script(f"return {model('lightcurve')}.title.text").split(":")[0]
 
 
 def _show(driver, target_id: str) -> None:
-    driver.execute_script(f"{_model('goto')}.value = {target_id!r}")
-    _wait(driver, f"{_model('lightcurve')}.title.text.startsWith({target_id + ':'!r})")
+    driver.execute_script(f"{model('goto')}.value = {target_id!r}")
+    wait(driver, f"{model('lightcurve')}.title.text.startsWith({target_id + ':'!r})")
 
 
 @pytest.mark.workflow
@@ -265,52 +191,52 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
 
     summary = pd.read_parquet(demo_run / "summary.parquet")
-    flags, port = tmp_path / "flags.csv", _free_port()
+    flags, port = tmp_path / "flags.csv", free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = _start(demo_run, port, flags)
+    server = start_explorer(demo_run, flags, port)
     try:
         browser.get(url)
-        _wait(browser, f"{_model('table_source')}.data.target_id.length > 0")
+        wait(browser, f"{model('table_source')}.data.target_id.length > 0")
         # sorted on the server, over every target
-        browser.execute_script(f"{_model('sort_by')}.value = 'w1_chi2_red'")
+        browser.execute_script(f"{model('sort_by')}.value = 'w1_chi2_red'")
         expected = summary.sort_values("w1_chi2_red", ascending=False, na_position="last")
         ids = json.dumps(expected["target_id"].tolist(), separators=(",", ":"))
-        _wait(browser, f"JSON.stringify({_model('table_source')}.data.target_id) === {ids!r}")
+        wait(browser, f"JSON.stringify({model('table_source')}.data.target_id) === {ids!r}")
         # ... and drawn so (the rows the grid draws, top to bottom; column 1 is target_id)
-        _wait(browser, f"{ids}.slice(0, {GRID_IDS}.length).join() === {GRID_IDS}.join()")
+        wait(browser, f"{ids}.slice(0, {GRID_IDS}.length).join() === {GRID_IDS}.join()")
         assert len(browser.execute_script(f"return {GRID_IDS}")) >= 5
         # a row selected: its light curve, as many points as read_lightcurves gives rows
-        browser.execute_script(f"{_model('table_source')}.selected.indices = [2]")
+        browser.execute_script(f"{model('table_source')}.selected.indices = [2]")
         tid = expected["target_id"].iloc[2]
-        _wait(browser, f"{_model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
-        n_points = browser.execute_script(f"return {_model('exposures')}.data.mjd.length")
-        n_epochs = browser.execute_script(f"return {_model('epochs')}.data.mjd.length")
+        wait(browser, f"{model('lightcurve')}.title.text.startsWith({tid + ':'!r})")
+        n_points = browser.execute_script(f"return {model('exposures')}.data.mjd.length")
+        n_epochs = browser.execute_script(f"return {model('epochs')}.data.mjd.length")
         assert n_points == len(read_lightcurves(demo_run, tid)) > 0
         assert n_epochs == len(read_lightcurves(demo_run, tid, binned=True))
         # the keys: next, next, previous
         ActionChains(browser).send_keys("jjk").perform()
         nxt = expected["target_id"].iloc[3]
-        _wait(browser, f"{_model('lightcurve')}.title.text.startsWith({nxt + ':'!r})")
+        wait(browser, f"{model('lightcurve')}.title.text.startsWith({nxt + ':'!r})")
         assert _selected(browser) == nxt
         # units: magnitudes, on a flipped axis
-        browser.execute_script(f"{_model('unit')}.value = 'mag'")
-        _wait(browser, f"{_model('lightcurve')}.y_range.flipped")
+        browser.execute_script(f"{model('unit')}.value = 'mag'")
+        wait(browser, f"{model('lightcurve')}.y_range.flipped")
         mags = np.array(
-            browser.execute_script(f"return Array.from({_model('exposures')}.data.w1)"),
+            browser.execute_script(f"return Array.from({model('exposures')}.data.w1)"),
             dtype=float,
         )
         lc = read_lightcurves(demo_run, nxt)
         assert np.nanmedian(np.abs(mags - lc["w1mpro"].to_numpy(dtype=float))) < 0.01
         # PERIODIC: folded at its period, every exposure twice
         _show(browser, "PERIODIC")
-        title = browser.execute_script(f"return {_model('folded_figure')}.title.text")
-        folded = browser.execute_script(f"return {_model('folded')}.data.phase.length")
+        title = browser.execute_script(f"return {model('folded_figure')}.title.text")
+        folded = browser.execute_script(f"return {model('folded')}.data.phase.length")
         assert title.startswith("folded at P = 0.28") and folded == 2 * len(
             read_lightcurves(demo_run, "PERIODIC")
         )
         # its per-target files, linked and served
-        _wait(browser, f"{_model('target_info')}.text.includes('raw.parquet')")
-        panel = browser.execute_script(f"return {_model('target_info')}.text")
+        wait(browser, f"{model('target_info')}.text.includes('raw.parquet')")
+        panel = browser.execute_script(f"return {model('target_info')}.text")
         link = re.search(r"href='(files/[^']+raw[.]parquet)'", panel).group(1)
         with urllib.request.urlopen(url + link, timeout=10) as answer:  # noqa: S310
             served = pd.read_parquet(io.BytesIO(answer.read()))
@@ -320,19 +246,19 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         lc = read_lightcurves(demo_run, "PERIODIC")
         e = binned.iloc[1]
         in_visit = int(lc["mjd"].between(e["mjd_min"], e["mjd_max"]).sum())
-        browser.execute_script(f"{_model('visit_select')}.value = '1'")
-        _wait(browser, f"{_model('visit')}.data.mjd.length === {in_visit}")
+        browser.execute_script(f"{model('visit_select')}.value = '1'")
+        wait(browser, f"{model('visit')}.data.mjd.length === {in_visit}")
         # the detections the cuts removed, read from the match cache
         info = summary.set_index("target_id").loc["PERIODIC"]
         removed = int(info["n_detections_before_cuts"] - info["n_detections"])
-        browser.execute_script(f"{_model('show_cut')}.active = true")
-        _wait(browser, f"{_model('cut')}.data.mjd.length === {removed}")
-        label = browser.execute_script(f"return {_model('show_cut')}.label")
+        browser.execute_script(f"{model('show_cut')}.active = true")
+        wait(browser, f"{model('cut')}.data.mjd.length === {removed}")
+        label = browser.execute_script(f"return {model('show_cut')}.label")
         assert label.startswith(f"cut detections: {removed} shown")
         assert removed > 0
         # a flag: saved at once, to the file given
-        browser.execute_script(f"{_model('flag_choice')}.active = 1")
-        browser.execute_script(f"{_model('flag_note')}.value = 'folds cleanly'")
+        browser.execute_script(f"{model('flag_choice')}.active = 1")
+        browser.execute_script(f"{model('flag_note')}.value = 'folds cleanly'")
         for _ in range(100):
             if flags.exists() and "folds cleanly" in flags.read_text():
                 break
@@ -346,30 +272,41 @@ def test_the_page_in_a_real_browser(demo_run, browser, tmp_path):
         )
         assert resources and all(r.startswith(url) for r in resources), resources
     finally:
-        _stop(server)
+        stop(server)
     # the static export: the same figures, no server, nothing from the internet
     from neowise_lightcurves.export import export
 
     page = export(demo_run, tmp_path / "share/top.html", targets=["PERIODIC", "MOVER"])
     browser.get(page.as_uri())
-    _wait(browser, f"{_model('MOVER:exposures')}.data.mjd.length > 0")
+    wait(browser, f"{model('MOVER:exposures')}.data.mjd.length > 0")
     for tid in ("PERIODIC", "MOVER"):
-        n = browser.execute_script(f"return {_model(tid + ':exposures')}.data.mjd.length")
+        n = browser.execute_script(f"return {model(tid + ':exposures')}.data.mjd.length")
         assert n == len(read_lightcurves(demo_run, tid))
-    folded = browser.execute_script(f"return {_model('PERIODIC:folded')}.data.phase.length")
+    folded = browser.execute_script(f"return {model('PERIODIC:folded')}.data.phase.length")
     assert folded == 2 * len(read_lightcurves(demo_run, "PERIODIC"))
     # read again by a new server
-    server = _start(demo_run, port, flags)
+    server = start_explorer(demo_run, flags, port)
     try:
         browser.get(url)
-        _wait(browser, f"{_model('table_source')}.data.target_id.length > 0")
+        wait(browser, f"{model('table_source')}.data.target_id.length > 0")
         _show(browser, "PERIODIC")
-        assert browser.execute_script(f"return {_model('flag_choice')}.active") == 1
-        assert browser.execute_script(f"return {_model('flag_note')}.value") == "folds cleanly"
-        flag_column = browser.execute_script(f"return {_model('table_source')}.data.flag")
+        assert browser.execute_script(f"return {model('flag_choice')}.active") == 1
+        assert browser.execute_script(f"return {model('flag_note')}.value") == "folds cleanly"
+        flag_column = browser.execute_script(f"return {model('table_source')}.data.flag")
         assert "real: folds cleanly" in flag_column
         # the flagged targets, by a filter
-        browser.execute_script(f"{_model('filter')}.value = 'target_id in @real'")
-        _wait(browser, f"{_model('table_source')}.data.target_id.join() === 'PERIODIC'")
+        browser.execute_script(f"{model('filter')}.value = 'target_id in @real'")
+        wait(browser, f"{model('table_source')}.data.target_id.join() === 'PERIODIC'")
     finally:
-        _stop(server)
+        stop(server)
+
+
+@pytest.mark.workflow
+def test_the_docs_screenshots_are_taken(demo_run, browser, tmp_path):
+    """`benchmarks/explorer.py screenshots` on a demo run: the two PNG files docs/explorer.md
+    shows (PERIODIC found by the filter, MOVER gone to by its id)."""
+    import explorer
+
+    explorer.main(["screenshots", str(demo_run), "--docs", str(tmp_path)])
+    for name in ("explorer-periodic.png", "explorer-mover.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
