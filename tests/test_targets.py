@@ -11,18 +11,7 @@ from neowise_lightcurves.targets import TargetError
 def normalize(frame, **options):
     """``targets.normalize`` with the options config.yaml gives, proper motions off, or
     ``options``."""
-    keys = (
-        "id_column",
-        "ra_column",
-        "dec_column",
-        "duplicate_ids",
-        "sexagesimal",
-        "pmra_column",
-        "pmdec_column",
-        "epoch_column",
-        "pm_epoch",
-    )
-    settings = {k: DEFAULTS["targets"][k] for k in keys}
+    settings = {k: DEFAULTS["targets"][k] for k in targets.NORMALIZE_SETTINGS}
     return targets.normalize(frame, **{**settings, "proper_motion": False, **options})
 
 
