@@ -12,6 +12,8 @@ import os
 
 from snakemake.utils import min_version
 
+from neowise_lightcurves import exits
+
 min_version("9.0")
 
 
@@ -48,3 +50,13 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# Snakemake's process ends with its work (it would wait ~1 s for a timer of its scheduler's,
+# and collect garbage): neowise_lightcurves.exits
+onsuccess:
+    exits.end_of_run()
+
+
+onerror:
+    exits.end_of_run()

@@ -1,0 +1,47 @@
+"""Processes end with their work: Snakemake's scheduler timer released, no final collections."""
+
+import subprocess
+import sys
+import threading
+import types
+
+from neowise_lightcurves import exits
+
+
+def test_the_schedulers_timer_is_released_and_no_other():
+    """The timer Snakemake's own scheduler arms (its real method, not a copy) is cancelled;
+    a timer of anyone else's is left to fire."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    released = threading.Event()
+    scheduler = types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
+    JobScheduler._schedule_reevalutation(scheduler, 60)  # as after each round of jobs
+    theirs = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    fired = threading.Event()
+    ours = threading.Timer(0.2, fired.set)
+    ours.start()
+
+    assert exits.release_scheduler_timers() == 1
+    for timer in theirs:
+        timer.join(timeout=10)
+        assert not timer.is_alive()  # ended now, not after its 60 s
+    assert not released.is_set()  # cancelled, not fired
+    ours.join(timeout=10)
+    assert fired.is_set()
+    assert exits.release_scheduler_timers() == 0
+
+
+def test_a_jobs_process_skips_the_final_collections(tmp_path):
+    """logs.to_file arranges gc.freeze() at exit; a handler registered before it runs after
+    it and sees the objects frozen, and the job's last log line is still written."""
+    log = tmp_path / "job.log"
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from neowise_lightcurves import logs\n"
+        f"logs.to_file({str(log)!r}).info('work done')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["frozen", "True"]
+    assert "work done" in log.read_text() and "process CPU: start-up" in log.read_text()
