@@ -4,6 +4,7 @@ worked out in one place for the rules and for fetch()."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -55,16 +56,27 @@ def _data(name: str) -> str:
     return files("neowise_lightcurves").joinpath(f"data/{name}").read_text()
 
 
+def _load(text: str):
+    """YAML ``text`` read safely, with libyaml's parser where PyYAML has it (the schema takes
+    ~50 ms with the pure-Python one, at every Snakemake start)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def defaults() -> dict:
     """The workflow's default configuration (its ``config.yaml``, shipped in the package as
     ``data/config.yaml``; a test checks the two are the same)."""
-    return yaml.safe_load(_data("config.yaml"))
+    return _load(_data("config.yaml"))
+
+
+@cache
+def _schema() -> dict:
+    return _load(_data("config.schema.yaml"))
 
 
 def schema() -> dict:
     """The configuration's JSON schema (``workflow/schemas/config.schema.yaml``, shipped in the
-    package as ``data/config.schema.yaml``)."""
-    return yaml.safe_load(_data("config.schema.yaml"))
+    package as ``data/config.schema.yaml``); read once a process, a copy each call."""
+    return copy.deepcopy(_schema())
 
 
 def validate(cfg: dict, who: str = "config") -> None:
