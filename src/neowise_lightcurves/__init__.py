@@ -41,6 +41,7 @@ Outputs
   costs        every job's cost record (Snakemake benchmark files), per rule
 The stages
   stages       each rule's work as a function, and the whole run in one job (one_job: true)
+  figure_process  the one job's figures, drawn by a process that loads matplotlib meanwhile
 Looking at the results
   rundata      a run's summary, then one target's rows, files and cut detections on demand
   interactive  Bokeh figures of one target (light curve, visit, folded, offsets)
@@ -56,6 +57,7 @@ Plumbing
   atomic       writing outputs under a temporary name, then renaming
   config       reading the workflow's configuration
   logs         each job's log file, why it failed, and its CPU
+  exits        processes that end with their work (Snakemake's own, each job's)
 """
 
 from importlib.metadata import PackageNotFoundError, version
