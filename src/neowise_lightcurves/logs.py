@@ -24,24 +24,13 @@ from neowise_lightcurves import exits
 CPU_LINE = "process CPU: start-up {start:.3f} s, work {work:.3f} s"
 
 
-#: CPU seconds of this process when its work started (:func:`to_file`, :func:`work_starts`).
-_work_start: list[float] = []
-
-
-def to_file(
-    path: str | os.PathLike | None, level: int = logging.INFO, append: bool = False
-) -> logging.Logger:
-    """Send this process's log records to ``path`` (the rule's ``log:``, emptied first unless
-    ``append``: another process of the job writes to it) and to stderr, and log an uncaught
-    exception there too before the process exits; returns a logger. The process's work starts
-    here, as the CPU line counts it, unless :func:`work_starts` says later."""
+def to_file(path: str | os.PathLike | None, level: int = logging.INFO) -> logging.Logger:
+    """Send this process's log records to ``path`` (the rule's ``log:``) and to stderr, and log
+    an uncaught exception there too before the process exits; returns a logger."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if path:
         os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-        if not append:
-            open(path, "w").close()
-        # appending (O_APPEND), so two processes' lines never overwrite each other
-        handlers.append(logging.FileHandler(path, mode="a"))
+        handlers.append(logging.FileHandler(path, mode="w"))
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -57,19 +46,11 @@ def to_file(
         log.error("failed: %s: %s", kind.__name__, error, exc_info=(kind, error, tb))
 
     sys.excepthook = log_failure
-    work_starts()
+    start = time.process_time()
     atexit.register(
-        lambda: log.info(
-            CPU_LINE.format(start=_work_start[0], work=time.process_time() - _work_start[0])
-        )
+        lambda: log.info(CPU_LINE.format(start=start, work=time.process_time() - start))
     )
     # a job's outputs are written and closed by the time it exits: skip the interpreter's
     # final collections (~0.25 s of CPU a job; registered last, so it runs first)
     atexit.register(exits.skip_final_collection)
     return log
-
-
-def work_starts() -> None:
-    """Mark this process's start-up as over (its CPU so far), for a job that sets up its log
-    before its own imports (rule one_job: its figure process starts first)."""
-    _work_start[:] = [time.process_time()]

@@ -356,7 +356,6 @@ def run_in_one_job(
     *,
     per_target_index: bool,
     threads: int = 1,
-    figures=None,
 ) -> dict:
     """Every stage of a run, from the target list to the figures, in this process: what the
     rules do in separate jobs, with the same outputs under ``outdir`` and the same match cache
@@ -366,9 +365,7 @@ def run_in_one_job(
 
     A match, columns or MEP cache file already present is reused, not read again: its name
     holds a digest of everything it depends on (:mod:`~neowise_lightcurves.cache`). The
-    (year, shard) matches run ``threads`` at a time. ``figures``: a
-    :class:`~neowise_lightcurves.figure_process.FigureProcess` started with the job draws the
-    figures (none: this process does). Returns counts of what was done.
+    (year, shard) matches run ``threads`` at a time. Returns counts of what was done.
     """
 
     out = Path(outdir)
@@ -426,18 +423,8 @@ def run_in_one_job(
         folders.append(folder)
     index = f"{out}/per_target/index.parquet" if per_target_index else None
     summary(pieces, [f for f in folders if f], f"{out}/summary.parquet", index)
-    summary_path = f"{out}/summary.parquet"
-    plots_args = {"summary_path": summary_path, "output": f"{out}/plots", **p["plots"]}
-    overview_args = {
-        "summary_path": summary_path,
-        "variability": f"{out}/overview/variability.png",
-        "sky": f"{out}/overview/sky.png",
-    }
-    if figures is None:
-        plots(**plots_args)
-        overview(**overview_args)
-    else:
-        figures.draw(plots_args, overview_args)
+    plots(f"{out}/summary.parquet", f"{out}/plots", **p["plots"])
+    overview(f"{out}/summary.parquet", f"{out}/overview/variability.png", f"{out}/overview/sky.png")
     tables = (f"{out}/reads.json", f"{out}/reads.tsv")
     run_reads(f"{out}/cache", shards, radius_tag, list(read_years), side_key, *tables)
     done = {
