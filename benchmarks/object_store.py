@@ -37,9 +37,11 @@ run measures. ``tune`` runs fetch() with the read path's knobs varied one at a t
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -365,7 +367,11 @@ def run(
     methods: list[str],
     mb_per_s: float,
     out: Path | None = None,
+    repeat: int = 1,
 ) -> None:
+    """Every method on every case, ``repeat`` times (the methods in turn each time, so a
+    drift of the machine's speed falls on all of them), each result a line of
+    ``results.jsonl`` with its ``repeat``; then :func:`report`."""
     workdir.mkdir(parents=True, exist_ok=True)
     results_path = out or workdir / "results.jsonl"
     server = S3Server()
@@ -382,39 +388,37 @@ def run(
                     for n in counts:
                         targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
                         read_path.write_targets(sky, n, targets_csv, max(radii))
-                        for radius in radii:
-                            for name in methods:
-                                proxy.reset()
-                                # the notebook's forked pool would share the parent's pooled
-                                # S3 connections (pyarrow's S3 is not fork-safe): one response
-                                # per connection for it
-                                proxy.close_connections = name == "baseline"
-                                if name in OURS:
-                                    wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
-                                    extra = OURS[name]
-                                    r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
-                                else:
-                                    r = in_subprocess(
-                                        name, sky, targets_csv, radius, proxy.endpoint
-                                    )
-                                with proxy.lock:
-                                    served = list(proxy.requests)
-                                r.update(
-                                    method=name,
-                                    order=order,
-                                    sky=sky.name,
-                                    layout=layout_of(sky),
-                                    latency_ms=latency,
-                                    targets=n,
-                                    radius=radius,
-                                    requests=len(served),
-                                    bytes=sum(q["bytes"] for q in served),
-                                    # what ranged GETs served (not listings' XML)
-                                    ranged_bytes=sum(q["bytes"] for q in served if q["range"]),
-                                )
-                                with open(results_path, "a") as f:
-                                    f.write(json.dumps(r) + "\n")
-                                print(line(r), flush=True)
+                        for radius, rep, name in itertools.product(radii, range(repeat), methods):
+                            proxy.reset()
+                            # the notebook's forked pool would share the parent's pooled
+                            # S3 connections (pyarrow's S3 is not fork-safe): one response
+                            # per connection for it
+                            proxy.close_connections = name == "baseline"
+                            if name in OURS:
+                                wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
+                                extra = OURS[name]
+                                r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
+                            else:
+                                r = in_subprocess(name, sky, targets_csv, radius, proxy.endpoint)
+                            with proxy.lock:
+                                served = list(proxy.requests)
+                            r.update(
+                                method=name,
+                                repeat=rep,
+                                order=order,
+                                sky=sky.name,
+                                layout=layout_of(sky),
+                                latency_ms=latency,
+                                targets=n,
+                                radius=radius,
+                                requests=len(served),
+                                bytes=sum(q["bytes"] for q in served),
+                                # what ranged GETs served (not listings' XML)
+                                ranged_bytes=sum(q["bytes"] for q in served if q["range"]),
+                            )
+                            with open(results_path, "a") as f:
+                                f.write(json.dumps(r) + "\n")
+                            print(line(r), flush=True)
             finally:
                 proxy.stop()
     finally:
@@ -513,17 +517,43 @@ def report(results_path: Path, full: bool = False) -> None:
     one_job_table(results_path)
 
 
+#: What :func:`density_results` gives as the median of a case's repeated runs.
+MEDIAN_KEYS = ("wall", "cpu", "job_work_cpu", "job_start_cpu")
+
+
+def density_results(results_path: Path) -> dict:
+    """The notebook's-density runs (records that name their sky) by (sky, latency, targets,
+    radius, method): the last record of each, with :data:`MEDIAN_KEYS` the medians over its
+    runs, ``runs`` their count and ``walls`` every run's wall time."""
+    runs: dict[tuple, list[dict]] = {}
+    for text in results_path.read_text().splitlines():
+        r = json.loads(text)
+        if "sky" in r:
+            key = (r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])
+            runs.setdefault(key, []).append(r)
+    out = {}
+    for key, rs in runs.items():
+        merged = dict(rs[-1], runs=len(rs), walls=[r["wall"] for r in rs])
+        for k in MEDIAN_KEYS:
+            if all(k in r for r in rs):
+                merged[k] = statistics.median(r[k] for r in rs)
+        out[key] = merged
+    return out
+
+
+def _runs(got: dict, methods) -> str:
+    """How many runs each of ``methods`` had (a table cell)."""
+    return " / ".join(str(got[m]["runs"]) if m in got else "-" for m in methods)
+
+
 def notebook_table(results_path: Path) -> None:
     """The notebook's-density table (runs whose records name their sky): per layout, latency
     and case, every method's wall time, ours and the notebook method against each other, our
     bytes against the bound of the default columns (``columns``: every one of them, every row
     group of the touched files), CPU, and the share of ours' CPU that is Snakemake's own and
-    the jobs' start-up (the run's CPU less the jobs' work)."""
-    results = {}
-    for text in results_path.read_text().splitlines():
-        r = json.loads(text)
-        if "sky" in r:
-            results[(r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])] = r
+    the jobs' start-up (the run's CPU less the jobs' work). Times and CPU are medians over a
+    case's runs (:func:`density_results`)."""
+    results = density_results(results_path)
     if not results:
         return
     order = ("ours", "ours-notebook", "fetch", "fetch-notebook", "baseline", "floor", "columns")
@@ -567,12 +597,10 @@ def notebook_table(results_path: Path) -> None:
 def one_job_table(results_path: Path) -> None:
     """Where the one-job runs ran (``one_job: true``): the workflow staged and in one job,
     with default and with the notebook's columns, against the notebook method; the
-    Snakemake + start-up share of the one-job run's CPU; whether the rows are the same."""
-    results = {}
-    for text in results_path.read_text().splitlines():
-        r = json.loads(text)
-        if "sky" in r:
-            results[(r["sky"], r["latency_ms"], r["targets"], r["radius"], r["method"])] = r
+    Snakemake + start-up share of the one-job run's CPU; whether the rows are the same. Times
+    and CPU are medians over a case's runs (:func:`density_results`); their count is the
+    last column but one, and each one-job run's wall time and the notebook method's the last."""
+    results = density_results(results_path)
     order = ("ours", "ours-one-job", "ours-one-job-notebook", "baseline")
     cases = sorted({k[:4] for k in results if k[4] == "ours-one-job"})
     if not cases:
@@ -581,9 +609,9 @@ def one_job_table(results_path: Path) -> None:
         "\n| layout | latency | targets | wall: ours / one job / one job (notebook columns) / "
         "notebook (s) | ours/notebook | one job/notebook | one job (notebook columns)/notebook "
         "| CPU s: one job / notebook | Snakemake + start-up share of the one job's CPU | "
-        "same rows |"
+        "same rows | runs | each run: one job; notebook (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         got = {m: results[(*case, m)] for m in order if (*case, m) in results}
         o = got["ours-one-job"]
@@ -596,8 +624,14 @@ def one_job_table(results_path: Path) -> None:
             f"{_ratio(got, 'ours-one-job', 'baseline', missing='-')} | "
             f"{_ratio(got, 'ours-one-job-notebook', 'baseline', missing='-')} | "
             f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-one-job', 'baseline'))} | "
-            f"{share} | {'yes' if len(answers) == 1 else 'NO'} |"
+            f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
+            f"{_walls(got, 'ours-one-job')}; {_walls(got, 'baseline')} |"
         )
+
+
+def _walls(got: dict, method: str) -> str:
+    """Each run's wall time of ``method`` (a table cell)."""
+    return ", ".join(f"{w:.1f}" for w in got[method]["walls"]) if method in got else "-"
 
 
 def bound_table(results: dict) -> None:
@@ -637,6 +671,12 @@ def main(argv=None) -> None:
     r.add_argument("--targets", type=int, nargs="+", default=[1, 100, 10_000])
     r.add_argument("--radii", type=float, nargs="+", default=[1.0, 10.0])
     r.add_argument("--methods", nargs="+", default=list(MAIN_METHODS), choices=METHODS)
+    r.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each method on each case; the notebook's-density tables give medians",
+    )
     p = sub.add_parser("report")
     p.add_argument("results", type=Path)
     p.add_argument("--full", action="store_true", help="also every method's own row")
@@ -667,6 +707,7 @@ def main(argv=None) -> None:
             args.radii,
             args.methods,
             args.mb_per_s,
+            repeat=args.repeat,
         )
     elif args.cmd == "report":
         report(args.results, args.full)
