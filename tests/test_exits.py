@@ -32,16 +32,34 @@ def test_the_schedulers_timer_is_released_and_no_other():
 
 
 def test_a_jobs_process_skips_the_final_collections(tmp_path):
-    """logs.to_file arranges gc.freeze() at exit; a handler registered before it runs after
-    it and sees the objects frozen, and the job's last log line is still written."""
+    """logs.to_file arranges gc.freeze() for the process's exit, not before: the process
+    collects as usual while it works; a handler registered before it runs after it and sees
+    the objects frozen; the job's last log line is still written."""
     log = tmp_path / "job.log"
     code = (
         "import atexit, gc\n"
-        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "atexit.register(lambda: print('at exit', gc.get_freeze_count() > 0))\n"
         "from neowise_lightcurves import logs\n"
         f"logs.to_file({str(log)!r}).info('work done')\n"
+        "print('working', gc.get_freeze_count() > 0)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["frozen", "True"]
+    assert proc.stdout.split() == ["working", "False", "at", "exit", "True"]
     assert "work done" in log.read_text() and "process CPU: start-up" in log.read_text()
+
+
+def test_the_end_of_a_run_in_a_process_that_goes_on():
+    """exits.end_of_run (the Snakefile's hooks) in a process that goes on after the run
+    (Snakemake called from Python): collection goes on until the process exits."""
+    code = (
+        "import gc\n"
+        "from neowise_lightcurves import exits\n"
+        "exits.end_of_run()\n"
+        "class Cycle: pass\n"
+        "a = Cycle(); a.me = a; del a\n"
+        "print('collected', gc.collect() > 0, 'frozen', gc.get_freeze_count() > 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["collected", "True", "frozen", "False"]

@@ -1,12 +1,13 @@
 """A process that ends as soon as its work is done: Snakemake's own (the Snakefile's
 ``onsuccess:`` and ``onerror:`` hooks call :func:`end_of_run`) and each job's
-(:func:`~neowise_lightcurves.logs.to_file` arranges :func:`skip_final_collection`).
+(:func:`~neowise_lightcurves.logs.to_file` arranges :func:`skip_final_collections`).
 
 Measured on a one-job run of 24 targets (benchmarks/README.md, "The whole run in one job"): the
 end of a run, from the job's last log line to the ``snakemake`` command's exit, took 1.5 s; with
 these, 0.1-0.2 s.
 """
 
+import atexit
 import gc
 import threading
 
@@ -40,20 +41,22 @@ def release_scheduler_timers() -> int:
     return cancelled
 
 
-def skip_final_collection() -> None:
-    """Spare the interpreter's garbage collections at exit (:func:`gc.freeze`).
+def skip_final_collections() -> None:
+    """Spare this process the interpreter's garbage collections when it exits.
 
     A process that has imported Snakemake, pandas or matplotlib spends ~0.25-0.3 s of CPU at
-    exit collecting objects whose memory the operating system takes back anyway. Only call it
-    once the process's outputs are written and closed: objects frozen in reference cycles are
-    not finalized.
+    exit collecting objects whose memory the operating system takes back anyway. This
+    registers :func:`gc.freeze` to run at exit, before those collections (and after the exit
+    handlers registered later, which run first): the process collects as usual until then, so
+    it is safe in a process that goes on (Snakemake called from Python). Objects left in
+    reference cycles at exit are then not finalized: outputs must be written and closed by
+    then, as they are (:mod:`~neowise_lightcurves.atomic`).
     """
-    gc.freeze()
+    atexit.register(gc.freeze)
 
 
 def end_of_run() -> None:
     """What the Snakefile's ``onsuccess:`` and ``onerror:`` run: the scheduler's timers
-    released and the final collections skipped (Snakemake's own outputs are written by then;
-    its log is flushed by :mod:`logging`'s exit handler, which still runs)."""
+    released and the final collections skipped."""
     release_scheduler_timers()
-    skip_final_collection()
+    skip_final_collections()
