@@ -159,9 +159,7 @@ def test_repeated_runs_give_medians(tmp_path, capsys):
     results = tmp_path / "results.jsonl"
     results.write_text(
         "".join(
-            json.dumps(
-                case | {"method": m, "wall": w, "cpu": c, "job_work_cpu": work, "rows": 5}
-            )
+            json.dumps(case | {"method": m, "wall": w, "cpu": c, "job_work_cpu": work, "rows": 5})
             + "\n"
             for m, w, c, work in runs
         )
