@@ -1,13 +1,12 @@
-"""The config schema: the defaults validate; wrong keys and values get messages naming them
-(neowise_lightcurves.config.validate: what the workflow and fetch() check a configuration with)."""
+"""The config schema: the defaults validate; wrong keys and values get messages naming them."""
 
 import copy
 from pathlib import Path
 
 import pytest
 import yaml
-
-from neowise_lightcurves import config
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -25,7 +24,7 @@ def with_change(path, value):
 
 
 def test_defaults_validate():
-    config.validate(copy.deepcopy(DEFAULTS))
+    validate(copy.deepcopy(DEFAULTS), SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -87,8 +86,8 @@ def test_defaults_validate():
     ],
 )
 def test_bad_values_are_named(path, value, named):
-    with pytest.raises(ValueError) as err:
-        config.validate(with_change(path, value))
+    with pytest.raises(WorkflowError) as err:
+        validate(with_change(path, value), SCHEMA)
     assert named in str(err.value)
 
 

@@ -3,8 +3,10 @@
 
 import os
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
+from snakemake.utils import validate
 
 from neowise_lightcurves import allwise as nl_allwise
 from neowise_lightcurves import cache as nl_cache
@@ -13,13 +15,10 @@ from neowise_lightcurves import config as nl_config
 from neowise_lightcurves import cuts as nl_cuts
 from neowise_lightcurves import manifest as nl_manifest
 
-# The schema (workflow/schemas/config.schema.yaml, shipped in the package as the same bytes),
-# checked by the package: snakemake.utils.validate would import pandas, 0.26 s of every start.
-config.update(nl_config.coerce_cli_strings(dict(config), nl_config.schema()))
-try:
-    nl_config.validate(config)
-except ValueError as err:
-    raise WorkflowError(str(err)) from None
+CONFIG_SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+with open(CONFIG_SCHEMA) as fh:
+    config.update(nl_config.coerce_cli_strings(dict(config), yaml.safe_load(fh)))
+validate(config, CONFIG_SCHEMA)
 
 # Everything the configuration implies, worked out in one place (fetch() uses the same)
 try:
