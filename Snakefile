@@ -55,8 +55,8 @@ rule all:
 # Snakemake's process ends with its work (it would wait ~1 s for a timer of its scheduler's,
 # and collect garbage): neowise_lightcurves.exits
 onsuccess:
-    exits.end_of_run()
+    exits.end_of_run(workflow.scheduler)
 
 
 onerror:
-    exits.end_of_run()
+    exits.end_of_run(workflow.scheduler)

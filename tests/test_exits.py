@@ -3,32 +3,52 @@
 import subprocess
 import sys
 import threading
+import time
 import types
 
 from neowise_lightcurves import exits
 
 
-def test_the_schedulers_timer_is_released_and_no_other():
-    """The timer Snakemake's own scheduler arms (its real method, not a copy) is cancelled;
-    a timer of anyone else's is left to fire."""
+def test_the_runs_scheduler_timer_is_released_and_no_other():
+    """The timers Snakemake's own scheduler arms (its real method, not a copy): the run's
+    are cancelled, another run's scheduler's and anyone else's are left to fire."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    def scheduler():
+        released = threading.Event()
+        return types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
+
+    ours, other = scheduler(), scheduler()
+    before = set(threading.enumerate())
+    JobScheduler._schedule_reevalutation(ours, 60)  # as after each round of jobs
+    ours_timers = [t for t in threading.enumerate() if t not in before]
+    JobScheduler._schedule_reevalutation(other, 0.2)
+    fired = threading.Event()
+    anyone = threading.Timer(0.2, fired.set)
+    anyone.start()
+
+    assert exits.release_scheduler_timers(ours) == 1
+    for timer in ours_timers:
+        timer.join(timeout=10)
+        assert not timer.is_alive()  # ended now, not after its 60 s
+    assert not ours._open_jobs.release.__self__.is_set()  # cancelled, not fired
+    anyone.join(timeout=10)
+    assert fired.is_set()
+    deadline = time.monotonic() + 10
+    while not other._open_jobs.release.__self__.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert other._open_jobs.release.__self__.is_set()  # the other run's timer fired
+    assert exits.release_scheduler_timers(ours) == 0
+
+
+def test_without_a_scheduler_every_schedulers_timer_is_released():
     from snakemake.scheduling.job_scheduler import JobScheduler
 
     released = threading.Event()
-    scheduler = types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
-    JobScheduler._schedule_reevalutation(scheduler, 60)  # as after each round of jobs
-    theirs = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
-    fired = threading.Event()
-    ours = threading.Timer(0.2, fired.set)
-    ours.start()
-
+    one = types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
+    JobScheduler._schedule_reevalutation(one, 60)
     assert exits.release_scheduler_timers() == 1
-    for timer in theirs:
-        timer.join(timeout=10)
-        assert not timer.is_alive()  # ended now, not after its 60 s
-    assert not released.is_set()  # cancelled, not fired
-    ours.join(timeout=10)
-    assert fired.is_set()
-    assert exits.release_scheduler_timers() == 0
+    assert not released.is_set()
 
 
 def test_a_jobs_process_skips_the_final_collections(tmp_path):

@@ -15,15 +15,17 @@ import threading
 SCHEDULER_MODULE = "snakemake.scheduling.job_scheduler"
 
 
-def release_scheduler_timers() -> int:
-    """Cancel the job scheduler's pending re-evaluation timers.
+def release_scheduler_timers(scheduler=None) -> int:
+    """Cancel the pending re-evaluation timers of ``scheduler`` (a run's
+    ``workflow.scheduler``; none given: of every Snakemake scheduler in the process).
 
     Each time Snakemake 9's scheduler starts jobs it arms a :class:`threading.Timer` of
     ``--max-jobs-per-timespan``'s timespan (1 s by default) to look again. The timer is not a
     daemon thread, so the interpreter waits for the last one before it exits: about 1 s added
     to every run that ran a job, whatever its size. A shorter timespan cannot be asked for
-    (``10/100ms`` parses as 100 minutes). Once the run has ended nothing is left to schedule,
-    so cancelling them loses nothing.
+    (``10/100ms`` parses as 100 minutes). Once the run has ended nothing is left for its
+    scheduler to do, so cancelling them loses nothing; another run going on in the same
+    process keeps its own.
 
     Returns
     -------
@@ -33,9 +35,12 @@ def release_scheduler_timers() -> int:
     cancelled = 0
     for thread in threading.enumerate():
         function = getattr(thread, "function", None)
-        if isinstance(thread, threading.Timer) and getattr(function, "__module__", None) == (
-            SCHEDULER_MODULE
+        if not isinstance(thread, threading.Timer) or (
+            getattr(function, "__module__", None) != SCHEDULER_MODULE
         ):
+            continue
+        held = [cell.cell_contents for cell in getattr(function, "__closure__", None) or ()]
+        if scheduler is None or any(obj is scheduler for obj in held):
             thread.cancel()
             cancelled += 1
     return cancelled
@@ -55,8 +60,8 @@ def skip_final_collections() -> None:
     atexit.register(gc.freeze)
 
 
-def end_of_run() -> None:
-    """What the Snakefile's ``onsuccess:`` and ``onerror:`` run: the scheduler's timers
-    released and the final collections skipped."""
-    release_scheduler_timers()
+def end_of_run(scheduler=None) -> None:
+    """What the Snakefile's ``onsuccess:`` and ``onerror:`` run: the run's scheduler's timers
+    released (``workflow.scheduler``) and the final collections skipped."""
+    release_scheduler_timers(scheduler)
     skip_final_collections()
