@@ -374,6 +374,7 @@ def run(
     ``results.jsonl`` with its ``repeat``; then :func:`report`."""
     workdir.mkdir(parents=True, exist_ok=True)
     results_path = out or workdir / "results.jsonl"
+    invocation = time.strftime("%Y-%m-%dT%H:%M:%S")  # density_results keeps a case's latest
     server = S3Server()
     try:
         for sky in skies:
@@ -404,6 +405,7 @@ def run(
                                 served = list(proxy.requests)
                             r.update(
                                 method=name,
+                                invocation=invocation,
                                 repeat=rep,
                                 order=order,
                                 sky=sky.name,
@@ -523,8 +525,10 @@ MEDIAN_KEYS = ("wall", "cpu", "job_work_cpu", "job_start_cpu")
 
 def density_results(results_path: Path) -> dict:
     """The notebook's-density runs (records that name their sky) by (sky, latency, targets,
-    radius, method): the last record of each, with :data:`MEDIAN_KEYS` the medians over its
-    runs, ``runs`` their count and ``walls`` every run's wall time."""
+    radius, method), from the latest ``run`` command that ran each (a workdir run into again
+    keeps the older records): the last record, with :data:`MEDIAN_KEYS` the medians over its
+    runs, ``runs`` their count, ``walls`` every run's wall time, and ``rows`` None where the
+    runs disagree on the rows (or their ``cntr`` sum)."""
     runs: dict[tuple, list[dict]] = {}
     for text in results_path.read_text().splitlines():
         r = json.loads(text)
@@ -533,7 +537,11 @@ def density_results(results_path: Path) -> dict:
             runs.setdefault(key, []).append(r)
     out = {}
     for key, rs in runs.items():
+        latest = max(r.get("invocation", "") for r in rs)
+        rs = [r for r in rs if r.get("invocation", "") == latest]
         merged = dict(rs[-1], runs=len(rs), walls=[r["wall"] for r in rs])
+        if len({(r["rows"], r.get("cntr_sum")) for r in rs}) > 1:
+            merged["rows"] = None  # the tables' "same rows" then says NO
         for k in MEDIAN_KEYS:
             if all(k in r for r in rs):
                 merged[k] = statistics.median(r[k] for r in rs)

@@ -164,6 +164,12 @@ def test_repeated_runs_give_medians(tmp_path, capsys):
             for m, w, c, work in runs
         )
     )
+    older = case | {"method": "baseline", "wall": 99.0, "rows": 5, "invocation": "2020-01-01"}
+    newer = {"invocation": "2026-01-01"}
+    lines = results.read_text().splitlines()
+    results.write_text(
+        json.dumps(older) + "\n" + "".join(json.dumps(json.loads(t) | newer) + "\n" for t in lines)
+    )
     got = object_store.density_results(results)
     one, nb = got[("s", 20.0, 24, 1.0, "ours-one-job")], got[("s", 20.0, 24, 1.0, "baseline")]
     assert (one["wall"], one["cpu"], one["job_work_cpu"], one["runs"]) == (6.0, 7.0, 4.5, 3)
@@ -171,6 +177,16 @@ def test_repeated_runs_give_medians(tmp_path, capsys):
     object_store.one_job_table(results)
     row = capsys.readouterr().out.strip().splitlines()[-1]
     assert "| 0.86 |" in row and "6.0, 5.0, 9.0; 8.0, 6.0, 7.0" in row  # 6.0 / 7.0
+    assert "| yes |" in row
+    # a run with other rows: the table says so
+    results.write_text(
+        results.read_text()
+        + json.dumps(case | newer | {"method": "baseline", "wall": 7.0, "cpu": 8, "rows": 6})
+        + "\n"
+    )
+    assert object_store.density_results(results)[("s", 20.0, 24, 1.0, "baseline")]["rows"] is None
+    object_store.one_job_table(results)
+    assert "| NO |" in capsys.readouterr().out.strip().splitlines()[-1]
 
 
 def test_fast_moto(tmp_path):
