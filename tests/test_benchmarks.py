@@ -189,6 +189,28 @@ def test_repeated_runs_give_medians(tmp_path, capsys):
     assert "| NO |" in capsys.readouterr().out.strip().splitlines()[-1]
 
 
+def test_a_method_aborted_by_pyarrows_s3_shutdown_keeps_its_result(monkeypatch):
+    """in_subprocess: a method that printed its result and then died in pyarrow's S3 shutdown
+    (apache/arrow#39162) gives that result; any other failure stops the run."""
+    import subprocess
+
+    import object_store
+
+    def finished(result, code, stderr):
+        return lambda *a, **k: subprocess.CompletedProcess(a, code, result, stderr)
+
+    args = ("floor", Path("sky"), Path("t.csv"), 1.0, "127.0.0.1:1")
+    abort = object_store.S3_EXIT_ABORT + "\n"
+    monkeypatch.setattr(subprocess, "run", finished('{"wall": 1.5}\n', -6, abort))
+    assert object_store.in_subprocess(*args) == {"wall": 1.5}
+    monkeypatch.setattr(subprocess, "run", finished("", -6, abort))
+    with pytest.raises(SystemExit):
+        object_store.in_subprocess(*args)
+    monkeypatch.setattr(subprocess, "run", finished('{"wall": 1.5}\n', 1, "Traceback ..."))
+    with pytest.raises(SystemExit):
+        object_store.in_subprocess(*args)
+
+
 def test_fast_moto(tmp_path):
     import object_store
 
