@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .association import tangent_offsets
 from .binning import BANDS
 from .plots import FLUX_UNITS, y_values
 from .surveys import mep_rows
@@ -58,10 +59,11 @@ def _flux_columns(frame: pd.DataFrame, binned: bool, unit: str | None) -> dict:
 
 
 def _offsets(lc: pd.DataFrame, ra: float, dec: float) -> dict:
-    """East and north offsets of the detections from (ra, dec) (arcsec, tangent plane)."""
-    dra = (lc["ra"].to_numpy(dtype=float) - ra + 180.0) % 360.0 - 180.0
-    east = dra * np.cos(np.radians(dec)) * 3600.0
-    north = (lc["dec"].to_numpy(dtype=float) - dec) * 3600.0
+    """East and north offsets of the detections from (ra, dec) (arcsec, tangent plane:
+    :func:`neowise_lightcurves.association.tangent_offsets`)."""
+    east, north = tangent_offsets(
+        lc["ra"].to_numpy(dtype=float), lc["dec"].to_numpy(dtype=float), ra, dec
+    )
     return {"east": east, "north": north}
 
 
