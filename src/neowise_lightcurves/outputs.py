@@ -124,6 +124,16 @@ def _among(column: str, values: list[str]):
     return pc.field(column).isin(pa.array(values, pa.string()))
 
 
+def schema_provenance(schema) -> dict[str, str]:
+    """The run's provenance an output's Arrow ``schema`` carries in its metadata
+    (:func:`neowise_lightcurves.target_files.provenance`), pandas' own entry left out."""
+    return {
+        k.decode(): v.decode()
+        for k, v in (schema.metadata or {}).items()
+        if not k.startswith(b"pandas")
+    }
+
+
 def read_lightcurves(
     outdir: str | os.PathLike,
     target_ids: Iterable[str] | str | None = None,
@@ -198,11 +208,7 @@ def read_lightcurves(
         table = pa.concat_tables(pieces, promote_options="permissive")
         keys = ["target_id", "epoch"] if binned else ["target_id", "mjd", "cntr"]
         table = table.sort_by([(k, "ascending") for k in keys])
-    meta = {
-        k.decode(): v.decode()
-        for k, v in (table.schema.metadata or {}).items()
-        if not k.startswith(b"pandas")
-    }
+    meta = schema_provenance(table.schema)
     frame = table.to_pandas()
     if not astropy:
         return frame

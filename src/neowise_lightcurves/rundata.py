@@ -16,11 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .outputs import LIGHTCURVES, PER_TARGET, SUMMARY, read_lightcurves
+from .outputs import LIGHTCURVES, PER_TARGET, SUMMARY, read_lightcurves, schema_provenance
 from .summary import UNITS
-
-#: The per-target files' index, under ``per_target/``.
-INDEX = "index.parquet"
+from .target_files import INDEX_NAME
 
 
 @dataclass
@@ -73,20 +71,11 @@ def open_run(outdir: str | os.PathLike) -> Run:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {outdir} a finished run's outdir?")
     table = pq.read_table(path)
-    meta = {
-        k.decode(): v.decode()
-        for k, v in (table.schema.metadata or {}).items()
-        if not k.startswith(b"pandas")
-    }
+    meta = schema_provenance(table.schema)
     if not meta:  # older summaries carry no provenance: the light curves do
         files = sorted((outdir / LIGHTCURVES).glob("*.parquet"))
         if files:
-            schema = pq.read_schema(files[0])
-            meta = {
-                k.decode(): v.decode()
-                for k, v in (schema.metadata or {}).items()
-                if not k.startswith(b"pandas")
-            }
+            meta = schema_provenance(pq.read_schema(files[0]))
     # column by column, each Arrow buffer freed once converted: memory holds one copy at a time
     summary = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
@@ -141,7 +130,7 @@ def target_rows(
 def target_files(outdir: str | os.PathLike, target_id: str) -> pd.DataFrame:
     """The per-target files of ``target_id`` from ``per_target/index.parquet``: ``kind``,
     ``format``, ``path`` (relative to ``per_target/``); none when the run wrote none."""
-    index = Path(outdir) / PER_TARGET / INDEX
+    index = Path(outdir) / PER_TARGET / INDEX_NAME
     if not index.is_file():
         return pd.DataFrame(columns=["kind", "format", "path"])
     found = pd.read_parquet(index, filters=[("target_id", "==", target_id)])
