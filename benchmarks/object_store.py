@@ -250,6 +250,10 @@ def ours(
     }
 
 
+#: What pyarrow's S3 shutdown race prints when it aborts a finished process.
+S3_EXIT_ABORT = "terminate called without an active exception"
+
+
 def in_subprocess(
     name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str, *knobs: str
 ) -> dict:
@@ -281,10 +285,6 @@ def in_subprocess(
             sys.exit(f"{name} failed:\n{out.stdout[-2000:]}{out.stderr[-4000:]}")
         print(f"({name}: result printed, then pyarrow's S3 shutdown aborted it)", file=sys.stderr)
     return json.loads(lines[-1])
-
-
-#: What pyarrow's S3 shutdown race prints when it aborts a finished process.
-S3_EXIT_ABORT = "terminate called without an active exception"
 
 
 def cpu_seconds() -> float:

@@ -9,20 +9,30 @@ import types
 from neowise_lightcurves import exits
 
 
-def test_the_runs_scheduler_timer_is_released_and_no_other():
-    """The timers Snakemake's own scheduler arms (its real method, not a copy): the run's
-    are cancelled, another run's scheduler's and anyone else's are left to fire."""
+def scheduler():
+    """What Snakemake's scheduler's re-evaluation timer touches of it (``_open_jobs``), and
+    the event (``released``) its firing sets."""
+    released = threading.Event()
+    return types.SimpleNamespace(
+        _open_jobs=types.SimpleNamespace(release=released.set), released=released
+    )
+
+
+def arm(scheduler, delay):
+    """A timer armed by Snakemake's own method (not a copy), as after each round of jobs."""
     from snakemake.scheduling.job_scheduler import JobScheduler
 
-    def scheduler():
-        released = threading.Event()
-        return types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
+    JobScheduler._schedule_reevalutation(scheduler, delay)
 
+
+def test_the_runs_scheduler_timer_is_released_and_no_other():
+    """The timers Snakemake's scheduler arms: the run's are cancelled, another run's
+    scheduler's and anyone else's are left to fire."""
     ours, other = scheduler(), scheduler()
     before = set(threading.enumerate())
-    JobScheduler._schedule_reevalutation(ours, 60)  # as after each round of jobs
+    arm(ours, 60)
     ours_timers = [t for t in threading.enumerate() if t not in before]
-    JobScheduler._schedule_reevalutation(other, 0.2)
+    arm(other, 0.2)
     fired = threading.Event()
     anyone = threading.Timer(0.2, fired.set)
     anyone.start()
@@ -31,24 +41,21 @@ def test_the_runs_scheduler_timer_is_released_and_no_other():
     for timer in ours_timers:
         timer.join(timeout=10)
         assert not timer.is_alive()  # ended now, not after its 60 s
-    assert not ours._open_jobs.release.__self__.is_set()  # cancelled, not fired
+    assert not ours.released.is_set()  # cancelled, not fired
     anyone.join(timeout=10)
     assert fired.is_set()
     deadline = time.monotonic() + 10
-    while not other._open_jobs.release.__self__.is_set() and time.monotonic() < deadline:
+    while not other.released.is_set() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert other._open_jobs.release.__self__.is_set()  # the other run's timer fired
+    assert other.released.is_set()  # the other run's timer fired
     assert exits.release_scheduler_timers(ours) == 0
 
 
 def test_without_a_scheduler_every_schedulers_timer_is_released():
-    from snakemake.scheduling.job_scheduler import JobScheduler
-
-    released = threading.Event()
-    one = types.SimpleNamespace(_open_jobs=types.SimpleNamespace(release=released.set))
-    JobScheduler._schedule_reevalutation(one, 60)
+    one = scheduler()
+    arm(one, 60)
     assert exits.release_scheduler_timers() == 1
-    assert not released.is_set()
+    assert not one.released.is_set()
 
 
 def test_a_jobs_process_skips_the_final_collections(tmp_path):

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from neowise_lightcurves import exits
+from . import exits
 
 #: The last line of a job's log: its process's CPU seconds, start-up and work.
 CPU_LINE = "process CPU: start-up {start:.3f} s, work {work:.3f} s"
