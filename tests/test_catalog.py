@@ -61,3 +61,29 @@ def test_explain_reads_status_codes_as_words():
     denied = OSError("AWS Error ACCESS_DENIED during HeadObject operation: HTTP 403")
     assert catalog.explain(denied).startswith("access denied (403)")
     assert catalog.explain(OSError("HTTP response code 404")).startswith("not found (404)")
+
+
+def test_every_catalogue_of_a_process_writes_its_own_record(tiny_catalog, tmp_path):
+    """COUNT_BYTES_ENV: two catalogues opened in one process (the one job opens one a year)
+    each write their reads at exit, neither over the other's."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "io"
+    code = f"""
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from neowise_lightcurves import catalog, iocount
+for year in ("year1", "year2"):
+    cat = iocount.from_environment(catalog.open_catalog({str(tiny_catalog)!r}))
+    infos = cat.filesystem.get_file_info(pafs.FileSelector(cat.path(year), recursive=True))
+    files = sorted(i.path for i in infos if i.type == pafs.FileType.File)
+    pq.ParquetFile(cat.filesystem.open_input_file(files[0])).read(columns=["ra"])
+"""
+    env = dict(os.environ, **{iocount.COUNT_BYTES_ENV: str(folder)})
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    assert len(records) == 2
+    assert all(r["files"] == 1 and r["bytes"] > 0 for r in records)

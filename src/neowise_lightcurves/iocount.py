@@ -1,19 +1,23 @@
 """Counting what a catalogue reads: bytes, files and read calls through a wrapping pyarrow
 filesystem. Measurement only: the benchmarks set :data:`COUNT_BYTES_ENV` and each match job then
-writes what it read to ``{folder}/{pid}.json`` at exit.
+writes what it read to ``{folder}/{pid}-{n}.json`` at exit (``n``: the catalogue's number in the
+process; the one job opens one a year).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import threading
 
 from .catalog import Catalog
 
 #: Set to a folder to make every catalogue opened in this process count the bytes it reads and
-#: write ``{folder}/{pid}.json`` at exit (``benchmarks/`` uses it).
+#: write ``{folder}/{pid}-{n}.json`` at exit (``benchmarks/`` uses it).
 COUNT_BYTES_ENV = "NEOWISE_LC_COUNT_BYTES"
+#: Numbers the catalogues a process opens, so that each writes its own record.
+_OPENED = itertools.count()
 
 
 class ReadCounter:
@@ -130,10 +134,11 @@ def from_environment(catalog: Catalog) -> Catalog:
 
     counter = ReadCounter()
     opened = time.time()
+    record = os.path.join(folder, f"{os.getpid()}-{next(_OPENED)}.json")
 
     def report():
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as fh:
+        with open(record, "w") as fh:
             json.dump(
                 {
                     "bytes": counter.bytes,
