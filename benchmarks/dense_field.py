@@ -371,6 +371,7 @@ def run_one(sky: Path, workdir: Path, bound: int, kill_above_gb: float) -> dict:
         "match": {"radius_arcsec": RADIUS_ARCSEC, "cuts": "", "max_shard_targets": bound},
         "outputs": {"per_target_formats": []},
         "plots": {"top_n": 5},
+        "one_job": False,  # the staged rules, whatever the sample's size
     }
     (wd / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     snakemake = Path(sys.executable).with_name("snakemake")

@@ -114,6 +114,7 @@ def prepare(case: Case) -> None:
         "match": {"radius_arcsec": RADIUS_ARCSEC},
         "outputs": {"per_target_formats": []},
         "plots": {"top_n": case.top_n},
+        "one_job": False,  # the staged rules (auto would run a small case in one job)
     }
     case.config.write_text(yaml.safe_dump(config))
     snakemake(case, "--until", "manifest")

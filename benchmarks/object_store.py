@@ -65,6 +65,7 @@ METHODS = (
     "fetch-notebook",
     "ours-one-job",
     "ours-one-job-notebook",
+    "ours-default",
 )
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
@@ -72,10 +73,13 @@ MAIN_METHODS = METHODS[:4]
 NOTEBOOK_COLUMNS = {"match": {"columns": "notebook"}}
 #: The workflow's settings on top of read_path's, by method ("ours" and its variants).
 OURS = {
-    "ours": {},
+    # the staged rules, as every table before one_job: auto (2026-12-07) ran the workflow: auto
+    # would run these small target files in one job
+    "ours": {"one_job": False},
     "ours-notebook": NOTEBOOK_COLUMNS,
     "ours-one-job": {"one_job": True},
     "ours-one-job-notebook": {"one_job": True, **NOTEBOOK_COLUMNS},
+    "ours-default": {},  # the workflow's defaults: one_job: auto
 }
 
 
@@ -613,22 +617,24 @@ def notebook_table(results_path: Path) -> None:
 
 def one_job_table(results_path: Path) -> None:
     """Where the one-job runs ran (``one_job: true``): the workflow staged and in one job,
-    with default and with the notebook's columns, against the notebook method; the
+    with default and with the notebook's columns, and with the workflow's defaults (``one_job:
+    auto``), against the notebook method; the
     Snakemake + start-up share of the one-job run's CPU; whether the rows are the same. Times
     and CPU are medians over a case's runs (:func:`density_results`); their count is the
     last column but one, and each one-job run's wall time and the notebook method's the last."""
     results = density_results(results_path)
-    order = ("ours", "ours-one-job", "ours-one-job-notebook", "baseline")
+    order = ("ours", "ours-one-job", "ours-one-job-notebook", "ours-default", "baseline")
     cases = sorted({k[:4] for k in results if k[4] == "ours-one-job"})
     if not cases:
         return
     print(
         "\n| layout | latency | targets | wall: ours / one job / one job (notebook columns) / "
-        "notebook (s) | ours/notebook | one job/notebook | one job (notebook columns)/notebook "
-        "| CPU s: one job / notebook | Snakemake + start-up share of the one job's CPU | "
-        "same rows | runs | each run: one job; notebook (s) |"
+        "defaults / notebook (s) | ours/notebook | one job/notebook | one job (notebook "
+        "columns)/notebook | defaults/notebook | CPU s: one job / notebook | Snakemake + "
+        "start-up share of the one job's CPU | same rows | runs | each run: one job; notebook "
+        "(s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         got = {m: results[(*case, m)] for m in order if (*case, m) in results}
         o = got["ours-one-job"]
@@ -640,6 +646,7 @@ def one_job_table(results_path: Path) -> None:
             f"{_ratio(got, 'ours', 'baseline', missing='-')} | "
             f"{_ratio(got, 'ours-one-job', 'baseline', missing='-')} | "
             f"{_ratio(got, 'ours-one-job-notebook', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-default', 'baseline', missing='-')} | "
             f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-one-job', 'baseline'))} | "
             f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
             f"{_walls(got, 'ours-one-job')}; {_walls(got, 'baseline')} |"

@@ -123,6 +123,7 @@ def plan_case(workdir: Path, name: str, targets: pd.DataFrame, match: dict) -> t
         "targets": {"source": "file", "path": "targets.csv"},
         "catalog": {"root": IRSA, "years": list(range(1, 12))},
         "match": match,
+        "one_job": False,  # the staged rules' jobs (auto would run a small sample in one job)
     }
     manifest_wall, _ = snakemake(workdir, cfg, "--until", "manifest")
     wall, out = snakemake(workdir, cfg, "-n")

@@ -134,3 +134,52 @@ def test_workflow_refuses_bad_configs_before_running(tmp_path, change, message):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and sum(ran.values()) == 0
     assert message in out, out[-2000:]
+
+
+def _targets_csv(path, rows):
+    path.write_text("id,ra,dec\n" + "".join(f"t{i},{i % 360},0.5\n" for i in range(rows)))
+    return str(path)
+
+
+def test_one_job_auto_by_the_targets_files_rows(tmp_path):
+    """one_job: auto is one job for a targets file of at most ONE_JOB_MAX_TARGETS rows, stages
+    for more, for a file whose rows cannot be counted, for VizieR and the demo; true and false
+    are themselves whatever the targets."""
+    from neowise_lightcurves.config import ONE_JOB_MAX_TARGETS, one_job
+
+    small = _targets_csv(tmp_path / "small.csv", ONE_JOB_MAX_TARGETS)
+    large = _targets_csv(tmp_path / "large.csv", ONE_JOB_MAX_TARGETS + 1)
+    binary = str(tmp_path / "b.xml")
+    from astropy.table import Table
+
+    Table({"id": ["a"], "ra": [1.0], "dec": [2.0]}).write(
+        binary, format="votable", tabledata_format="binary2"
+    )
+
+    def cfg(value, source="file", path=None):
+        out = copy.deepcopy(DEFAULTS)
+        out["one_job"] = value
+        out["targets"].update(source=source, path=path)
+        validate(out, SCHEMA)
+        return out
+
+    assert DEFAULTS["one_job"] == "auto"
+    assert one_job(cfg("auto", path=small)) is True
+    assert one_job(cfg("auto", path=large)) is False
+    assert one_job(cfg("auto", path=binary)) is False
+    assert one_job(cfg("auto", source="demo")) is False
+    assert one_job(cfg("auto", source="vizier")) is False
+    for path in (small, large, binary):
+        assert one_job(cfg(True, path=path)) is True
+        assert one_job(cfg(False, path=path)) is False
+    with pytest.raises(Exception, match="one_job"):
+        cfg("sometimes")
+
+
+def test_config_yaml_states_the_one_job_limit():
+    """config.yaml's comment on one_job: auto gives the limit the code uses."""
+    from neowise_lightcurves.config import ONE_JOB_MAX_TARGETS
+
+    text = (ROOT / "config.yaml").read_text()
+    comment = text[text.index("one_job:") : text.index("outdir:")]
+    assert f"at most {ONE_JOB_MAX_TARGETS} rows" in comment

@@ -360,6 +360,26 @@ def one_job_counts(workdir):
     return ast.literal_eval(text.split("one job: ", 1)[1].splitlines()[0])
 
 
+def test_one_job_auto_picks_by_the_targets_files_rows(tmp_path):
+    """one_job: auto (the default): a targets file of at most 500 rows runs in one job, a
+    longer one in stages (dry runs)."""
+    from neowise_lightcurves.config import ONE_JOB_MAX_TARGETS
+
+    rng = np.random.default_rng(3)
+    for rows, one in ((3, True), (ONE_JOB_MAX_TARGETS + 1, False)):
+        csv = tmp_path / f"targets-{rows}.csv"
+        pd.DataFrame(
+            {"id": [f"t{i}" for i in range(rows)], "ra": rng.uniform(0, 360, rows)}
+        ).assign(dec=rng.uniform(-60, 60, rows)).to_csv(csv, index=False)
+        cfg = deep_update(
+            TINY, {"one_job": "auto", "targets": {"source": "file", "path": str(csv)}}
+        )
+        ran, proc = snakemake(tmp_path / f"run-{rows}", cfg, "-n")
+        out = proc.stdout + proc.stderr
+        assert (ran["one_job"] == 1) is one and (ran["targets"] == 1) is not one, out[-3000:]
+        assert ("one_job: auto:" in out) is one
+
+
 def test_one_job_same_outputs_and_caches(tmp_path):
     """`one_job: true`: the whole run in one job, with the staged run's outputs (the MEP, a
     cut's column read later), and match caches that either kind of run reuses."""

@@ -21,6 +21,8 @@ TINY = {
     "catalog": {"root": "demo", "years": [1, 2]},
     "match": {"threads": 1},
     "plots": {"top_n": 3},
+    # the staged rules (one_job: auto would run a small targets file in one job)
+    "one_job": False,
 }
 
 

@@ -10,6 +10,7 @@ The catalogue and the sky
   motion       proper motions: widened cones, positions at each detection's time
 Targets and the plan
   targets      reading and validating target tables (demo, file, VizieR)
+  target_formats  a targets file's format, and its rows counted without reading it
   tap          TAP queries (VizieR, the AllWISE MEP): limits, overflows, retries
   manifest     which partitions each target touches; shards and groups (density-adaptive);
                cache keys of match jobs; the plan's text

@@ -189,6 +189,29 @@ def resolve(cfg: dict) -> Resolved:
     )
 
 
+#: ``one_job: auto`` runs the whole run in one job for a targets file of at most this many rows.
+ONE_JOB_MAX_TARGETS = 500
+
+
+def one_job(cfg: dict) -> bool:
+    """Whether a validated configuration ``cfg`` runs in one job (rule ``one_job``) rather than
+    in stages: ``one_job`` itself when it is true or false. ``auto``: in one job when the
+    targets are a file (``targets.source: file``) of at most :data:`ONE_JOB_MAX_TARGETS` rows,
+    counted without reading it (:func:`~neowise_lightcurves.target_formats.count_rows`); in
+    stages for a longer file, one whose rows cannot be counted so, a VizieR query or the demo's
+    targets. Either way the outputs and the match cache files are the same."""
+    value = cfg["one_job"]
+    if value != "auto":
+        return bool(value)
+    targets = cfg["targets"]
+    if targets["source"] != "file" or not targets["path"]:
+        return False
+    from .target_formats import count_rows
+
+    rows = count_rows(targets["path"], ONE_JOB_MAX_TARGETS)
+    return rows is not None and rows <= ONE_JOB_MAX_TARGETS
+
+
 def stage_params(cfg: dict, resolved: Resolved | None = None) -> dict[str, dict]:
     """Each stage's settings (its rule's ``params:``, the keywords of its function in
     :mod:`~neowise_lightcurves.stages`), by stage name, from a validated configuration ``cfg``

@@ -13,6 +13,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from .target_formats import TargetError, table_format
+
 log = logging.getLogger(__name__)
 
 #: Column names tried, in order, when the config names none.
@@ -28,36 +30,8 @@ MAX_PM_MAS_PER_YEAR = 20_000.0
 #: Reference epochs accepted (Julian years).
 EPOCH_RANGE = (1900.0, 2100.0)
 
-#: The notebook's target list: Downes et al. CVs from VizieR.
-
-_FORMATS = {
-    ".csv": "ascii.csv",
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-    ".fit": "fits",
-    ".fits.gz": "fits",
-    ".xml": "votable",
-    ".vot": "votable",
-    ".votable": "votable",
-    ".parquet": "parquet",
-}
-
+#: Rows an error message lists before it says how many more.
 _MAX_LISTED = 5
-
-
-class TargetError(ValueError):
-    """A target table that cannot be used; the message names the file, column and rows."""
-
-
-def table_format(path: str) -> str:
-    """astropy ``format=`` for a targets file, chosen by its extension."""
-    lower = path.lower()
-    for ext in sorted(_FORMATS, key=len, reverse=True):
-        if lower.endswith(ext):
-            return _FORMATS[ext]
-    raise TargetError(
-        f"targets file {path!r}: unknown extension; use one of {', '.join(sorted(_FORMATS))}"
-    )
 
 
 def read_table(path: str) -> pd.DataFrame:

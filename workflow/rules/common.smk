@@ -26,7 +26,6 @@ try:
 except ValueError as err:
     raise WorkflowError(f"config: {err}") from None
 OUTDIR = RESOLVED.outdir
-ONE_JOB = config["one_job"]  # the whole run in one job (rule one_job)
 LOGDIR = f"{OUTDIR}/logs"
 DEMO_CATALOG = RESOLVED.demo_catalog
 DEMO_TARGETS = RESOLVED.demo_targets
@@ -75,6 +74,14 @@ if config["targets"]["source"] == "file":
             f"config: targets.path {_path!r} is not a readable file "
             f"(working folder: {os.getcwd()})"
         )
+# the whole run in one job (the one_job rule) or in stages (auto decides by the file's rows)
+ONE_JOB = nl_config.one_job(config)
+if config["one_job"] == "auto" and ONE_JOB:
+    logger.info(
+        f"one_job: auto: {config['targets']['path']} has at most "
+        f"{nl_config.ONE_JOB_MAX_TARGETS} targets, the whole run is one job (one_job: false "
+        "runs it in stages)"
+    )
 # Before version 0.2 the light curves were one file; now they are a folder of one file per shard.
 for _name in ("lightcurves.parquet", "binned.parquet"):
     if os.path.isfile(f"{OUTDIR}/{_name}"):
