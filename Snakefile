@@ -3,7 +3,8 @@
 #
 #   targets -> manifest (checkpoint) -> match (one job per year and shard, cached)
 #           -> lightcurves + summary -> plots (in the report)
-#   or, with one_job: true (small samples), all of it in one job.
+#   or, for a small sample (one_job: auto and a small targets file, or true), all of it
+#   in one job.
 #
 # This file is only wiring; the rules are in workflow/rules/, the logic in the
 # neowise_lightcurves package (src/).

@@ -73,13 +73,11 @@ MAIN_METHODS = METHODS[:4]
 NOTEBOOK_COLUMNS = {"match": {"columns": "notebook"}}
 #: The workflow's settings on top of read_path's, by method ("ours" and its variants).
 OURS = {
-    # the staged rules, as every table before one_job: auto (2026-12-07) ran the workflow: auto
-    # would run these small target files in one job
-    "ours": {"one_job": False},
+    "ours": {},  # the staged rules (read_path.workflow_config)
     "ours-notebook": NOTEBOOK_COLUMNS,
     "ours-one-job": {"one_job": True},
     "ours-one-job-notebook": {"one_job": True, **NOTEBOOK_COLUMNS},
-    "ours-default": {},  # the workflow's defaults: one_job: auto
+    "ours-default": {"one_job": "auto"},  # the workflow's default
 }
 
 

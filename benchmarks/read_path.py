@@ -599,6 +599,9 @@ def workflow_config(targets_csv: Path, radius_arcsec: float, catalog: dict) -> d
         "match": {"radius_arcsec": radius_arcsec, "cuts": CUTS},
         "plots": {"top_n": 1},
         "outputs": {"per_target_formats": []},  # the other methods write no per-target files
+        # the staged rules, as every table before one_job: auto (2026-12-07) ran them: auto
+        # would run a small target file in one job
+        "one_job": False,
     }
 
 

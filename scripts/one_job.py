@@ -1,4 +1,5 @@
-"""Rule one_job: every stage of a run in this one job (one_job: true)."""
+"""Rule one_job: every stage of a run in this one job (``one_job``: true, or auto for a small
+targets file)."""
 
 import pyarrow as pa
 

@@ -156,10 +156,12 @@ def test_one_job_auto_by_the_targets_files_rows(tmp_path):
         binary, format="votable", tabledata_format="binary2"
     )
 
-    def cfg(value, source="file", path=None):
+    def cfg(value, source="file", path=None, root="demo", mep=False):
         out = copy.deepcopy(DEFAULTS)
         out["one_job"] = value
         out["targets"].update(source=source, path=path)
+        out["catalog"]["root"] = root
+        out["catalog"]["allwise_mep"]["enabled"] = mep
         validate(out, SCHEMA)
         return out
 
@@ -169,6 +171,10 @@ def test_one_job_auto_by_the_targets_files_rows(tmp_path):
     assert one_job(cfg("auto", path=binary)) is False
     assert one_job(cfg("auto", source="demo")) is False
     assert one_job(cfg("auto", source="vizier")) is False
+    # the MEP through TAP: its queries run on the submitting host, 4 at once, in stages
+    assert one_job(cfg("auto", path=small, root="s3://bucket/x", mep=True)) is False
+    assert one_job(cfg("auto", path=small, root="s3://bucket/x")) is True
+    assert one_job(cfg("auto", path=small, mep=True)) is True  # the demo's local copy
     for path in (small, large, binary):
         assert one_job(cfg(True, path=path)) is True
         assert one_job(cfg(False, path=path)) is False
@@ -177,9 +183,19 @@ def test_one_job_auto_by_the_targets_files_rows(tmp_path):
 
 
 def test_config_yaml_states_the_one_job_limit():
-    """config.yaml's comment on one_job: auto gives the limit the code uses."""
+    """config.yaml's comment on one_job: auto, and the docs, give the limit the code uses."""
+    import re
+
     from neowise_lightcurves.config import ONE_JOB_MAX_TARGETS
 
     text = (ROOT / "config.yaml").read_text()
     comment = text[text.index("one_job:") : text.index("outdir:")]
     assert f"at most {ONE_JOB_MAX_TARGETS} rows" in comment
+    # and every doc that gives the limit
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    stated = [
+        (path.name, int(n))
+        for path in docs
+        for n in re.findall(r"at most (\d+) rows", path.read_text().replace("\n", " "))
+    ]
+    assert len(stated) >= 4 and {n for _, n in stated} == {ONE_JOB_MAX_TARGETS}, stated

@@ -135,8 +135,12 @@ def test_mep_layout(written):
 
 
 def _run(root_written, workdir):
-    """One workflow run on the real rows: 6", no cuts, years 1-11 and the MEP's local copy."""
-    config = realrows.workflow_config(root_written, match={"threads": 1}, plots={"top_n": 1})
+    """One workflow run on the real rows: 6", no cuts, years 1-11 and the MEP's local copy, in
+    stages (one_job: auto would run these few targets in one job, which
+    test_one_job_same_outputs_and_caches holds to the same outputs)."""
+    config = realrows.workflow_config(
+        root_written, match={"threads": 1}, plots={"top_n": 1}, one_job=False
+    )
     snakemake(workdir, config)
     return workdir / "results"
 

@@ -7,12 +7,9 @@ from astropy.table import Table
 from neowise_lightcurves import target_formats, targets
 from neowise_lightcurves.target_formats import count_rows
 
+#: One extension of each format.
 FORMATS = {
-    ".csv": "ascii.csv",
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-    ".xml": "votable",
-    ".parquet": "parquet",
+    ext: target_formats._FORMATS[ext] for ext in (".csv", ".ecsv", ".fits", ".xml", ".parquet")
 }
 
 
@@ -37,6 +34,9 @@ def test_counts_what_astropy_reads(tmp_path, ext, n):
     table(n).write(path, format=FORMATS[ext])
     if n:
         assert len(targets.read_table(path)) == n
+    elif ext == ".xml":  # astropy writes no DATA element for no rows: not counted, None
+        assert count_rows(path, 1000) is None
+        return
     assert count_rows(path, 1000) == n
     assert count_rows(path, 5) == min(n, 6)
 
@@ -78,8 +78,61 @@ def test_none_where_rows_cannot_be_told(tmp_path):
     assert count_rows(str(tmp_path / "missing.csv"), 100) is None
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     assert count_rows(str(tmp_path / "bad.parquet"), 100) is None
-    (tmp_path / "image.fits").write_bytes(b"")
+    (tmp_path / "empty.fits").write_bytes(b"")
+    assert count_rows(str(tmp_path / "empty.fits"), 100) is None
+    from astropy.io import fits
+
+    fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]).writeto(tmp_path / "image.fits")
     assert count_rows(str(tmp_path / "image.fits"), 100) is None
+
+
+def test_line_endings_as_astropy_reads_them(tmp_path):
+    """CR-only (old Mac) and CRLF line endings: every row counted, as astropy reads it."""
+    rows = "".join(f"t{i},{i},1.5" + "{nl}" for i in range(600))
+    for name, nl in (("cr", "\r"), ("crlf", "\r\n"), ("lf", "\n")):
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(("id,ra,dec" + nl + rows.replace("{nl}", nl)).encode())
+        assert len(targets.read_table(str(path))) == 600
+        assert count_rows(str(path), 1000) == 600
+        assert count_rows(str(path), 500) == 501
+
+
+@pytest.mark.parametrize("ext", [".csv", ".ecsv", ".xml"])
+def test_compressed_or_wide_text_is_not_counted(tmp_path, ext):
+    """A text file astropy decompresses whatever its name (gzip, bzip2, xz), or decodes from
+    UTF-16: its bytes are not its lines, so None (never a count too low)."""
+    import bz2
+    import gzip
+    import lzma
+
+    plain = tmp_path / f"plain{ext}"
+    table(600).write(plain, format=FORMATS[ext])
+    data = plain.read_bytes()
+    wide = plain.read_text().encode("utf-16")
+    for name, raw in (
+        ("gz", gzip.compress(data)),
+        ("bz2", bz2.compress(data)),
+        ("xz", lzma.compress(data)),
+        ("utf16", wide),
+    ):
+        path = tmp_path / f"{name}{ext}"
+        path.write_bytes(raw)
+        if name != "utf16":  # astropy reads them: a count would have to be 600
+            assert len(targets.read_table(str(path))) == 600
+        assert count_rows(str(path), 1000) is None, name
+
+
+def test_votable_in_other_serializations_is_not_counted(tmp_path):
+    """Only TABLEDATA's rows are counted: a VOTable whose rows are in a PARQUET, FITS or BINARY
+    element (or not there at all) gives None."""
+    for element in ('PARQUET type="VOTable-remote-file"', "FITS", "BINARY", "BINARY2"):
+        name = element.split()[0]
+        text = (
+            '<?xml version="1.0"?><VOTABLE><RESOURCE><TABLE><FIELD name="ra" datatype="double"/>'
+            f'<DATA><{element}><STREAM href="x"/></{name}></DATA></TABLE></RESOURCE></VOTABLE>'
+        )
+        (tmp_path / f"{name}.xml").write_text(text)
+        assert count_rows(str(tmp_path / f"{name}.xml"), 100) is None, name
 
 
 def test_fits_first_table_extension(tmp_path):
@@ -124,9 +177,12 @@ def test_stops_reading_a_long_csv_early(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.fh.close()
 
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
     real_open = open
     monkeypatch.setattr(
         target_formats, "open", lambda *a, **k: Counting(real_open(*a, **k)), raising=False
     )
     assert count_rows(str(path), 500) == 501
-    assert opened and opened[0].lines <= 503
+    assert opened and opened[-1].lines <= 503

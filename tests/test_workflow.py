@@ -15,6 +15,7 @@ from conftest import brute_force_pairs
 from workflow_helpers import (
     REPO,
     TINY,
+    command,
     deep_update,
     dry_run_counts,
     groups,
@@ -378,6 +379,23 @@ def test_one_job_auto_picks_by_the_targets_files_rows(tmp_path):
         out = proc.stdout + proc.stderr
         assert (ran["one_job"] == 1) is one and (ran["targets"] == 1) is not one, out[-3000:]
         assert ("one_job: auto:" in out) is one
+
+    # a cluster job parses the workflow again: it takes the run's decision from the environment
+    # (here one job, against the 501 rows' stages), where a run of its own counts again
+    import os
+    import subprocess
+
+    from neowise_lightcurves.config import ONE_JOB_ENV
+
+    env = dict(os.environ, **{ONE_JOB_ENV: "1"})
+    for mode, one in ((["--mode", "remote"], True), ([], False)):
+        args = command(tmp_path / f"run-{rows}", cfg, "-n", *mode)
+        proc = subprocess.run(
+            [*args, "--", "results/summary.parquet"], capture_output=True, text=True, env=env
+        )
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert ("rule one_job:" in out) is one and ("rule targets:" in out) is not one, mode
 
 
 def test_one_job_same_outputs_and_caches(tmp_path):

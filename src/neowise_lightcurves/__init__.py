@@ -41,7 +41,7 @@ Outputs
   plots        epoch and overview figures
   costs        every job's cost record (Snakemake benchmark files), per rule
 The stages
-  stages       each rule's work as a function, and the whole run in one job (one_job: true)
+  stages       each rule's work as a function, and the whole run in one job (one_job)
 Looking at the results
   rundata      a run's summary, then one target's rows, files and cut detections on demand
   interactive  Bokeh figures of one target (light curve, visit, folded, offsets)

@@ -39,7 +39,8 @@ CACHE_RULES = (MATCH_RULE, MEP_RULE, COLUMNS_RULE)
 ONCE_RULES = ("targets", "manifest", "summary", "plots", "overview")
 DEMO_TARGETS_RULE, DEMO_MEP_RULE, DEMO_YEAR_RULE = "demo_targets", "demo_allwise", "demo_year"
 LIGHTCURVES_RULE = "lightcurves"
-#: The rule of a run in one job (``one_job: true``), instead of the staged rules.
+#: The rule of a run in one job (``one_job``: :func:`neowise_lightcurves.config.one_job`),
+#: instead of the staged rules.
 ONE_JOB_RULE = "one_job"
 
 #: Folders under ``outdir`` that hold one entry per cache file: the files themselves, and the

@@ -191,20 +191,28 @@ def resolve(cfg: dict) -> Resolved:
 
 #: ``one_job: auto`` runs the whole run in one job for a targets file of at most this many rows.
 ONE_JOB_MAX_TARGETS = 500
+#: The environment variable that carries a run's decision (``1``: one job, ``0``: stages) to
+#: its cluster jobs, which parse the workflow again (``workflow/rules/common.smk``).
+ONE_JOB_ENV = "NEOWISE_LC_ONE_JOB"
 
 
-def one_job(cfg: dict) -> bool:
+def one_job(cfg: dict, resolved: Resolved | None = None) -> bool:
     """Whether a validated configuration ``cfg`` runs in one job (rule ``one_job``) rather than
     in stages: ``one_job`` itself when it is true or false. ``auto``: in one job when the
     targets are a file (``targets.source: file``) of at most :data:`ONE_JOB_MAX_TARGETS` rows,
     counted without reading it (:func:`~neowise_lightcurves.target_formats.count_rows`); in
     stages for a longer file, one whose rows cannot be counted so, a VizieR query or the demo's
-    targets. Either way the outputs and the match cache files are the same."""
+    targets, and when the AllWISE MEP comes through TAP (its queries run on the submitting host,
+    at most 4 at once, in stages; ``resolved``: what ``cfg`` implies, :func:`resolve` when not
+    given). Either way the outputs and the match cache files are the same."""
     value = cfg["one_job"]
     if value != "auto":
         return bool(value)
     targets = cfg["targets"]
     if targets["source"] != "file" or not targets["path"]:
+        return False
+    r = resolved or resolve(cfg)
+    if r.allwise_key is not None and r.allwise_source == "tap":
         return False
     from .target_formats import count_rows
 

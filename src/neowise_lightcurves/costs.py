@@ -33,7 +33,7 @@ def run_jobs(
     (:func:`~neowise_lightcurves.manifest.radius_tag`; the AllWISE MEP's, year ``"allwise"``,
     as ``match_allwise``), their ``match_columns`` jobs when the run reads a columns file
     (``key``, :func:`~neowise_lightcurves.cache.columns_key`) and each light-curve job (one
-    per group of ``groups``). Not ``staged`` (``one_job: true``): the rules run once and the
+    per group of ``groups``). Not ``staged`` (a run in one job): the rules run once and the
     demo's years only, the run's one job among the former."""
     from . import surveys
     from .cache import (

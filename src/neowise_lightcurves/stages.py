@@ -1,5 +1,6 @@
 """A run's stages as functions: what each rule's script calls, and :func:`run_in_one_job`, which
-runs them all in one process for a small sample (``one_job: true``).
+runs them all in one process for a small sample (``one_job``: true, or auto for a small targets
+file: :func:`neowise_lightcurves.config.one_job`).
 
 Each stage takes the paths its rule names (inputs, outputs) and, as keywords, the rule's
 ``params:``, which :func:`neowise_lightcurves.config.stage_params` works out from the

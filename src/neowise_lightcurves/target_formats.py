@@ -36,9 +36,14 @@ def table_format(path: str) -> str:
 
 
 #: A VOTable's rows in its TABLEDATA serialization (``<TR>``, with or without a namespace
-#: prefix), and the binary serializations, whose rows cannot be counted without decoding them.
-_VOTABLE_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?TR[\s>]")
-_VOTABLE_BINARY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:BINARY2?|FITS)[\s>]")
+#: prefix); that serialization; and the others, whose rows cannot be counted without decoding.
+_PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_VOTABLE_ROW = re.compile(_PREFIX + rb"TR[\s>]")
+_VOTABLE_TABLEDATA = re.compile(_PREFIX + rb"TABLEDATA[\s>]")
+_VOTABLE_OTHER = re.compile(_PREFIX + rb"(?:BINARY2?|FITS|PARQUET)[\s>]")
+#: How a file starts when astropy would decompress it whatever its name (gzip, bzip2, xz) or
+#: decode it from UTF-16 or UTF-32 (a byte-order mark): its bytes are not its text's lines.
+_NOT_PLAIN_TEXT = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def count_rows(path: str, limit: int) -> int | None:
@@ -50,14 +55,18 @@ def count_rows(path: str, limit: int) -> int | None:
     - FITS: ``NAXIS2`` of its first table extension (the one
       :func:`~neowise_lightcurves.targets.read_table` reads).
     - CSV: the lines that are not blank, less the line of column names (astropy's CSV reader
-      skips blank lines and nothing else). A quoted field that spans lines counts once per
-      line: the count can come out higher than the table's, never lower.
+      skips blank lines and nothing else; any line ending, ``\\n``, ``\\r\\n`` or ``\\r``). A
+      quoted field that spans lines counts once per line: the count can come out higher than
+      the table's rows, not lower.
     - ECSV: the same, less its ``#`` lines (its header).
-    - VOTable: its ``<TR>`` elements (every table's: never lower either).
+    - VOTable in its TABLEDATA serialization: its ``<TR>`` elements (every table's: not lower
+      either).
 
-    Returns None where this cannot be told: a file that cannot be opened or parsed so, a
-    VOTable in a binary serialization, an unknown extension. Nothing here raises for a bad
-    file: :func:`~neowise_lightcurves.targets.read_table` is what reports it.
+    Returns None where this cannot be told, so: a file that cannot be opened or parsed so, a
+    text file compressed (gzip, bzip2, xz: astropy decompresses them whatever their name) or
+    in UTF-16 or UTF-32, a VOTable in another serialization, a FITS file without a table
+    extension, an unknown extension. Nothing here raises for a bad file:
+    :func:`~neowise_lightcurves.targets.read_table` is what reports it.
     """
     try:
         fmt = table_format(path)
@@ -71,6 +80,9 @@ def count_rows(path: str, limit: int) -> int | None:
             return min(pq.read_metadata(path).num_rows, cap)
         if fmt == "fits":
             return _fits_rows(path, cap)
+        with open(path, "rb") as fh:
+            if fh.read(6).startswith(_NOT_PLAIN_TEXT):
+                return None
         if fmt == "votable":
             return _votable_rows(path, cap)
         return _text_rows(path, cap, comments=fmt == "ascii.ecsv")
@@ -80,23 +92,28 @@ def count_rows(path: str, limit: int) -> int | None:
 
 def _text_rows(path: str, cap: int, comments: bool) -> int:
     """CSV/ECSV data lines (:func:`count_rows`; ``comments``: not ``#`` lines), at most
-    ``cap``."""
+    ``cap``. Lines as Python's universal newlines split them, and each of those as
+    ``str.splitlines`` does (astropy's pure-Python reader's split)."""
     lines = 0
-    with open(path, "rb") as fh:
+    with open(path, encoding="utf-8", errors="replace", newline=None) as fh:
         for line in fh:
-            text = line.strip()
-            if text and not (comments and text.startswith(b"#")):
-                lines += 1
-                if lines > cap:  # the names' line, then more than cap rows
-                    break
+            for part in line.splitlines():
+                text = part.strip()
+                if text and not (comments and text.startswith("#")):
+                    lines += 1
+            if lines > cap:  # the names' line and cap rows: more than cap - 1 rows, enough
+                break
     return min(max(lines - 1, 0), cap)
 
 
 def _fits_rows(path: str, cap: int) -> int | None:
-    """NAXIS2 of the first table extension of a FITS file (read header by header)."""
+    """NAXIS2 of the first table extension of a FITS file (read header by header); None
+    without one, or with random groups in its primary HDU (a table to astropy)."""
     from astropy.io import fits
 
     with fits.open(path, lazy_load_hdus=True) as hdus:
+        if isinstance(hdus[0], fits.GroupsHDU):
+            return None
         i = 1
         while True:
             try:
@@ -109,19 +126,22 @@ def _fits_rows(path: str, cap: int) -> int | None:
 
 
 def _votable_rows(path: str, cap: int, chunk: int = 1 << 20) -> int | None:
-    """A VOTable's ``<TR>`` elements, read a chunk at a time until more than ``cap``; None for a
-    binary serialization."""
-    rows, tail = 0, b""
+    """A VOTable's ``<TR>`` elements, read a chunk at a time until more than ``cap``; None
+    unless it holds a TABLEDATA serialization and no other."""
+    rows, tail, tabledata = 0, b"", False
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             text = tail + block
-            if _VOTABLE_BINARY.search(text):
+            if _VOTABLE_OTHER.search(text):
                 return None
-            # a tag that starts in the last 32 bytes is counted with the next chunk, not twice
-            keep = max(len(text) - 32, 0)
-            rows += sum(1 for m in _VOTABLE_ROW.finditer(text) if m.start() < keep)
-            tail = text[keep:]
-            if rows > cap:
+            tabledata = tabledata or bool(_VOTABLE_TABLEDATA.search(text))
+            # the tag the chunk may have cut (from its last "<") waits for the next chunk
+            cut = text.rfind(b"<")
+            if cut < 0 or cut < len(text) - 4096:  # none, or no tag is that long: none was cut
+                cut = len(text)
+            rows += sum(1 for m in _VOTABLE_ROW.finditer(text, 0, cut))
+            tail = text[cut:]
+            if tabledata and rows > cap:
                 return cap
     rows += len(_VOTABLE_ROW.findall(tail))
-    return min(rows, cap)
+    return min(rows, cap) if tabledata else None

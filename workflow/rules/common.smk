@@ -74,9 +74,21 @@ if config["targets"]["source"] == "file":
             f"config: targets.path {_path!r} is not a readable file "
             f"(working folder: {os.getcwd()})"
         )
-# the whole run in one job (the one_job rule) or in stages (auto decides by the file's rows)
-ONE_JOB = nl_config.one_job(config)
-if config["one_job"] == "auto" and ONE_JOB:
+# the whole run in one job (the one_job rule) or in stages (auto decides by the file's rows),
+# decided once: a cluster job, which parses this file again, takes its run's decision from the
+# environment instead of counting again (the file could have changed, or be unreadable there)
+if workflow.remote_exec and nl_config.ONE_JOB_ENV in os.environ:
+    ONE_JOB = os.environ[nl_config.ONE_JOB_ENV] == "1"
+else:
+    ONE_JOB = nl_config.one_job(config, RESOLVED)
+os.environ[nl_config.ONE_JOB_ENV] = "1" if ONE_JOB else "0"
+
+
+envvars:
+    nl_config.ONE_JOB_ENV,
+
+
+if config["one_job"] == "auto" and ONE_JOB and not workflow.remote_exec:
     logger.info(
         f"one_job: auto: {config['targets']['path']} has at most "
         f"{nl_config.ONE_JOB_MAX_TARGETS} targets, the whole run is one job (one_job: false "

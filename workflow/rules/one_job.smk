@@ -1,5 +1,5 @@
-# one_job: true: the whole run, from the target list to the figures, in one job (a few hundred
-# targets or fewer, where each job's start-up would cost more than its work). The same outputs
+# The whole run, from the target list to the figures, in one job (one_job: true, or auto and a
+# small targets file: where each job's start-up would cost more than its work). The same outputs
 # and the same match cache files as the staged rules, so either kind of run reuses the other's.
 
 
@@ -40,7 +40,8 @@ rule one_job:
         "../../envs/neowise-lightcurves.yaml"
     threads: workflow.resource_settings.cores or 1  # every core of one machine (none given: 1)
     resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        # its matches run `threads` at a time (8 in profiles/slurm), each up to ~0.5 GB
+        mem_mb=lambda wildcards, threads, attempt: max(3000, 600 * threads) * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes
     params:
         outdir=lambda wildcards, output: os.path.dirname(output.summary),
