@@ -511,12 +511,10 @@ def write_year(
     year = year_name(year)
     sky_ = build_sky(seed, field_sources)
     table = year_table(sky_, year, seed)
-    return _write_dataset(
-        table, Path(root) / year_dataset(year), cols.file_schema(), row_group_size
-    )
+    return write_dataset(table, Path(root) / year_dataset(year), cols.file_schema(), row_group_size)
 
 
-def _write_dataset(table: pa.Table, dest: Path, schema: pa.Schema, row_group_size: int) -> Path:
+def write_dataset(table: pa.Table, dest: Path, schema: pa.Schema, row_group_size: int) -> Path:
     """Write ``table`` to the dataset folder ``dest`` in IRSA's layout; returns ``dest``.
 
     Parameters
@@ -757,7 +755,7 @@ def write_allwise(
 
     table = mep_table(build_sky(seed, field_sources), seed)
     dest = Path(root) / ALLWISE_DATASET
-    return _write_dataset(table, dest, allwise.mep_schema(), row_group_size)
+    return write_dataset(table, dest, allwise.mep_schema(), row_group_size)
 
 
 def write_targets(path: str | Path, seed: int = 1, field_sources: int = 150) -> None:

@@ -395,7 +395,7 @@ def _write(frame: pd.DataFrame, dest: Path, schema, row_group_size: int) -> Path
     import pyarrow.parquet as pq
 
     from .atomic import atomic_directory
-    from .demo import _write_dataset
+    from .demo import write_dataset
 
     if len(frame) == 0:
         with atomic_directory(dest) as tmp:
@@ -404,7 +404,7 @@ def _write(frame: pd.DataFrame, dest: Path, schema, row_group_size: int) -> Path
         return dest
     table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
     table = table.append_column("healpix_k5", pa.array(frame["healpix_k5"], pa.int64()))
-    return _write_dataset(table, dest, schema, row_group_size)
+    return write_dataset(table, dest, schema, row_group_size)
 
 
 def write_neowise(

@@ -422,7 +422,7 @@ def run_in_one_job(
         )
         pieces.append(piece)
         folders.append(folder)
-    index = f"{out}/per_target/index.parquet" if per_target_index else None
+    index = f"{out}/{outputs.PER_TARGET}/{target_files.INDEX_NAME}" if per_target_index else None
     summary(pieces, [f for f in folders if f], f"{out}/summary.parquet", index)
     plots(f"{out}/summary.parquet", f"{out}/plots", **p["plots"])
     overview(f"{out}/summary.parquet", f"{out}/overview/variability.png", f"{out}/overview/sky.png")
