@@ -353,7 +353,8 @@ class UwsTapServer(_Server):
     ``"submit-503"`` (the submission answered 503), ``"error"`` (the job ends in ERROR with a
     message), ``"lost"`` (the job's URL answers 404 once it runs: the service forgot it),
     ``"slow"`` (the job stays EXECUTING for ``slow_s``), ``"result-503"`` (its result answers
-    503 once), ``"drop"`` (the submission's connection closed without an answer); ``None`` or
+    503 once), ``"drop"`` (the submission's connection closed without an answer), ``"stall"``
+    (the submission taken and not answered for ``slow_s``, then its connection closed); ``None`` or
     anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps each upload's
     row count, ``deleted`` the ids of jobs deleted.
 
@@ -424,7 +425,9 @@ class UwsTapServer(_Server):
                         fault = tap.faults.pop(0) if tap.faults else None
                     if fault == "submit-503":
                         return self._reply(503, b"Service Unavailable: try again later")
-                    if fault == "drop":
+                    if fault == "stall":
+                        time.sleep(tap.slow_s)
+                    if fault in ("drop", "stall"):
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return None

@@ -86,8 +86,15 @@ def test_answer_equals_brute_force_in_chunks(sky):
     assert server.maxrecs == [100_001] * 4 and server.overflows == 0  # every job states MAXREC
 
 
-@pytest.mark.parametrize("fault", ["submit-503", "drop", "error", "lost", "result-503", "slow"])
-def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog):
+@pytest.mark.parametrize(
+    "fault", ["submit-503", "drop", "stall", "error", "lost", "result-503", "slow"]
+)
+def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypatch):
+    """Each fault a real archive shows costs one more try, logged; a service that takes the
+    submission and never answers ("stall") too, after the HTTP read timeout (here 1 s)."""
+    from neowise_lightcurves import tap
+
+    monkeypatch.setattr(tap, "HTTP_TIMEOUT_S", (5.0, 1.0))
     targets, rows = sky
     server = UwsTapServer({TABLE: rows}, faults=[fault], slow_s=30.0)
     waits = []
@@ -110,6 +117,7 @@ def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog):
     reason = {
         "submit-503": "submission failed: HTTP 503: Service Unavailable",
         "drop": "submission failed",
+        "stall": "timed out",
         "error": "ORA-01013",
         "lost": "lost by the service (404)",
         "result-503": "failed (HTTP 503: Service Unavailable",
@@ -227,3 +235,35 @@ def test_one_row_s_answer_over_the_limit_names_service_query_and_limit(sky, limi
         assert "more than the limit of 5 rows (MAXREC 6)" in msg
     assert msg.endswith("; raise the limit")
     assert server.uploads == [5, 3, 2, 1] and server.jobs == {}
+
+
+def test_a_synchronous_query_to_a_silent_service_fails_instead_of_hanging(monkeypatch):
+    """run_sync (the VizieR target query) against a service that takes the connection and
+    never answers: an error naming the time-out after HTTP_TIMEOUT_S (here 1 s), not a hang."""
+    import socket
+    import threading
+
+    from pyvo.dal.exceptions import DALAccessError
+
+    from neowise_lightcurves import tap
+
+    monkeypatch.setattr(tap, "HTTP_TIMEOUT_S", (5.0, 1.0))
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    outcome = []
+
+    def ask():
+        try:
+            tap.run_sync(
+                f"http://127.0.0.1:{listener.getsockname()[1]}/tap", "SELECT 1", max_rows=5
+            )
+        except Exception as exc:  # what the caller sees
+            outcome.append(exc)
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(30)
+    listener.close()
+    assert not asking.is_alive(), "run_sync still waiting after 30 s"
+    assert isinstance(outcome[0], DALAccessError) and "timed out" in str(outcome[0])

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 
 #: HTTP statuses worth another try: throttling and server errors.
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: (connect, read) seconds an HTTP request to a TAP service waits where pyvo sets no timeout of
+#: its own (submitting, starting, fetching, deleting a job; a synchronous query): a service that
+#: takes the connection and never answers fails that try, which is then retried as a dropped
+#: connection is, instead of holding the job forever. The read timeout is the longest silence
+#: between two reads, not the answer's whole time.
+HTTP_TIMEOUT_S = (30.0, 600.0)
 
 
 class TapError(RuntimeError):
@@ -88,7 +94,9 @@ def run_sync(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DALOverflowWarning)  # handled here
-        result = pyvo.dal.TAPService(tap_url).run_sync(query, maxrec=max_rows + 1)
+        result = pyvo.dal.TAPService(tap_url, session=session()).run_sync(
+            query, maxrec=max_rows + 1
+        )
     if overflowed(result, max_rows):
         raise TapOverflowError(
             f"{what}: the answer of the TAP service at {tap_url} was cut: "
@@ -133,6 +141,22 @@ def positional_join(
         f"JOIN {table} AS t ON CONTAINS(POINT('ICRS', t.ra, t.dec), "
         f"CIRCLE('ICRS', u.ra, u.dec, {radius_deg!r})) = 1"
     )
+
+
+def session():
+    """pyvo's HTTP session (its User-Agent) whose requests wait at most
+    :data:`HTTP_TIMEOUT_S` where pyvo gives no timeout (its job polling gives its own)."""
+    from pyvo.utils.http import create_session
+
+    http = create_session()
+    request = http.request
+
+    def request_with_timeout(method, url, **kwargs):
+        kwargs.setdefault("timeout", HTTP_TIMEOUT_S)
+        return request(method, url, **kwargs)
+
+    http.request = request_with_timeout
+    return http
 
 
 def _status(exc: BaseException) -> int | None:
@@ -292,7 +316,7 @@ def _run_job(
             _wait(what, attempt, attempts, last, backoff_s * 2 ** (attempt - 1), sleep)
         try:
             job = AsyncTAPJob.create(
-                tap_url, query, uploads={upload_name: chunk}, maxrec=max_rows + 1
+                tap_url, query, uploads={upload_name: chunk}, maxrec=max_rows + 1, session=session()
             )
         except (DALServiceError, requests.RequestException) as exc:
             last = f"submission failed: {_http(exc)}{_message(exc)}"
