@@ -1,14 +1,23 @@
 """Rule plan: targets, partitions, jobs per year and what the match jobs will read."""
 
+import tempfile
+
 import pandas as pd
 
-from neowise_lightcurves import allwise, atomic, catalog, estimates, logs, manifest, ranged
+from neowise_lightcurves import allwise, atomic, catalog, estimates, logs, manifest, ranged, stages
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-shards = manifest.read_shards(snakemake.input.shards)
-groups = manifest.read_groups(snakemake.input.groups)
-rows = pd.read_parquet(snakemake.input.partitions, columns=["target_id", "ra", "dec", "k5"])
+columns = ["target_id", "ra", "dec", "k5"]
+if "shards" in snakemake.input.keys():  # the manifest rule's
+    shards = manifest.read_shards(snakemake.input.shards)
+    groups = manifest.read_groups(snakemake.input.groups)
+    rows = pd.read_parquet(snakemake.input.partitions, columns=columns)
+else:  # a run in one job: its targets and manifest made here, in a scratch folder
+    targets = snakemake.input.targets[0] if snakemake.input.targets else None  # None: VizieR
+    with tempfile.TemporaryDirectory() as scratch:
+        shards, groups = stages.targets_and_manifest(scratch, targets, p.stage_params)
+        rows = pd.read_parquet(f"{scratch}/manifest/partitions.parquet", columns=columns)
 cat = catalog.open_catalog(p.root, s3=p.s3)
 per_year = {
     year: estimates.estimate_year(cat, year, rows, p.radius_arcsec, p.columns, len(shards))

@@ -320,6 +320,21 @@ def test_plan_before_paying(tmp_path):
     assert "reading at 80 ms a request" in text
 
 
+def test_plan_of_a_run_in_one_job_runs_no_job(tmp_path):
+    """A small targets file (one_job: auto): the plan makes the targets and manifest itself
+    rather than running the one job that writes them, and says what a staged run's plan says."""
+    csv = tmp_path / "targets.csv"
+    demo_targets_csv(csv)
+    cfg = deep_update(TINY, {"targets": {"source": "file", "path": str(csv)}})
+    ran, proc = snakemake(tmp_path / "one", deep_update(cfg, {"one_job": "auto"}), "plan")
+    assert "one_job: auto:" in proc.stdout + proc.stderr
+    assert ran["plan"] == 1 and ran["one_job"] == ran["targets"] == ran["manifest"] == 0
+    assert not (tmp_path / "one/results/manifest").exists()  # a scratch folder's, not the run's
+    snakemake(tmp_path / "staged", cfg, "plan")
+    texts = [(tmp_path / w / "results/plan.txt").read_text() for w in ("one", "staged")]
+    assert "match jobs:" in texts[0] and texts[0] == texts[1]
+
+
 def test_demo_mover_complete_only_with_proper_motion(tmp_path):
     """The demo's MOVER (7.5"/yr across a partition edge): with proper motion (the default) its
     light curve holds every detection of its source; switched off, hardly any, and only the

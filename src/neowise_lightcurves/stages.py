@@ -348,6 +348,21 @@ def _run_all(jobs: list, stage_params: dict[str, dict], threads: int) -> None:
         raise StageFailed(f"{len(failed)} job(s) of the one job failed: " + "; ".join(failed))
 
 
+def targets_and_manifest(outdir, source: str | None, stage_params: dict[str, dict]):
+    """The rules targets and manifest in this process: ``{outdir}/targets.parquet`` and
+    ``{outdir}/manifest/`` (:func:`make_targets`, :func:`make_manifest`) from the targets
+    ``source`` (None: a VizieR query); returns the shards and groups."""
+    out = Path(outdir)
+    make_targets(source, f"{out}/targets.parquet", **stage_params["targets"])
+    return make_manifest(
+        f"{out}/targets.parquet",
+        f"{out}/manifest/partitions.parquet",
+        f"{out}/manifest/shards.tsv",
+        f"{out}/manifest/groups.tsv",
+        **stage_params["manifest"],
+    )
+
+
 def run_in_one_job(
     outdir: str,
     source: str | None,
@@ -371,15 +386,8 @@ def run_in_one_job(
 
     out = Path(outdir)
     p = stage_params
-    make_targets(source, f"{out}/targets.parquet", **p["targets"])
+    shards, groups = targets_and_manifest(out, source, p)
     partitions = f"{out}/manifest/partitions.parquet"
-    shards, groups = make_manifest(
-        f"{out}/targets.parquet",
-        partitions,
-        f"{out}/manifest/shards.tsv",
-        f"{out}/manifest/groups.tsv",
-        **p["manifest"],
-    )
     side_key = p["lightcurves"]["side_key"]
     todo, reused, paths = [], 0, {}
     for year in read_years:

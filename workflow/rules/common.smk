@@ -150,6 +150,18 @@ def allwise_catalog_input(wildcards):
     return [f"{DEMO_ROOT}/{nl_catalog.ALLWISE_DATASET}"]
 
 
+def plan_manifest_input(wildcards):
+    """The plan's manifest: the manifest rule's outputs, or in a run in one job (whose job
+    writes them) the targets, from which the plan makes its own."""
+    if ONE_JOB:
+        return {"targets": targets_input(wildcards)}
+    return {
+        "shards": f"{OUTDIR}/manifest/shards.tsv",
+        "groups": f"{OUTDIR}/manifest/groups.tsv",
+        "partitions": f"{OUTDIR}/manifest/partitions.parquet",
+    }
+
+
 def plan_catalog_input(wildcards):
     """Every configured demo year, so that the plan can count their bytes."""
     return [demo_year_dataset(y) for y in YEARS] if DEMO_CATALOG else []

@@ -1,6 +1,7 @@
 # `snakemake -c1 plan`: what a run will cost before paying for it (targets, partitions, jobs per
 # year, and what the match jobs will read, estimated from listings and a sample of footers),
-# in {outdir}/plan.txt. On the submitting host: it reads no data.
+# in {outdir}/plan.txt. On the submitting host: it reads no data. A run in one job has no
+# manifest before its job: the plan makes the targets and manifest in a scratch folder itself.
 
 
 localrules:
@@ -9,9 +10,7 @@ localrules:
 
 rule plan:
     input:
-        shards=f"{OUTDIR}/manifest/shards.tsv",
-        groups=f"{OUTDIR}/manifest/groups.tsv",
-        partitions=f"{OUTDIR}/manifest/partitions.parquet",
+        unpack(plan_manifest_input),
         catalog=plan_catalog_input,
     output:
         f"{OUTDIR}/plan.txt",
@@ -31,5 +30,6 @@ rule plan:
         cores=workflow.cores,
         allwise=ALLWISE,
         allwise_copy=ALLWISE_ROOT,
+        stage_params=STAGE_PARAMS,
     script:
         "../../scripts/plan.py"
