@@ -354,9 +354,11 @@ class UwsTapServer(_Server):
     message), ``"lost"`` (the job's URL answers 404 once it runs: the service forgot it),
     ``"slow"`` (the job stays EXECUTING for ``slow_s``), ``"result-503"`` (its result answers
     503 once), ``"drop"`` (the submission's connection closed without an answer), ``"stall"``
-    (the submission taken and not answered for ``slow_s``, then its connection closed); ``None`` or
-    anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps each upload's
-    row count, ``deleted`` the ids of jobs deleted.
+    (the submission taken and not answered for ``slow_s``, then its connection closed),
+    ``"result-drop"`` (the result's first fetch sends half the answer, then closes the
+    connection), ``"result-stall"`` (that half, then silence for ``slow_s``, then closed);
+    ``None`` or anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps
+    each upload's row count, ``deleted`` the ids of jobs deleted.
 
     An answer has at most :func:`row_limit` rows (the job's ``MAXREC`` up to ``hard_limit``,
     ``default_limit`` without one); a longer one is cut there and flagged ``OVERFLOW``
@@ -406,6 +408,20 @@ class UwsTapServer(_Server):
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _cut_reply(self, body: bytes, stall: bool) -> None:
+                """Headers promising ``body`` whole, then half of it; then silence for
+                ``slow_s`` (``stall``) or none; then the connection closed."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-votable+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                if stall:
+                    time.sleep(tap.slow_s)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
 
             def _form(self) -> tuple[dict, dict]:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -462,6 +478,9 @@ class UwsTapServer(_Server):
                     if job["fault"] == "result-503" and not job.get("refused"):
                         job["refused"] = True
                         return self._reply(503, b"Service Unavailable")
+                    if job["fault"] in ("result-stall", "result-drop") and not job.get("cut"):
+                        job["cut"] = True
+                        return self._cut_reply(job["result"], stall=job["fault"] == "result-stall")
                     return self._reply(200, job["result"], "application/x-votable+xml")
                 return self._reply(404, b"not found")
 

@@ -86,15 +86,21 @@ def test_answer_equals_brute_force_in_chunks(sky):
     assert server.maxrecs == [100_001] * 4 and server.overflows == 0  # every job states MAXREC
 
 
+RESULT_FAULTS = ("result-503", "result-drop", "result-stall")
+
+
 @pytest.mark.parametrize(
-    "fault", ["submit-503", "drop", "stall", "error", "lost", "result-503", "slow"]
+    "fault",
+    ["submit-503", "drop", "stall", "error", "lost", *RESULT_FAULTS, "slow"],
 )
 def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypatch):
     """Each fault a real archive shows costs one more try, logged; a service that takes the
-    submission and never answers ("stall") too, after the HTTP read timeout (here 1 s)."""
+    submission and never answers ("stall"), or goes silent in the middle of a result
+    ("result-stall"), too, after the HTTP read timeout (here 2 s)."""
     from neowise_lightcurves import tap
 
-    monkeypatch.setattr(tap, "HTTP_TIMEOUT_S", (5.0, 1.0))
+    if fault.endswith("stall"):
+        monkeypatch.setattr(tap, "HTTP_TIMEOUT_S", (5.0, 2.0))
     targets, rows = sky
     server = UwsTapServer({TABLE: rows}, faults=[fault], slow_s=30.0)
     waits = []
@@ -108,7 +114,7 @@ def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypa
     assert _pairs(answer, targets) == _pairs(clean, targets)
     # a failed submission or job is tried again after the backoff; a refused result is
     # fetched again from the same job
-    assert server.submitted == (2 if fault == "result-503" else 3)
+    assert server.submitted == (2 if fault in RESULT_FAULTS else 3)
     assert waits == [0.01]
     # the retry is in the job's log, at WARNING, with what was asked, the reason and the wait
     assert len(retries) == 1, caplog.text
@@ -121,6 +127,8 @@ def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypa
         "error": "ORA-01013",
         "lost": "lost by the service (404)",
         "result-503": "failed (HTTP 503: Service Unavailable",
+        "result-drop": "failed (Connection broken: IncompleteRead",
+        "result-stall": "Read timed out",
         "slow": "did not finish within 2 s",
     }[fault]
     assert reason in line, line
@@ -239,11 +247,10 @@ def test_one_row_s_answer_over_the_limit_names_service_query_and_limit(sky, limi
 
 def test_a_synchronous_query_to_a_silent_service_fails_instead_of_hanging(monkeypatch):
     """run_sync (the VizieR target query) against a service that takes the connection and
-    never answers: an error naming the time-out after HTTP_TIMEOUT_S (here 1 s), not a hang."""
+    never answers: an error naming the service and the time-out after HTTP_TIMEOUT_S (here
+    1 s), not a hang."""
     import socket
     import threading
-
-    from pyvo.dal.exceptions import DALAccessError
 
     from neowise_lightcurves import tap
 
@@ -253,11 +260,11 @@ def test_a_synchronous_query_to_a_silent_service_fails_instead_of_hanging(monkey
     threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
     outcome = []
 
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/tap"
+
     def ask():
         try:
-            tap.run_sync(
-                f"http://127.0.0.1:{listener.getsockname()[1]}/tap", "SELECT 1", max_rows=5
-            )
+            tap.run_sync(url, "SELECT 1", max_rows=5, what="targets from VizieR (I/1)")
         except Exception as exc:  # what the caller sees
             outcome.append(exc)
 
@@ -265,5 +272,12 @@ def test_a_synchronous_query_to_a_silent_service_fails_instead_of_hanging(monkey
     asking.start()
     asking.join(30)
     listener.close()
+    for connection, _ in held:
+        connection.close()
     assert not asking.is_alive(), "run_sync still waiting after 30 s"
-    assert isinstance(outcome[0], DALAccessError) and "timed out" in str(outcome[0])
+    assert isinstance(outcome[0], tap.TapError), repr(outcome[0])
+    message = str(outcome[0])
+    assert message.startswith(
+        f"targets from VizieR (I/1): no whole answer from the TAP service at {url}"
+    )
+    assert "sent nothing for 1 s" in message and "timed out" in message

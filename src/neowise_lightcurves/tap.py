@@ -5,7 +5,8 @@ An upload query (a positional join of the targets with an archive table, as time
 against IRSA's TAP service) goes as one UWS job per chunk of at most ``max_upload_rows`` rows:
 submitted with the chunk as a VOTable upload, started, polled until it ends, its result fetched,
 the job deleted. A submission answered with throttling or a server error (429, 5xx) or a
-dropped connection is retried with exponential backoff; a job that ends in ERROR, is lost by
+dropped or silent connection is retried with exponential backoff (a result broken off or
+silent in the middle is fetched again); a job that ends in ERROR, is lost by
 the service (its URL answers 404) or outruns ``job_timeout_s`` is submitted again; after
 ``attempts`` tries the query fails with :class:`TapError`, naming what was asked
 (``what``) and the service's last message. Every retry is logged at WARNING, with its reason
@@ -86,17 +87,33 @@ def run_sync(
     TapOverflowError
         When the answer is cut (:func:`overflowed`): naming ``what``, the service, the query
         and the limit, then ``limit_hint`` (what to change).
+    TapError
+        When the service cannot be reached, drops the connection or goes silent for longer
+        than :data:`HTTP_TIMEOUT_S` allows, before or during the answer: naming ``what``, the
+        service and the cause.
     pyvo.dal.DALQueryError, pyvo.dal.DALServiceError
         An error answer, with the service's message.
     """
     import pyvo
-    from pyvo.dal import DALOverflowWarning
+    import requests
+    import urllib3
+    from pyvo.dal import DALAccessError, DALOverflowWarning
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DALOverflowWarning)  # handled here
-        result = pyvo.dal.TAPService(tap_url, session=session()).run_sync(
-            query, maxrec=max_rows + 1
-        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DALOverflowWarning)  # handled here
+            result = pyvo.dal.TAPService(tap_url, session=session()).run_sync(
+                query, maxrec=max_rows + 1
+            )
+    except (DALAccessError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        if _status(exc) is not None or not _transient(exc):
+            raise
+        connect_s, read_s = HTTP_TIMEOUT_S
+        raise TapError(
+            f"{what}: no whole answer from the TAP service at {tap_url} (it is unreachable, "
+            f"dropped the connection, or sent nothing for {read_s:g} s; connecting may take "
+            f"{connect_s:g} s): {_message(exc)}"
+        ) from exc
     if overflowed(result, max_rows):
         raise TapOverflowError(
             f"{what}: the answer of the TAP service at {tap_url} was cut: "
@@ -168,15 +185,29 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
-def _transient(exc: BaseException) -> bool:
-    """Throttling, a server error or a network failure: worth another try."""
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """requests' and urllib3's errors for a network failure: a connection refused, dropped or
+    silent past :data:`HTTP_TIMEOUT_S`, also in the middle of an answer's body (which pyvo
+    reads from urllib3 itself for a job's result and a synchronous query: urllib3's errors)."""
     import requests
+    import urllib3
 
+    return (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.HTTPError,
+    )
+
+
+def _transient(exc: BaseException) -> bool:
+    """Throttling, a server error or a network failure (:func:`_network_errors`), before or
+    during an answer: worth another try."""
     status = _status(exc)
     if status is not None:
         return status in RETRY_STATUS
-    cause = getattr(exc, "cause", None) or exc.__cause__ or exc
-    return isinstance(cause, requests.ConnectionError | requests.Timeout)
+    errors = _network_errors()
+    return any(isinstance(e, errors) for e in (exc, getattr(exc, "cause", None), exc.__cause__))
 
 
 def run_upload_query(tap_url: str, query: str, upload, **options):
@@ -307,6 +338,7 @@ def _run_job(
     """One chunk's answer (pyvo ``TAPResults``, maybe cut: see :func:`overflowed`), trying
     ``attempts`` times (see :func:`upload_answers`)."""
     import requests
+    import urllib3
     from pyvo.dal import AsyncTAPJob, DALQueryError, DALServiceError
     from pyvo.dal.exceptions import DALFormatError, DALJobTimeoutError
 
@@ -335,7 +367,12 @@ def _run_job(
         except DALJobTimeoutError:
             last = f"job {job.job_id} did not finish within {job_timeout_s:g} s"
             _quietly(job.abort)
-        except (DALServiceError, DALFormatError, requests.RequestException) as exc:
+        except (
+            DALServiceError,
+            DALFormatError,
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+        ) as exc:
             status = _status(exc)
             if status == 404:
                 last = f"job {job.job_id} was lost by the service (404)"
@@ -369,8 +406,10 @@ def _wait(what, attempt, attempts, reason, seconds, sleep) -> None:
 
 def _fetch(job, attempts, backoff_s, sleep, what):
     """A finished job's result (pyvo ``TAPResults``), fetched again after throttling, server or
-    network errors; pyvo's overflow warning is left to the caller's check
-    (:func:`overflowed`)."""
+    network errors, also one in the middle of the answer (a connection dropped or silent
+    there); pyvo's overflow warning is left to the caller's check (:func:`overflowed`)."""
+    import requests
+    import urllib3
     from pyvo.dal import DALOverflowWarning, DALServiceError
 
     for attempt in range(attempts):
@@ -378,7 +417,7 @@ def _fetch(job, attempts, backoff_s, sleep, what):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DALOverflowWarning)
                 return job.fetch_result()
-        except DALServiceError as exc:
+        except (DALServiceError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             if not _transient(exc) or attempt == attempts - 1:
                 raise  # the last try's error goes to the caller
             seconds = backoff_s * 2**attempt
@@ -401,7 +440,11 @@ def _http(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    """An error's text: its message only, where its arguments are a message and details
+    (urllib3's ``ProtocolError("Connection broken: ...", IncompleteRead(...))``)."""
+    args = exc.args
+    text = args[0] if len(args) > 1 and isinstance(args[0], str) else str(exc)
+    text = text.strip() or type(exc).__name__
     return text.removeprefix("Query Error: ")
 
 
