@@ -1,6 +1,7 @@
 """Rule plan: targets, partitions, jobs per year and what the match jobs will read."""
 
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -15,7 +16,8 @@ if "shards" in snakemake.input.keys():  # the manifest rule's
     rows = pd.read_parquet(snakemake.input.partitions, columns=columns)
 else:  # a run in one job: its targets and manifest made here, in a scratch folder
     targets = snakemake.input.targets[0] if snakemake.input.targets else None  # None: VizieR
-    with tempfile.TemporaryDirectory() as scratch:
+    outdir = Path(snakemake.output[0]).parent
+    with tempfile.TemporaryDirectory(prefix=".plan-", dir=outdir) as scratch:
         shards, groups = stages.targets_and_manifest(scratch, targets, p.stage_params)
         rows = pd.read_parquet(f"{scratch}/manifest/partitions.parquet", columns=columns)
 cat = catalog.open_catalog(p.root, s3=p.s3)
@@ -25,7 +27,9 @@ per_year = {
 }
 reads_text = estimates.estimate_text(per_year, p.cores * ranged.FETCH_THREADS)
 n_targets = rows["target_id"].nunique()
-text = manifest.plan_text(shards, groups, n_targets, list(p.years), p.shard_order, reads_text)
+text = manifest.plan_text(
+    shards, groups, n_targets, list(p.years), p.shard_order, reads_text, one_job=p.one_job
+)
 if p.allwise["enabled"]:  # catalog.allwise_mep: its jobs and queries
     where = {"copy": p.allwise_copy} if p.allwise_copy else {"tap_url": p.allwise["tap_url"]}
     text += "\n" + allwise.plan_text(shards, max_upload_rows=p.allwise["max_upload_rows"], **where)

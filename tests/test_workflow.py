@@ -329,10 +329,14 @@ def test_plan_of_a_run_in_one_job_runs_no_job(tmp_path):
     ran, proc = snakemake(tmp_path / "one", deep_update(cfg, {"one_job": "auto"}), "plan")
     assert "one_job: auto:" in proc.stdout + proc.stderr
     assert ran["plan"] == 1 and ran["one_job"] == ran["targets"] == ran["manifest"] == 0
-    assert not (tmp_path / "one/results/manifest").exists()  # a scratch folder's, not the run's
+    # a scratch folder's, not the run's, and gone
+    made = {p.name for p in (tmp_path / "one/results").iterdir()}
+    assert "plan.txt" in made and not made & {"manifest", "targets.parquet"}
+    assert not [name for name in made if name.startswith(".plan-")]
     snakemake(tmp_path / "staged", cfg, "plan")
     texts = [(tmp_path / w / "results/plan.txt").read_text() for w in ("one", "staged")]
-    assert "match jobs:" in texts[0] and texts[0] == texts[1]
+    assert "match jobs:" in texts[0] and manifest.ONE_JOB_PLAN_LINE in texts[0]
+    assert texts[0].replace(manifest.ONE_JOB_PLAN_LINE + "\n", "") == texts[1]
 
 
 def test_demo_mover_complete_only_with_proper_motion(tmp_path):

@@ -385,6 +385,12 @@ def read_groups(path: str | os.PathLike) -> list[Group]:
         ]
 
 
+#: The plan's line for a run in one job (config ``one_job``).
+ONE_JOB_PLAN_LINE = (
+    "run in one job:          yes (one_job): its matches and light curves are the jobs above"
+)
+
+
 def plan_text(
     items: list[Shard],
     groups: list[Group],
@@ -392,9 +398,11 @@ def plan_text(
     years: list[str],
     shard_order: int,
     reads_text: str | None = None,
+    one_job: bool = False,
 ) -> str:
-    """What a run will do, before it does it: targets, partitions, jobs per year and, when
-    given, the estimate of what it will read
+    """What a run will do, before it does it: targets, partitions, jobs per year (in a run in
+    one job, ``one_job``, the matches and light-curve groups that job does, said so on a line
+    of its own) and, when given, the estimate of what it will read
     (:func:`~neowise_lightcurves.estimates.estimate_text`)."""
     partitions = {p for s in items for p in s.partitions}
     orders = sorted({parse_shard(s.shard)[0] for s in items}) or [shard_order]
@@ -410,5 +418,7 @@ def plan_text(
         f"most targets in a shard: {max((s.n_targets for s in items), default=0)}",
         f"most targets in a group: {max((g.n_targets for g in groups), default=0)}",
     ]
+    if one_job:
+        lines.append(ONE_JOB_PLAN_LINE)
     text = "\n".join(lines) + "\n"
     return text if reads_text is None else text + "\n" + reads_text

@@ -162,6 +162,13 @@ def plan_manifest_input(wildcards):
     }
 
 
+def plan_stage_params():
+    """The targets and manifest rules' params, for the plan of a run in one job, which makes
+    them itself; none for a staged run's (so a change elsewhere does not make it stale).
+    """
+    return {k: STAGE_PARAMS[k] for k in ("targets", "manifest")} if ONE_JOB else {}
+
+
 def plan_catalog_input(wildcards):
     """Every configured demo year, so that the plan can count their bytes."""
     return [demo_year_dataset(y) for y in YEARS] if DEMO_CATALOG else []

@@ -30,6 +30,7 @@ rule plan:
         cores=workflow.cores,
         allwise=ALLWISE,
         allwise_copy=ALLWISE_ROOT,
-        stage_params=STAGE_PARAMS,
+        one_job=ONE_JOB,
+        stage_params=plan_stage_params(),
     script:
         "../../scripts/plan.py"
