@@ -5,6 +5,7 @@
     python benchmarks/read_path.py run --sky /tmp/nlc-dense --workdir /tmp/nlc-rp
     python benchmarks/read_path.py metadata-cost --sky /tmp/nlc-dense      # vs IRSA's 30 s, 4 GB
     python benchmarks/read_path.py match-scale --sky /tmp/nlc-dense        # 100,000 targets
+    python benchmarks/read_path.py pages --skies /tmp/nlc-dense   # what a page index would save
 
 ``generate`` writes a sky in IRSA's layout (all 143 columns, 2 years) with ``--partitions``
 adjacent order-5 partitions of ``--rows`` rows a year each (~1.5 M, as on the real bucket),
@@ -553,6 +554,109 @@ def floor(
     }
 
 
+# ------------------------------------------------------------------------------ pages
+#: Rows a data page holds in the estimate of :func:`page_savings`: pyarrow's writer's limit
+#: since ``max_rows_per_page`` came in (20,000, pyarrow 26's documented default), and a page of
+#: 1 MiB of 8-byte values (131,072 rows), where a writer without a row limit cuts a numeric
+#: column's pages (``data_page_size``, 1 MiB by default).
+PAGE_ROWS = (20_000, 131_072)
+
+
+def page_savings(
+    sky: Path,
+    targets_csv: Path,
+    radius_arcsec: float,
+    rows_per_page: tuple[int, ...] = PAGE_ROWS,
+    columns: list[str] | None = None,
+) -> dict:
+    """What Parquet's page index would save the second read of a match (the columns other
+    than ``ra``/``dec`` of the row groups holding a match, ``columns`` or the cached ones by
+    default), estimated from the files' own matches, as pyarrow cannot read by page: a
+    column chunk of ``n`` rows is taken as ``ceil(n / P)`` pages of ``P`` rows and equal
+    size, and a reader with the page index reads only the pages holding a matched row. The
+    positions (every row group's ``ra``, ``dec``) are read whole either way.
+
+    Returns
+    -------
+    dict
+        ``positions_bytes`` (every row group's ``ra``, ``dec``), ``others_bytes`` (the other
+        columns of the row groups holding a match, as read now), ``pages_bytes`` (``{P:
+        bytes}``, the same read by page), the row groups holding a match and in all, and the
+        matched rows.
+    """
+    import pyarrow.fs
+    import pyarrow.parquet as pq
+
+    from neowise_lightcurves import catalog
+    from neowise_lightcurves import columns as nl_columns
+    from neowise_lightcurves import sky as nl_sky
+
+    t = pd.read_csv(targets_csv)
+    cones = nl_sky.cone_partitions(t["RAJ2000"], t["DEJ2000"], radius_arcsec)
+    near: dict[int, list[int]] = {}
+    for i, parts in enumerate(cones):
+        for k in parts:
+            near.setdefault(int(k), []).append(i)
+    target_xyz = nl_sky.unit_vectors(t["RAJ2000"].to_numpy(), t["DEJ2000"].to_numpy())
+    others = [c for c in (columns or nl_columns.cached_columns()) if c not in ("ra", "dec")]
+    cat = catalog.Catalog(pyarrow.fs.LocalFileSystem(), str(sky), str(sky))
+    out = {"positions_bytes": 0, "others_bytes": 0, "pages_bytes": dict.fromkeys(rows_per_page, 0)}
+    out.update(row_groups_matched=0, row_groups=0, matched_rows=0)
+    for year in YEARS:
+        for k, members in sorted(near.items()):
+            for f in cat.partition_files(f"year{year}", k):
+                pf = pq.ParquetFile(f.path)
+                names = pf.schema_arrow.names
+                index = {name: names.index(name) for name in ["ra", "dec", *others]}
+                for g in range(pf.metadata.num_row_groups):
+                    rg = pf.metadata.row_group(g)
+                    chunk = {c: rg.column(i).total_compressed_size for c, i in index.items()}
+                    out["row_groups"] += 1
+                    out["positions_bytes"] += chunk["ra"] + chunk["dec"]
+                    pos = pf.read_row_group(g, columns=["ra", "dec"])
+                    xyz = nl_sky.unit_vectors(pos["ra"].to_numpy(), pos["dec"].to_numpy())
+                    chord = np.linalg.norm(xyz[:, None, :] - target_xyz[None, members, :], axis=2)
+                    rows = np.flatnonzero((nl_sky.chord_to_arcsec(chord) <= radius_arcsec).any(1))
+                    if not len(rows):
+                        continue
+                    out["row_groups_matched"] += 1
+                    out["matched_rows"] += len(rows)
+                    n = rg.num_rows
+                    for c in others:
+                        out["others_bytes"] += chunk[c]
+                        for page in rows_per_page:
+                            hit = len(np.unique(rows // page)) / -(-n // page)
+                            out["pages_bytes"][page] += chunk[c] * hit
+    out["pages_bytes"] = {p: round(b) for p, b in out["pages_bytes"].items()}
+    return out
+
+
+def page_table(skies: list[Path], targets: int, radius_arcsec: float, workdir: Path) -> None:
+    """Print :func:`page_savings` for each sky (its targets as :func:`run` places them) as a
+    Markdown table."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    head = " | ".join(f"second read by {p:,}-row pages" for p in PAGE_ROWS)
+    print(
+        f"| sky | row groups holding a match / all | matched rows | positions (MB) | "
+        f"second read now (MB) | {head} | whole read now / by {PAGE_ROWS[0]:,}-row pages (MB) |"
+    )
+    print("|---" * (6 + len(PAGE_ROWS)) + "|")
+    for sky in skies:
+        targets_csv = workdir / f"{sky.name}-targets-{targets}.csv"
+        write_targets(sky, targets, targets_csv, radius_arcsec)
+        r = page_savings(sky, targets_csv, radius_arcsec)
+        mb = r["others_bytes"] / 1e6
+        share = {p: r["pages_bytes"][p] / max(r["others_bytes"], 1) for p in PAGE_ROWS}
+        pages = " | ".join(f"{r['pages_bytes'][p] / 1e6:,.1f} ({share[p]:.0%})" for p in PAGE_ROWS)
+        whole = (r["positions_bytes"] + r["others_bytes"]) / 1e6
+        paged = (r["positions_bytes"] + r["pages_bytes"][PAGE_ROWS[0]]) / 1e6
+        print(
+            f"| {sky.name} | {r['row_groups_matched']} / {r['row_groups']} | "
+            f"{r['matched_rows']:,} | {r['positions_bytes'] / 1e6:,.1f} | {mb:,.1f} | {pages} | "
+            f"{whole:,.1f} / {paged:,.1f} |"
+        )
+
+
 # ------------------------------------------------------------------------------ fetch
 def fetch_method(
     sky: Path,
@@ -760,6 +864,11 @@ def main(argv=None) -> dict | None:
     c = sub.add_parser("metadata-cost")
     c.add_argument("--sky", type=Path, required=True)
     c.add_argument("--year", type=int, default=1)
+    pg = sub.add_parser("pages", help="what Parquet's page index would save (an estimate)")
+    pg.add_argument("--skies", type=Path, nargs="+", required=True)
+    pg.add_argument("--targets", type=int, default=24)
+    pg.add_argument("--radius", type=float, default=1.0)
+    pg.add_argument("--workdir", type=Path, default=Path("/tmp/nlc-pages"))
     for name in ("baseline", "floor", "fetch"):
         m = sub.add_parser(name)
         m.add_argument("--sky", type=Path, required=True)
@@ -787,6 +896,8 @@ def main(argv=None) -> dict | None:
         return echo(metadata_cost(args.sky, args.year))
     elif args.cmd == "run":
         run(args.sky, args.workdir, args.targets, args.radii, args.methods, args.repeat)
+    elif args.cmd == "pages":
+        page_table(args.skies, args.targets, args.radius, args.workdir)
     else:
         fn = {"baseline": baseline, "floor": floor, "fetch": fetch_method}[args.cmd]
         return echo(fn(args.sky, args.targets, args.radius))

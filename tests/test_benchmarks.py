@@ -123,6 +123,34 @@ def test_read_path(tiny_sky, tmp_path, capsys):
     assert cost["files"] == 8
 
 
+def test_read_path_pages(tiny_sky, tmp_path, capsys):
+    """The page-index estimate: pages as large as a row group read what is read now; pages of
+    one row, only the matched rows' share; the matched rows are every row within the radius
+    (astropy's search_around_sky over the files)."""
+    import astropy.units as u
+    import read_path
+    from astropy.coordinates import SkyCoord
+
+    targets = tmp_path / "targets.csv"
+    read_path.write_targets(tiny_sky, 3, targets, 10.0)
+    r = read_path.page_savings(tiny_sky, targets, 10.0, rows_per_page=(1, 1000))
+    t = pd.read_csv(targets)
+    rows = pd.concat(
+        pd.read_parquet(f, columns=["ra", "dec"]) for f in tiny_sky.glob("year*/**/part*.parquet")
+    )
+    near, _, _, _ = SkyCoord(t["RAJ2000"], t["DEJ2000"], unit="deg").search_around_sky(
+        SkyCoord(rows["ra"], rows["dec"], unit="deg"), 10 * u.arcsec
+    )
+    assert r["matched_rows"] == len(set(near.tolist())) > 0
+    assert r["row_groups"] == 6 and 0 < r["row_groups_matched"] <= 6
+    assert r["pages_bytes"][1000] == r["others_bytes"] > 0  # a row group is one page
+    assert 0 < r["pages_bytes"][1] < r["others_bytes"] * r["matched_rows"] / 1000
+    read_path.main(
+        ["pages", "--skies", str(tiny_sky), "--targets", "3", "--workdir", str(tmp_path)]
+    )
+    assert "| sky | row groups holding a match / all |" in capsys.readouterr().out
+
+
 @pytest.mark.workflow
 def test_object_store(tiny_sky, tmp_path, capsys):
     import object_store
