@@ -123,6 +123,23 @@ def test_read_path(tiny_sky, tmp_path, capsys):
     assert cost["files"] == 8
 
 
+def test_write_targets_writes_as_many_as_asked_or_says_why(tiny_sky, tmp_path):
+    """Sources whose cones leave the sky are replaced, not dropped: n targets, each on a
+    source; a sky without enough fitting sources is an error, not a shorter file."""
+    import read_path
+
+    path = tmp_path / "t.csv"
+    read_path.write_targets(tiny_sky, 40, path, 1.0)
+    t = pd.read_csv(path)
+    src = pd.read_parquet(tiny_sky / "sources.parquet")
+    assert len(t) == 40 and t["uid"].tolist() == list(range(1, 41))
+    assert set(zip(t["RAJ2000"], t["DEJ2000"], strict=True)) <= set(
+        zip(src["ra"], src["dec"], strict=True)
+    )
+    with pytest.raises(ValueError, match=f"only .* sources can be targets, not {len(src) + 1}"):
+        read_path.write_targets(tiny_sky, len(src) + 1, path, 1.0)
+
+
 def test_read_path_pages(tiny_sky, tmp_path, capsys):
     """The page-index estimate: pages as large as a row group read what is read now; pages of
     one row, only the matched rows' share; the matched rows are every row within the radius
