@@ -66,6 +66,7 @@ METHODS = (
     "ours-one-job",
     "ours-one-job-notebook",
     "ours-default",
+    "ours-default-notebook",
 )
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
@@ -78,6 +79,7 @@ OURS = {
     "ours-one-job": {"one_job": True},
     "ours-one-job-notebook": {"one_job": True, **NOTEBOOK_COLUMNS},
     "ours-default": {"one_job": "auto"},  # the workflow's default
+    "ours-default-notebook": {"one_job": "auto", **NOTEBOOK_COLUMNS},  # and the one setting
 }
 
 
@@ -528,6 +530,7 @@ def report(results_path: Path, full: bool = False) -> None:
     bound_table(results)
     notebook_table(results_path)
     one_job_table(results_path)
+    default_table(results_path)
 
 
 #: What :func:`density_results` gives as the median of a case's repeated runs.
@@ -648,6 +651,45 @@ def one_job_table(results_path: Path) -> None:
             f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-one-job', 'baseline'))} | "
             f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
             f"{_walls(got, 'ours-one-job')}; {_walls(got, 'baseline')} |"
+        )
+
+
+def default_table(results_path: Path) -> None:
+    """Where the workflow ran as a user runs it (``ours-default``: its defaults, ``one_job:
+    auto``; ``ours-default-notebook``: with ``match.columns: notebook``): against the
+    notebook method, fetch(), the floor and the bound of the default columns (wall, MB the
+    proxy served, CPU), the Snakemake + start-up share of the default run's CPU, whether the
+    rows are the same, and each run's wall time. Times and CPU are medians over a case's runs
+    (:func:`density_results`)."""
+    results = density_results(results_path)
+    order = ("ours-default", "ours-default-notebook", "fetch", "baseline", "floor", "columns")
+    cases = sorted({k[:4] for k in results if k[4] == "ours-default"})
+    if not cases:
+        return
+    print(
+        "\n| layout | latency | targets | wall: defaults / defaults (notebook columns) / fetch "
+        "/ notebook / floor / bound (s) | defaults/notebook | defaults (notebook columns)/"
+        "notebook | fetch/notebook | MB: defaults / bound / notebook | defaults/bound (bytes) "
+        "| CPU s: defaults / notebook | Snakemake + start-up share of the defaults' CPU | "
+        "same rows | runs | each run: defaults; notebook (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        got = {m: results[(*case, m)] for m in order if (*case, m) in results}
+        o = got["ours-default"]
+        share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%}" if o.get("cpu") else "-"
+        answers = {got[m]["rows"] for m in ("ours-default", "fetch", "baseline") if m in got}
+        print(
+            f"| {o['layout']} | {case[1]:g} ms | {case[2]:,} | "
+            f"{_cell(got, 'wall', lambda v: f'{v:.1f}', order)} | "
+            f"{_ratio(got, 'ours-default', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-default-notebook', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'fetch', 'baseline', missing='-')} | "
+            f"{_cell(got, 'bytes', _mb, ('ours-default', 'columns', 'baseline'))} | "
+            f"{_ratio(got, 'ours-default', 'columns', 'bytes', missing='-')} | "
+            f"{_cell(got, 'cpu', lambda v: f'{v:.1f}', ('ours-default', 'baseline'))} | "
+            f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
+            f"{_walls(got, 'ours-default')}; {_walls(got, 'baseline')} |"
         )
 
 

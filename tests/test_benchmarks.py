@@ -234,6 +234,30 @@ def test_repeated_runs_give_medians(tmp_path, capsys):
     assert "| NO |" in capsys.readouterr().out.strip().splitlines()[-1]
 
 
+def test_the_defaults_table(tmp_path, capsys):
+    """object_store.py's table of the workflow as a user runs it: its defaults and the notebook
+    columns against the notebook method (wall), the bound (bytes), the start-up share."""
+    import object_store
+
+    case = {"sky": "s", "layout": "random", "latency_ms": 20.0, "targets": 24, "radius": 1.0}
+    records = [
+        {"method": "ours-default", "wall": 5.0, "cpu": 8.0, "job_work_cpu": 6.0, "bytes": 600e6},
+        {"method": "ours-default-notebook", "wall": 4.0, "bytes": 500e6},
+        {"method": "baseline", "wall": 8.0, "cpu": 7.0, "bytes": 640e6},
+        {"method": "columns", "wall": 3.0, "bytes": 500e6},
+    ]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(case | {"rows": 5} | r) + "\n" for r in records))
+    object_store.default_table(results)
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:3] == ["random", "20 ms", "24"]
+    assert cells[3] == "5.0 / 4.0 / - / 8.0 / - / 3.0"
+    assert cells[4:7] == ["0.62", "0.50", "-"]  # 5/8, 4/8
+    assert cells[7:9] == ["600 / 500 / 640", "1.20"]
+    assert cells[10:12] == ["25%", "yes"]  # (8 - 6) / 8
+
+
 def test_a_method_aborted_by_pyarrows_s3_shutdown_keeps_its_result(monkeypatch):
     """in_subprocess: a method that printed its result and then died in pyarrow's S3 shutdown
     (apache/arrow#39162) gives that result; any other failure stops the run."""
