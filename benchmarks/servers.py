@@ -356,7 +356,8 @@ class UwsTapServer(_Server):
     503 once), ``"drop"`` (the submission's connection closed without an answer), ``"stall"``
     (the submission taken and not answered for ``slow_s``, then its connection closed),
     ``"result-drop"`` (the result's first fetch sends half the answer, then closes the
-    connection), ``"result-stall"`` (that half, then silence for ``slow_s``, then closed);
+    connection), ``"result-stall"`` (that half, then silence for ``slow_s``, then closed),
+    ``"document-drop"`` (every fetch of the job's document sends half of it, then closes);
     ``None`` or anything else: no fault. ``submitted`` counts submissions, ``uploads`` keeps
     each upload's row count, ``deleted`` the ids of jobs deleted.
 
@@ -409,11 +410,13 @@ class UwsTapServer(_Server):
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _cut_reply(self, body: bytes, stall: bool) -> None:
+            def _cut_reply(
+                self, body: bytes, stall: bool, ctype: str = "application/x-votable+xml"
+            ) -> None:
                 """Headers promising ``body`` whole, then half of it; then silence for
                 ``slow_s`` (``stall``) or none; then the connection closed."""
                 self.send_response(200)
-                self.send_header("Content-Type", "application/x-votable+xml")
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body[: len(body) // 2])
@@ -469,6 +472,8 @@ class UwsTapServer(_Server):
                 job = tap.jobs.get(parts[3])
                 if job is None or (job["fault"] == "lost" and job["phase"] != "PENDING"):
                     return self._reply(404, b"no such job")
+                if len(parts) == 4 and job["fault"] == "document-drop":
+                    return self._cut_reply(tap.job_xml(job), stall=False, ctype="text/xml")
                 if len(parts) == 4:
                     wait = urllib.parse.parse_qs(url.query).get("WAIT")
                     if wait:

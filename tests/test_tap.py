@@ -91,7 +91,7 @@ RESULT_FAULTS = ("result-503", "result-drop", "result-stall")
 
 @pytest.mark.parametrize(
     "fault",
-    ["submit-503", "drop", "stall", "error", "lost", *RESULT_FAULTS, "slow"],
+    ["submit-503", "drop", "stall", "document-drop", "error", "lost", *RESULT_FAULTS, "slow"],
 )
 def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypatch):
     """Each fault a real archive shows costs one more try, logged; a service that takes the
@@ -123,6 +123,7 @@ def test_a_fault_is_retried_and_the_answer_is_whole(sky, fault, caplog, monkeypa
     reason = {
         "submit-503": "submission failed: HTTP 503: Service Unavailable",
         "drop": "submission failed",
+        "document-drop": "submission failed: Connection broken: IncompleteRead",
         "stall": "timed out",
         "error": "ORA-01013",
         "lost": "lost by the service (404)",

@@ -44,7 +44,8 @@ HTTP_TIMEOUT_S = (30.0, 600.0)
 
 
 class TapError(RuntimeError):
-    """A TAP query that failed after every attempt; the message names it and the cause."""
+    """A TAP query that failed: an upload query after every attempt, a synchronous one at its
+    network failure; the message names it and the cause."""
 
 
 class TapOverflowError(TapError):
@@ -112,7 +113,7 @@ def run_sync(
         raise TapError(
             f"{what}: no whole answer from the TAP service at {tap_url} (it is unreachable, "
             f"dropped the connection, or sent nothing for {read_s:g} s; connecting may take "
-            f"{connect_s:g} s): {_message(exc)}"
+            f"{connect_s:g} s): {_message(getattr(exc, 'cause', None) or exc)}"
         ) from exc
     if overflowed(result, max_rows):
         raise TapOverflowError(
@@ -188,7 +189,8 @@ def _status(exc: BaseException) -> int | None:
 def _network_errors() -> tuple[type[BaseException], ...]:
     """requests' and urllib3's errors for a network failure: a connection refused, dropped or
     silent past :data:`HTTP_TIMEOUT_S`, also in the middle of an answer's body (which pyvo
-    reads from urllib3 itself for a job's result and a synchronous query: urllib3's errors)."""
+    reads from urllib3 itself for a job's document, its result and a synchronous answer:
+    urllib3's errors)."""
     import requests
     import urllib3
 
@@ -350,7 +352,7 @@ def _run_job(
             job = AsyncTAPJob.create(
                 tap_url, query, uploads={upload_name: chunk}, maxrec=max_rows + 1, session=session()
             )
-        except (DALServiceError, requests.RequestException) as exc:
+        except (DALServiceError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             last = f"submission failed: {_http(exc)}{_message(exc)}"
             if _transient(exc):
                 continue
