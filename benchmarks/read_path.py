@@ -379,12 +379,15 @@ def write_targets(sky: Path, n: int, path: Path, radius_arcsec: float, seed: int
     on_sky = set(src["k5"].unique().tolist())
     src = src.iloc[np.argsort(src.groupby("k5").cumcount().to_numpy(), kind="stable")]
     per_partition = -(-n // len(on_sky))  # as even as the sky allows
+    sources = src["k5"].value_counts()
     fitting = [src.iloc[:0]]
     looked = 0
 
     def enough() -> bool:
-        counts = pd.concat(fitting)["k5"].value_counts()
-        return int(counts.clip(upper=per_partition).sum()) >= n
+        """Every partition has its share of fitting sources, or none left to look at."""
+        fit = pd.concat(fitting)["k5"].value_counts().reindex(sources.index, fill_value=0)
+        seen = src["k5"].iloc[:looked].value_counts().reindex(sources.index, fill_value=0)
+        return bool(((fit >= per_partition) | (seen == sources)).all())
 
     while not enough() and looked < len(src):
         pick = src.iloc[looked : looked + 4 * n + 10]

@@ -140,6 +140,24 @@ def test_write_targets_writes_as_many_as_asked_or_says_why(tiny_sky, tmp_path):
         read_path.write_targets(tiny_sky, len(src) + 1, path, 1.0)
 
 
+def test_write_targets_spreads_them_over_the_partitions(tmp_path):
+    """On a sky of three partitions, 3 targets fall one in each, and 7 as 3, 2, 2."""
+    import read_path
+
+    from neowise_lightcurves import sky as nl_sky
+
+    sky = tmp_path / "sky"
+    read_path.main(
+        ["generate", "--sky", str(sky), "--partitions", "3", "--rows", "3000"]
+        + ["--row-group-size", "3000"]
+    )
+    for n, spread in ((3, [1, 1, 1]), (7, [2, 2, 3])):
+        read_path.write_targets(sky, n, tmp_path / "t.csv", 1.0)
+        t = pd.read_csv(tmp_path / "t.csv")
+        k5 = nl_sky.partition_of(t["RAJ2000"].to_numpy(), t["DEJ2000"].to_numpy())
+        assert sorted(pd.Series(k5).value_counts().tolist()) == spread
+
+
 def test_read_path_pages(tiny_sky, tmp_path, capsys):
     """The page-index estimate: pages as large as a row group read what is read now; pages of
     one row, only the matched rows' share; the matched rows are every row within the radius
@@ -150,7 +168,7 @@ def test_read_path_pages(tiny_sky, tmp_path, capsys):
 
     targets = tmp_path / "targets.csv"
     read_path.write_targets(tiny_sky, 3, targets, 10.0)
-    r = read_path.page_savings(tiny_sky, targets, 10.0, rows_per_page=(1, 1000))
+    r = read_path.page_savings(tiny_sky, targets, 10.0, rows_per_page=(1, 500, 1000))
     t = pd.read_csv(targets)
     rows = pd.concat(
         pd.read_parquet(f, columns=["ra", "dec"]) for f in tiny_sky.glob("year*/**/part*.parquet")
@@ -161,7 +179,9 @@ def test_read_path_pages(tiny_sky, tmp_path, capsys):
     assert r["matched_rows"] == len(set(near.tolist())) > 0
     assert r["row_groups"] == 6 and 0 < r["row_groups_matched"] <= 6
     assert r["pages_bytes"][1000] == r["others_bytes"] > 0  # a row group is one page
-    assert 0 < r["pages_bytes"][1] < r["others_bytes"] * r["matched_rows"] / 1000
+    pages = r["pages_bytes"]
+    assert 0 < pages[1] <= pages[500] <= pages[1000]  # fewer bytes by smaller pages
+    assert pages[1] <= r["others_bytes"] * r["matched_rows"] / 1000  # a share per matched row
     read_path.main(
         ["pages", "--skies", str(tiny_sky), "--targets", "3", "--workdir", str(tmp_path)]
     )
