@@ -184,3 +184,46 @@ def pa_concat(tables):
     import pyarrow as pa
 
     return pa.concat_tables(tables)
+
+
+def test_flags_decoded_as_dictionaries_give_the_same_matches(tiny_catalog, tmp_path, monkeypatch):
+    """String columns of few values with a small dictionary page (flags) are decoded as
+    dictionaries, others (many long values: a large dictionary; no dictionary) as strings;
+    the matches are the same either way, their columns strings, in one pass and in two."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    from neowise_lightcurves import parquet
+
+    src = max((tiny_catalog / "year1").rglob("part*.parquet"), key=lambda p: p.stat().st_size)
+    table = pq.read_table(src)
+    rng = np.random.default_rng(3)
+    names = [rng.bytes(16).hex() for _ in range(table.num_rows)]  # every value its own
+    table = table.append_column("many", pa.array(names)).append_column("plain", table["cc_flags"])
+    path = tmp_path / "flags.parquet"
+    dictionary = [c for c in table.column_names if c != "plain"]  # "plain": no dictionary
+    pq.write_table(table, path, row_group_size=table.num_rows // 4, use_dictionary=dictionary)
+    meta = pq.read_metadata(path)
+    groups = range(meta.num_row_groups)
+    # this file's row groups are small: a limit between the flags' dictionaries and "many"'s
+    monkeypatch.setattr(parquet, "SMALL_DICTIONARY_BYTES", 1024)
+    wanted = ["cc_flags", "ph_qual", "many", "plain", "w1flux"]
+    assert parquet.dictionary_columns(meta, groups, wanted) == ["cc_flags", "ph_qual"]
+    fs = pafs.LocalFileSystem()
+    cat = catalog.Catalog(fs, str(tmp_path), str(tmp_path))
+    row = table.num_rows // 2
+    targets = pd.DataFrame(
+        {"target_id": ["t"], "ra": [table["ra"][row].as_py()], "dec": [table["dec"][row].as_py()]}
+    )
+    cols = (*columns.cached_columns(), "ph_qual", "many", "plain")
+    got = {}
+    for small in (1024, -1):  # -1: nothing read as a dictionary
+        monkeypatch.setattr(parquet, "SMALL_DICTIONARY_BYTES", small)
+        for passes in (1, 2):
+            info = fs.get_file_info(str(path))
+            out = pa_concat(matching.match_file(cat, info, targets, 5.0, cols, passes=passes))
+            assert all(out.schema.field(c).type == pa.string() for c in ("cc_flags", "ph_qual"))
+            got[small, passes] = out.sort_by("cntr")
+    first = next(iter(got.values()))
+    assert first.num_rows > 3 and all(t.equals(first) for t in got.values())

@@ -534,7 +534,8 @@ def _one_pass(source, meta, groups, others, cones, batch_rows, record):
     batches = [[groups[i] for i in b] for b in row_group_batches(list(sizes[groups]), batch_rows)]
 
     def read(batch):
-        return ranged.read_row_groups(source, meta, batch, names, record, "column_bytes")
+        strings = parquet.dictionary_columns(meta, batch, others)
+        return ranged.read_row_groups(source, meta, batch, names, record, "column_bytes", strings)
 
     with ThreadPoolExecutor(max_workers=min(CONCURRENT_BATCHES, len(batches))) as pool:
         for batch, table in zip(batches, pool.map(read, batches), strict=True):
@@ -558,7 +559,10 @@ def _two_passes(source, meta, groups, others, cones, batch_rows, record):
 
     def second_pass(job):
         chosen, local = job[0], job[1]
-        table = ranged.read_row_groups(source, meta, chosen, others, record, "column_bytes")
+        strings = parquet.dictionary_columns(meta, chosen, others)
+        table = ranged.read_row_groups(
+            source, meta, chosen, others, record, "column_bytes", strings
+        )
         if record is not None:
             record.add(row_groups_second_pass=len(chosen))
         return table.take(pa.array(local))
@@ -587,12 +591,24 @@ def _two_passes(source, meta, groups, others, cones, batch_rows, record):
                 yield ti[which], dist[which], ra[d], dec[d], rows[which], table
 
 
+def _strings(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary columns (flags read as dictionaries,
+    :func:`~neowise_lightcurves.parquet.dictionary_columns`) as their values' type again: a
+    match's columns are the catalogue's."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            values = table.column(i).cast(field.type.value_type)
+            table = table.set_column(i, field.with_type(field.type.value_type), values)
+    return table
+
+
 def _matches(found: Found, cones: Cones, columns, target_ids, path: str) -> pa.Table:
     """The exact step for a batch's candidate pairs (moving targets: the distance from the
     target's position at each detection's own time, :meth:`Cones.exact`), then the match
     table: ``target_id``, ``dist_arcsec``, ``columns``, and each match's catalogue file and
     row (:data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`)."""
     ti, dist, ra, dec, rows, table = found
+    table = _strings(table)
     if cones.motion is not None:
         within, dist = cones.exact(ti, ra, dec, table["mjd"].to_numpy(zero_copy_only=False), dist)
         table = table.filter(pa.array(within))

@@ -66,6 +66,45 @@ def column_chunk_range(rg: pq.RowGroupMetaData, column: int, file_size: int) -> 
     return start, min(chunk.total_compressed_size, file_size - start)
 
 
+#: Largest dictionary page (bytes as stored) of a string column chunk that
+#: :func:`dictionary_columns` has read as a dictionary: a column of few distinct values (flags
+#: such as ``cc_flags``, ``ph_qual``) decodes several times faster as a dictionary than as
+#: strings, one of many (``source_id``, whose dictionary fills its 1 MiB page) several times
+#: slower. Measured on a 500,000-row file of the benchmark sky: ``cc_flags`` 8.3 ms as strings,
+#: 1.2 ms as a dictionary (51-byte dictionary page); ``source_id`` 20 ms, 88 ms (428 kB).
+SMALL_DICTIONARY_BYTES = 64 * 1024
+
+
+def dictionary_columns(
+    meta: pq.FileMetaData, row_groups: Iterable[int], names: Iterable[str]
+) -> list[str]:
+    """The string columns among ``names`` best decoded as dictionaries in ``row_groups``: those
+    whose every chunk there has a dictionary page of at most :data:`SMALL_DICTIONARY_BYTES`
+    (few distinct values). Read with pyarrow's ``read_dictionary``, which gives the same
+    values whatever the chunk holds: a writer that fell back to plain pages (its dictionary
+    outgrew its page limit, 1 MiB by default) is decoded right, only more slowly."""
+    schema = meta.schema.to_arrow_schema()
+    groups = list(row_groups)
+    out = []
+    for name in names:
+        field = schema.field(name) if schema.get_field_index(name) >= 0 else None
+        if field is None or not (
+            pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        ):
+            continue
+        (index,) = column_indices(meta, [name])
+        for g in groups:
+            chunk = meta.row_group(g).column(index)
+            start = chunk.dictionary_page_offset
+            if not chunk.has_dictionary_page or start is None or not 0 <= start:
+                break
+            if chunk.data_page_offset - start > SMALL_DICTIONARY_BYTES:
+                break
+        else:
+            out.append(name)
+    return out
+
+
 def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:
     """Parquet column indices of the (top-level, flat) columns ``names``."""
     where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}

@@ -108,12 +108,15 @@ def read_row_groups(
     columns: list[str],
     record: reads.ReadRecord | None = None,
     kind: str = "column_bytes",
+    dictionary: list[str] | tuple[str, ...] = (),
 ) -> pa.Table:
     """``columns`` of ``row_groups`` of the Parquet file ``source`` (its footer ``meta``): the
     coalesced column-chunk ranges fetched at once (:func:`fetch`), then decoded.
 
     ``record``, when given, is added the requests and bytes, the bytes also under ``kind``
-    (``"position_bytes"`` or ``"column_bytes"``).
+    (``"position_bytes"`` or ``"column_bytes"``). The columns of ``dictionary`` are decoded as
+    dictionaries (pyarrow's ``read_dictionary``; see
+    :func:`~neowise_lightcurves.parquet.dictionary_columns`).
     """
     size = source.size()
     indices = parquet.column_indices(meta, columns)
@@ -122,9 +125,9 @@ def read_row_groups(
     )
     held = fetch(source, ranges)
     view = RangeFile(source, size, held)
-    table = pq.ParquetFile(pa.PythonFile(view, mode="r"), metadata=meta).read_row_groups(
-        row_groups, columns=columns
-    )
+    table = pq.ParquetFile(
+        pa.PythonFile(view, mode="r"), metadata=meta, read_dictionary=list(dictionary) or None
+    ).read_row_groups(row_groups, columns=columns)
     if record is not None:
         requests = len(ranges) + view.missed[0]
         nbytes = sum(length for _, length in ranges) + view.missed[1]
