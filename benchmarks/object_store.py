@@ -308,6 +308,8 @@ KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
     ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
+    # -1: no string column decoded as a dictionary
+    ("--small-dictionary-bytes", "parquet.SMALL_DICTIONARY_BYTES", (-1, 64 * 1024)),
 )
 
 

@@ -69,9 +69,8 @@ def column_chunk_range(rg: pq.RowGroupMetaData, column: int, file_size: int) -> 
 #: Largest dictionary page (bytes as stored) of a string column chunk that
 #: :func:`dictionary_columns` has read as a dictionary: a column of few distinct values (flags
 #: such as ``cc_flags``, ``ph_qual``) decodes several times faster as a dictionary than as
-#: strings, one of many (``source_id``, whose dictionary fills its 1 MiB page) several times
-#: slower. Measured on a 500,000-row file of the benchmark sky: ``cc_flags`` 8.3 ms as strings,
-#: 1.2 ms as a dictionary (51-byte dictionary page); ``source_id`` 20 ms, 88 ms (428 kB).
+#: strings, one of many (``source_id``, a dictionary of hundreds of kB) several times slower
+#: (benchmarks/README.md, "Flags decoded as dictionaries").
 SMALL_DICTIONARY_BYTES = 64 * 1024
 
 
