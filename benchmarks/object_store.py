@@ -643,7 +643,7 @@ def one_job_table(results_path: Path) -> None:
     for case in cases:
         got = {m: results[(*case, m)] for m in order if (*case, m) in results}
         o = got["ours-one-job"]
-        share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%}" if o.get("cpu") else "-"
+        share = _share(o)
         answers = {got[m]["rows"] for m in order if m in got and m != "ours-one-job-notebook"}
         print(
             f"| {o['layout']} | {case[1]:g} ms | {case[2]:,} | "
@@ -681,7 +681,7 @@ def default_table(results_path: Path) -> None:
     for case in cases:
         got = {m: results[(*case, m)] for m in order if (*case, m) in results}
         o = got["ours-default"]
-        share = f"{(o['cpu'] - o['job_work_cpu']) / o['cpu']:.0%}" if o.get("cpu") else "-"
+        share = _share(o)
         answers = {got[m]["rows"] for m in ("ours-default", "fetch", "baseline") if m in got}
         print(
             f"| {o['layout']} | {case[1]:g} ms | {case[2]:,} | "
@@ -695,6 +695,12 @@ def default_table(results_path: Path) -> None:
             f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
             f"{_walls(got, 'ours-default')}; {_walls(got, 'baseline')} |"
         )
+
+
+def _share(run: dict) -> str:
+    """The Snakemake + start-up share of a workflow run's CPU (its CPU less its jobs' work,
+    over its CPU; a table cell)."""
+    return f"{(run['cpu'] - run['job_work_cpu']) / run['cpu']:.0%}" if run.get("cpu") else "-"
 
 
 def _walls(got: dict, method: str) -> str:

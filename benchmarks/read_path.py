@@ -376,10 +376,10 @@ def write_targets(sky: Path, n: int, path: Path, radius_arcsec: float, seed: int
     from neowise_lightcurves import sky as nl_sky
 
     src = pd.read_parquet(sky / "sources.parquet").sample(frac=1, random_state=seed)
-    on_sky = set(src["k5"].unique().tolist())
     src = src.iloc[np.argsort(src.groupby("k5").cumcount().to_numpy(), kind="stable")]
+    sources = src["k5"].value_counts()  # by partition
+    on_sky = set(sources.index.tolist())
     per_partition = -(-n // len(on_sky))  # as even as the sky allows
-    sources = src["k5"].value_counts()
     fitting = [src.iloc[:0]]
     looked = 0
 
@@ -619,7 +619,7 @@ def page_savings(
     import pyarrow.fs
     import pyarrow.parquet as pq
 
-    from neowise_lightcurves import catalog
+    from neowise_lightcurves import catalog, parquet
     from neowise_lightcurves import columns as nl_columns
     from neowise_lightcurves import sky as nl_sky
 
@@ -638,8 +638,8 @@ def page_savings(
         for k, members in sorted(near.items()):
             for f in cat.partition_files(f"year{year}", k):
                 pf = pq.ParquetFile(f.path)
-                names = pf.schema_arrow.names
-                index = {name: names.index(name) for name in ["ra", "dec", *others]}
+                needed = ["ra", "dec", *others]
+                index = dict(zip(needed, parquet.column_indices(pf.metadata, needed), strict=True))
                 for g in range(pf.metadata.num_row_groups):
                     rg = pf.metadata.row_group(g)
                     chunk = {c: rg.column(i).total_compressed_size for c, i in index.items()}

@@ -83,25 +83,21 @@ def dictionary_columns(
     values whatever the chunk holds: a writer that fell back to plain pages (its dictionary
     outgrew its page limit, 1 MiB by default) is decoded right, only more slowly."""
     schema = meta.schema.to_arrow_schema()
+    text = (pa.string(), pa.large_string())
+    strings = [n for n in names if schema.get_field_index(n) >= 0 and schema.field(n).type in text]
     groups = list(row_groups)
-    out = []
-    for name in names:
-        field = schema.field(name) if schema.get_field_index(name) >= 0 else None
-        if field is None or not (
-            pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-        ):
-            continue
-        (index,) = column_indices(meta, [name])
+
+    def small(index: int) -> bool:
         for g in groups:
             chunk = meta.row_group(g).column(index)
             start = chunk.dictionary_page_offset
-            if not chunk.has_dictionary_page or start is None or not 0 <= start:
-                break
+            if not chunk.has_dictionary_page or start is None or start < 0:
+                return False
             if chunk.data_page_offset - start > SMALL_DICTIONARY_BYTES:
-                break
-        else:
-            out.append(name)
-    return out
+                return False
+        return True
+
+    return [n for n, i in zip(strings, column_indices(meta, strings), strict=True) if small(i)]
 
 
 def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:

@@ -96,8 +96,6 @@ def run_sync(
         An error answer, with the service's message.
     """
     import pyvo
-    import requests
-    import urllib3
     from pyvo.dal import DALAccessError, DALOverflowWarning
 
     try:
@@ -106,7 +104,7 @@ def run_sync(
             result = pyvo.dal.TAPService(tap_url, session=session()).run_sync(
                 query, maxrec=max_rows + 1
             )
-    except (DALAccessError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+    except (DALAccessError, *_http_errors()) as exc:
         if _status(exc) is not None or not _transient(exc):
             raise
         connect_s, read_s = HTTP_TIMEOUT_S
@@ -184,6 +182,16 @@ def _status(exc: BaseException) -> int | None:
         if response is not None and getattr(response, "status_code", None):
             return int(response.status_code)
     return None
+
+
+def _http_errors() -> tuple[type[BaseException], ...]:
+    """Every error requests or urllib3 raises for an HTTP exchange (pyvo reads a job's
+    document, its result and a synchronous answer from urllib3 itself, so urllib3's own errors
+    reach us too); which of them are worth another try: :func:`_transient`."""
+    import requests
+    import urllib3
+
+    return requests.RequestException, urllib3.exceptions.HTTPError
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:
@@ -339,8 +347,6 @@ def _run_job(
 ):
     """One chunk's answer (pyvo ``TAPResults``, maybe cut: see :func:`overflowed`), trying
     ``attempts`` times (see :func:`upload_answers`)."""
-    import requests
-    import urllib3
     from pyvo.dal import AsyncTAPJob, DALQueryError, DALServiceError
     from pyvo.dal.exceptions import DALFormatError, DALJobTimeoutError
 
@@ -352,7 +358,7 @@ def _run_job(
             job = AsyncTAPJob.create(
                 tap_url, query, uploads={upload_name: chunk}, maxrec=max_rows + 1, session=session()
             )
-        except (DALServiceError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        except (DALServiceError, *_http_errors()) as exc:
             last = f"submission failed: {_http(exc)}{_message(exc)}"
             if _transient(exc):
                 continue
@@ -369,12 +375,7 @@ def _run_job(
         except DALJobTimeoutError:
             last = f"job {job.job_id} did not finish within {job_timeout_s:g} s"
             _quietly(job.abort)
-        except (
-            DALServiceError,
-            DALFormatError,
-            requests.RequestException,
-            urllib3.exceptions.HTTPError,
-        ) as exc:
+        except (DALServiceError, DALFormatError, *_http_errors()) as exc:
             status = _status(exc)
             if status == 404:
                 last = f"job {job.job_id} was lost by the service (404)"
@@ -410,8 +411,6 @@ def _fetch(job, attempts, backoff_s, sleep, what):
     """A finished job's result (pyvo ``TAPResults``), fetched again after throttling, server or
     network errors, also one in the middle of the answer (a connection dropped or silent
     there); pyvo's overflow warning is left to the caller's check (:func:`overflowed`)."""
-    import requests
-    import urllib3
     from pyvo.dal import DALOverflowWarning, DALServiceError
 
     for attempt in range(attempts):
@@ -419,7 +418,7 @@ def _fetch(job, attempts, backoff_s, sleep, what):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DALOverflowWarning)
                 return job.fetch_result()
-        except (DALServiceError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        except (DALServiceError, *_http_errors()) as exc:
             if not _transient(exc) or attempt == attempts - 1:
                 raise  # the last try's error goes to the caller
             seconds = backoff_s * 2**attempt
