@@ -178,3 +178,23 @@ def test_plan_estimate_on_s3_reads_only_listings_and_footers(s3):
     assert heads == est["files"] + 1  # a size lookup per file, the year's folder
     listings = len(proxy.requests) - heads - len(ranged)
     assert listings == est["partitions"] + 1
+
+
+def test_files_are_read_while_partitions_are_still_listed(s3):
+    """A partition's files are read as soon as its listing is back: at 0.2 s a request and
+    one partition at a time, the first file's footer arrives before the last listing (read
+    after every listing, it came after all of them)."""
+    targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(targets, 1.0, 2, None)
+    rows = rows[rows["k5"].isin(sorted(rows["k5"].unique())[:4])]  # 4 partitions
+    proxy = Proxy(s3.endpoint, latency_s=0.2)
+    try:
+        cat = catalog.open_catalog(IRSA_LIKE, s3=s3_settings(proxy.endpoint))
+        got = matching.match_shard(cat, "year1", rows, 1.0, ("ra", "dec", "mjd", "cntr"), 1)
+    finally:
+        proxy.stop()
+    order = [("list-type" in r["path"], r["range"] is not None) for r in proxy.requests]
+    last_listing = max(i for i, (listing, _) in enumerate(order) if listing)
+    first_read = min(i for i, (_, ranged) in enumerate(order) if ranged)
+    assert first_read < last_listing
+    assert got.num_rows > 0
