@@ -305,7 +305,7 @@ def cpu_seconds() -> float:
 # ------------------------------------------------------------------------------ tune
 #: The read path's knobs ``tune`` varies: (option, module attribute, values).
 KNOBS = (
-    ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 32)),
+    ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 24, 32, 48)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
     ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
     # -1: no string column decoded as a dictionary
@@ -314,10 +314,20 @@ KNOBS = (
 
 
 def tune(
-    sky: Path, workdir: Path, latencies_ms: list[float], n: int, mb_per_s: float, repeat: int
+    sky: Path,
+    workdir: Path,
+    latencies_ms: list[float],
+    n: int,
+    mb_per_s: float,
+    repeat: int,
+    knobs: list[str] | None = None,
 ) -> None:
-    """fetch() of ``n`` targets at 1" with each knob of :data:`KNOBS` varied in turn (the
-    others at their defaults), ``repeat`` times each; the median wall time goes in."""
+    """fetch() of ``n`` targets at 1" with each knob of :data:`KNOBS` (or those named in
+    ``knobs``, e.g. ``["fetch-threads"]``) varied in turn (the others at their defaults),
+    ``repeat`` times each; the median wall time goes in."""
+    chosen = [k for k in KNOBS if knobs is None or k[0][2:] in knobs]
+    if knobs is not None and len(chosen) != len(knobs):
+        sys.exit(f"tune knobs are {', '.join(k[0][2:] for k in KNOBS)}, not {knobs}")
     workdir.mkdir(parents=True, exist_ok=True)
     targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
     read_path.write_targets(sky, n, targets_csv, 1.0)
@@ -333,7 +343,7 @@ def tune(
         for latency in latencies_ms:
             proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)
             try:
-                for option, attribute, values in KNOBS:
+                for option, attribute, values in chosen:
                     default = getattr(*_knob(attribute))
                     for value in values:
                         done = []
@@ -769,6 +779,7 @@ def main(argv=None) -> None:
     t.add_argument("--mb-per-s", type=float, default=100.0)
     t.add_argument("--targets", type=int, default=100)
     t.add_argument("--repeat", type=int, default=3)
+    t.add_argument("--knobs", nargs="+", help="vary only these (e.g. fetch-threads)")
     args = ap.parse_args(argv)
     if args.cmd == "server-speed":
         server_speed(args.sky)
@@ -786,7 +797,15 @@ def main(argv=None) -> None:
     elif args.cmd == "report":
         report(args.results, args.full)
     elif args.cmd == "tune":
-        tune(args.sky, args.workdir, args.latency_ms, args.targets, args.mb_per_s, args.repeat)
+        tune(
+            args.sky,
+            args.workdir,
+            args.latency_ms,
+            args.targets,
+            args.mb_per_s,
+            args.repeat,
+            args.knobs,
+        )
     else:
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
         set_knobs(args)
