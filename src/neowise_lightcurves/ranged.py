@@ -22,9 +22,11 @@ import pyarrow.parquet as pq
 
 from . import parquet, reads
 
-#: Requests one process has in flight at once (S3 gives ~100 MB/s per connection; the AWS
-#: SDK's pool holds 25 connections).
-FETCH_THREADS = 16
+#: Requests one process has in flight at once (S3 gives ~100 MB/s per connection). 32: at the
+#: notebook's density on 100,000-row groups (1,647 requests for 24 targets) 16 left fetch()
+#: waiting on round trips, 11.6 s at 80 ms against 8.5 s with 32 (6.9 / 7.5 s at 20 ms);
+#: 48 gained nothing (benchmarks/README.md, "More requests in flight").
+FETCH_THREADS = 32
 
 _pool: ThreadPoolExecutor | None = None
 
