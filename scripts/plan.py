@@ -25,7 +25,9 @@ per_year = {
     year: estimates.estimate_year(cat, year, rows, p.radius_arcsec, p.columns, len(shards))
     for year in p.years
 }
-reads_text = estimates.estimate_text(per_year, p.cores * ranged.FETCH_THREADS)
+reads_text = estimates.estimate_text(
+    per_year, p.cores * min(ranged.FETCH_THREADS, ranged.S3_CONNECTIONS)
+)
 n_targets = rows["target_id"].nunique()
 text = manifest.plan_text(
     shards, groups, n_targets, list(p.years), p.shard_order, reads_text, one_job=p.one_job

@@ -779,21 +779,26 @@ def match_shard(
         return match_file(catalog, info, targets, radius_arcsec, columns, cones, record=record)
 
     # each partition's files are read as soon as its listing is back, not after every listing
-    # (at 80 ms a round trip, 24 partitions listed 4 at a time held the first read ~0.8 s);
+    # (at 80 ms a round trip, 24 partitions listed 4 at a time held the first read ~0.7 s);
     # files concurrent_partitions at a time, so a partition of several files is not read one
     # file after another
     n = max(1, int(concurrent_partitions))
     with ThreadPoolExecutor(n) as lister, ThreadPoolExecutor(n) as reader:
         listed = [lister.submit(listing, group) for group in groups]
         reading = []
-        for (_, targets), files in zip(groups, listed, strict=True):
-            files = files.result()
-            if files:
-                cones = Cones(
-                    targets["ra"], targets["dec"], radius_arcsec, Motion.of(targets, [year])
-                )
-                reading += [reader.submit(one_file, (info, targets, cones)) for info in files]
-        pieces = [t for future in reading for t in future.result()]
+        try:
+            for (_, targets), files in zip(groups, listed, strict=True):
+                files = files.result()
+                if files:
+                    cones = Cones(
+                        targets["ra"], targets["dec"], radius_arcsec, Motion.of(targets, [year])
+                    )
+                    reading += [reader.submit(one_file, (info, targets, cones)) for info in files]
+            pieces = [t for future in reading for t in future.result()]
+        except BaseException:
+            for future in (*listed, *reading):  # a failed listing or read stops what waits
+                future.cancel()
+            raise
     schema = output_schema(columns, file_schema)
     if not pieces:
         return schema.empty_table()

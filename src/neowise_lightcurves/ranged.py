@@ -24,9 +24,14 @@ from . import parquet, reads
 
 #: Requests one process has in flight at once (S3 gives ~100 MB/s per connection). 32: at the
 #: notebook's density on 100,000-row groups (1,647 requests for 24 targets) 16 left fetch()
-#: waiting on round trips, 11.6 s at 80 ms against 8.5 s with 32 (6.9 / 7.5 s at 20 ms);
+#: waiting on round trips, 11.6 s at 80 ms against 8.5 s with 32 (7.5 / 6.9 s at 20 ms);
 #: 48 gained nothing (benchmarks/README.md, "More requests in flight").
 FETCH_THREADS = 32
+#: Connections one pyarrow S3 client keeps at most (Arrow's S3 filesystem: the larger of its
+#: IO threads, 8, and 25): a match job's catalogue has one client, so at most this many of
+#: its :data:`FETCH_THREADS` requests are on the wire at once (a run in one job opens a
+#: catalogue, and a client, per year).
+S3_CONNECTIONS = 25
 
 _pool: ThreadPoolExecutor | None = None
 
