@@ -227,3 +227,29 @@ def test_flags_decoded_as_dictionaries_give_the_same_matches(tiny_catalog, tmp_p
             got[small, passes] = out.sort_by("cntr")
     first = next(iter(got.values()))
     assert first.num_rows > 3 and all(t.equals(first) for t in got.values())
+
+
+@pytest.mark.parametrize("broken", ["listing", "file"])
+def test_a_failed_listing_or_file_stops_the_shard_with_its_path(tiny_catalog, tmp_path, broken):
+    """A partition that cannot be listed, or a file that cannot be read, raises a
+    CatalogError naming it from match_shard (the reads are pipelined behind the listings;
+    what still waits is cancelled)."""
+    import shutil
+
+    root = tmp_path / "catalog"
+    shutil.copytree(tiny_catalog, root)
+    targets = demo.build_sky(seed=1, field_sources=5).targets
+    rows = manifest.target_partitions(targets, 1.0, 5)
+    k5 = sorted(rows["k5"].unique())[1]  # not the first: the failure comes mid-shard
+    folder = root / catalog.partition_path("year1", int(k5))
+    if broken == "listing":
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+        expected = "cannot list"
+    else:
+        (victim,) = [p for p in folder.iterdir() if p.suffix == ".parquet"][:1]
+        victim.write_bytes(victim.read_bytes()[:100])
+        expected = f"cannot read catalogue file .*{victim.name}"
+    cat = catalog.open_catalog(str(root))
+    with pytest.raises(matching.CatalogError, match=expected):
+        matching.match_shard(cat, "year1", rows, 1.0, columns.cached_columns(), 1)
