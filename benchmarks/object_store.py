@@ -325,9 +325,11 @@ def tune(
     """fetch() of ``n`` targets at 1" with each knob of :data:`KNOBS` (or those named in
     ``knobs``, e.g. ``["fetch-threads"]``) varied in turn (the others at their defaults),
     ``repeat`` times each; the median wall time goes in."""
+    names = [k[0][2:] for k in KNOBS]
+    unknown = sorted(set(knobs or ()) - set(names))
+    if unknown:
+        sys.exit(f"tune knobs are {', '.join(names)}, not {', '.join(unknown)}")
     chosen = [k for k in KNOBS if knobs is None or k[0][2:] in knobs]
-    if knobs is not None and len(chosen) != len(knobs):
-        sys.exit(f"tune knobs are {', '.join(k[0][2:] for k in KNOBS)}, not {knobs}")
     workdir.mkdir(parents=True, exist_ok=True)
     targets_csv = workdir / f"{sky.name}-targets-{n}.csv"
     read_path.write_targets(sky, n, targets_csv, 1.0)
