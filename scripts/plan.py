@@ -9,7 +9,7 @@ from neowise_lightcurves import allwise, atomic, catalog, estimates, logs, manif
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params
-columns = ["target_id", "ra", "dec", "k5"]
+columns = ["target_id", "ra", "dec", "k5", "shard"]
 if "shards" in snakemake.input.keys():  # the manifest rule's
     shards = manifest.read_shards(snakemake.input.shards)
     groups = manifest.read_groups(snakemake.input.groups)

@@ -87,3 +87,52 @@ for year in ("year1", "year2"):
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     assert len(records) == 2
     assert all(r["files"] == 1 and r["bytes"] > 0 for r in records)
+
+
+def test_listing_units_list_an_order_0_pixel_whole_from_the_threshold():
+    """k0 0 holds k5 0-1023, k0 1 holds 1024-2047."""
+    assert catalog.listing_units([5, 3, 1030, 7, 3], whole_k0_from=3) == [(3, 5, 7), (1030,)]
+    assert catalog.listing_units([5, 3, 1030, 7], whole_k0_from=4) == [(3,), (5,), (7,), (1030,)]
+    n = catalog.WHOLE_K0_FROM
+    assert catalog.listing_units(range(2048, 2048 + n)) == [tuple(range(2048, 2048 + n))]
+    assert catalog.listing_units(range(n - 1)) == [(k,) for k in range(n - 1)]
+    assert catalog.listing_units([]) == []
+
+
+def _paths(files):
+    """Paths and sizes of listed files (a FileInfo's equality also compares times)."""
+    if isinstance(files, dict):
+        return {k: _paths(v) for k, v in files.items()}
+    return [(i.path, i.size) for i in files]
+
+
+def _touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+
+
+def test_an_order_0_pixels_listing_finds_each_partitions_files(tmp_path):
+    """Listed whole, an order-0 pixel's folder gives each partition asked for the files its own
+    listing gives: data files directly in its leaf folder, sorted, none of a partition not
+    asked for, none for a partition without a folder; one request a page of 1,000 keys."""
+    ds = tmp_path / catalog.year_dataset("year1") / "healpix_k0=2"
+    for k5 in range(2048, 2060):
+        _touch(ds / f"healpix_k5={k5}" / "part0.snappy.parquet")
+    _touch(ds / "healpix_k5=2050" / "part1.snappy.parquet")
+    for clutter in ("_SUCCESS", ".part2.parquet", "notes.txt", "sub/part9.parquet"):
+        _touch(ds / "healpix_k5=2049" / clutter)
+    _touch(ds / "stray.parquet")  # in the pixel's folder, in no partition's
+    cat = catalog.open_catalog(str(tmp_path))
+    asked = (2048, 2049, 2050, 2051, 2070)  # 2070: no folder
+    found, requests = cat.list_partitions("year1", asked)
+    assert _paths(found) == {k5: _paths(cat.partition_files("year1", k5)) for k5 in asked}
+    assert [i.base_name for i in found[2050]] == ["part0.snappy.parquet", "part1.snappy.parquet"]
+    assert [i.base_name for i in found[2049]] == ["part0.snappy.parquet"]
+    assert found[2070] == [] and requests == 1
+    for k5 in range(2060, 2060 + 1000):  # 1,018 keys under the pixel: two pages
+        _touch(ds / f"healpix_k5={k5}" / "part0.snappy.parquet")
+    assert cat.list_partitions("year1", asked)[1] == 2
+    single, requests = cat.list_partitions("year1", (2050,))
+    assert _paths(single) == {2050: _paths(cat.partition_files("year1", 2050))} and requests == 1
+    with pytest.raises(ValueError, match="not all in one order-0 pixel"):
+        cat.list_partitions("year1", (2048, 1030))

@@ -101,9 +101,12 @@ def test_record_equals_what_was_read(tiny_catalog, tmp_path):
     assert per_year["year1"] == summed
 
 
-def test_plan_estimate_brackets_what_the_run_reads(tiny_catalog):
-    """With every file's footer sampled, the estimate's files, skipped row groups, footers and
-    floor are exact, and the run's requests and bytes lie between its low and high."""
+@pytest.mark.parametrize("whole_k0_from", [catalog.WHOLE_K0_FROM, 2])
+def test_plan_estimate_brackets_what_the_run_reads(tiny_catalog, monkeypatch, whole_k0_from):
+    """With every file's footer sampled, the estimate's files, skipped row groups, footers,
+    floor and listings are exact, and the run's requests and bytes lie between its low and
+    high (also where the match jobs list order-0 pixels whole, here from 2 partitions)."""
+    monkeypatch.setattr(catalog, "WHOLE_K0_FROM", whole_k0_from)
     targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
     rows = manifest.target_partitions(targets, 4.0, 2, None)
     cols = columns.cached_columns()
@@ -121,6 +124,7 @@ def test_plan_estimate_brackets_what_the_run_reads(tiny_catalog):
         assert low[key] <= got[key] <= high[key], key
     assert low["position_bytes"] == got["position_bytes"] == high["position_bytes"]
     assert low["listings"] == got["listings"]
+    assert (got["listings"] < rows.groupby("shard")["k5"].nunique().sum()) == (whole_k0_from == 2)
     text = estimates.estimate_text({"year2": est}, 4)
     assert f"{got['floor_bytes']:,}" in text and "80 ms" in text
     missing = estimates.estimate_year(cat, "year7", rows, 4.0, cols, len(shards))

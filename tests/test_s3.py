@@ -159,8 +159,12 @@ def test_missing_bucket_and_no_network():
         matching.match_shard(nowhere, "year1", rows_for(150.1, 2.2), 1.0, cols, 1)
 
 
-def test_plan_estimate_on_s3_reads_only_listings_and_footers(s3):
-    """The plan's estimate asks the server for listings and footers, nothing else."""
+@pytest.mark.parametrize("whole_k0_from", [catalog.WHOLE_K0_FROM, 2])
+def test_plan_estimate_on_s3_reads_only_listings_and_footers(s3, monkeypatch, whole_k0_from):
+    """The plan's estimate asks the server for listings and footers, nothing else, and counts
+    the listings the match job makes (from 2 partitions of an order-0 pixel: fewer, one a
+    pixel)."""
+    monkeypatch.setattr(catalog, "WHOLE_K0_FROM", whole_k0_from)
     targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
     rows = manifest.target_partitions(targets, 1.0, 2, None)
     proxy = Proxy(s3.endpoint)
@@ -177,7 +181,11 @@ def test_plan_estimate_on_s3_reads_only_listings_and_footers(s3):
     heads = sum(r["method"] == "HEAD" for r in proxy.requests)
     assert heads == est["files"] + 1  # a size lookup per file, the year's folder
     listings = len(proxy.requests) - heads - len(ranged)
-    assert listings == est["partitions"] + 1
+    assert listings == len(catalog.listing_units(rows["k5"])) + 1  # and the year's folder
+    assert (listings < est["partitions"] + 1) == (whole_k0_from == 2)
+    # the match jobs', a shard each
+    jobs = sum(len(catalog.listing_units(k5s)) for _, k5s in rows.groupby("shard")["k5"])
+    assert est["low"]["listings"] == est["high"]["listings"] == jobs
 
 
 def test_files_are_read_while_partitions_are_still_listed(s3):
@@ -198,3 +206,56 @@ def test_files_are_read_while_partitions_are_still_listed(s3):
     first_read = min(i for i, (_, ranged) in enumerate(order) if ranged)
     assert first_read < last_listing
     assert got.num_rows > 0
+
+
+def test_an_order_0_pixel_listed_whole_finds_the_same_rows(s3, monkeypatch):
+    """Where a match job lists each order-0 pixel's folder whole (here from two partitions of
+    it, not catalog.WHOLE_K0_FROM), it finds the same rows as listing each partition, with one
+    listing request a pixel, and its record counts every request the server saw."""
+    targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+    rows = manifest.target_partitions(targets, 1.0, 2, None)
+    cols = ("ra", "dec", "mjd", "cntr", "w1flux")
+    proxy = Proxy(s3.endpoint)
+
+    def run():
+        record, first = reads.ReadRecord(), len(proxy.requests)
+        got = matching.match_shard(cat, "year1", rows, 1.0, cols, 4, record=record)
+        return got, record, proxy.requests[first:]
+
+    try:
+        cat = catalog.open_catalog(IRSA_LIKE, s3=s3_settings(proxy.endpoint))
+        each, _, asked_each = run()
+        monkeypatch.setattr(catalog, "WHOLE_K0_FROM", 2)
+        whole, record, asked = run()
+    finally:
+        proxy.stop()
+    units = catalog.listing_units(rows["k5"])
+    assert len(units) < rows["k5"].nunique()  # some pixels hold several partitions
+    assert whole.equals(each) and whole.num_rows > 0
+    listings = [r for r in asked if "list-type" in r["path"]]
+    assert len(listings) == len(units) + 1  # and the year's folder's
+    assert len(listings) < sum("list-type" in r["path"] for r in asked_each)
+    assert record.listings == len(units) and record.requests == len(asked)
+
+
+def test_a_pixel_of_more_than_a_page_of_keys_is_listed_in_pages(s3, tmp_path):
+    """An order-0 pixel's folder of 1,001 keys is listed in two requests (S3's pages of 1,000
+    keys), as list_partitions counts them."""
+    dataset = f"{PREFIX}/{catalog.year_dataset('year1')}"
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    s3.upload(
+        "many-keys",
+        {
+            f"{dataset}/healpix_k0=1/healpix_k5={k5}/part0.snappy.parquet": empty
+            for k5 in range(1024, 2025)
+        },
+    )
+    proxy = Proxy(s3.endpoint)
+    try:
+        cat = catalog.open_catalog(f"s3://many-keys/{PREFIX}", s3=s3_settings(proxy.endpoint))
+        found, requests = cat.list_partitions("year1", (1024, 1500, 2024))
+    finally:
+        proxy.stop()
+    assert [len(found[k]) for k in (1024, 1500, 2024)] == [1, 1, 1]
+    assert requests == 2 == sum("list-type" in r["path"] for r in proxy.requests)

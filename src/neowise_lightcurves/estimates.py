@@ -1,7 +1,8 @@
 """What a run will read, estimated before it runs, from listings and footers alone (no data):
 for ``snakemake plan``, on a local copy or on S3.
 
-Per year, every partition the targets' cones touch is listed (the listings the run makes) and
+Per year, every partition the targets' cones touch is listed (the listings the run makes,
+:func:`~neowise_lightcurves.catalog.listing_units`) and
 the footers of a sample of the listed files are read. For each sampled file the cost of its
 match is computed as the run would pay it (:mod:`neowise_lightcurves.reads`): its footer, the
 ``ra``/``dec`` of the row groups whose statistics do not exclude every cone of that partition's
@@ -22,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from . import parquet, reads
-from .catalog import Catalog
+from .catalog import Catalog, listing_units
 from .matching import (
     BATCH_ROWS,
     POSITION_BATCH_ROWS,
@@ -32,6 +33,7 @@ from .matching import (
     row_group_batches,
 )
 from .motion import Motion
+from .sky import k0_of
 
 #: Files whose footers are read per year, at most.
 SAMPLE_FILES = 12
@@ -86,7 +88,8 @@ def estimate_year(
     sample_files: int = SAMPLE_FILES,
     threads: int = 16,
 ) -> dict:
-    """One year's estimate for the manifest's (target, partition) ``rows``.
+    """One year's estimate for the manifest's (target, partition) ``rows`` (with their
+    ``shard`` where given: each shard's match job makes its own listings).
 
     Returns a dict: ``partitions`` (listed), ``with_files``, ``files``, ``file_bytes`` (their
     whole size), ``sampled`` (files whose footers were read), and ``low``/``high``: the
@@ -105,9 +108,14 @@ def estimate_year(
             high=dict(zeros),
             missing=True,
         )
+    units = listing_units(by_k5)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        found = pool.map(lambda k: catalog.partition_files(year, k), by_k5)
-        listed = dict(zip(by_k5, found, strict=True))
+        found = list(pool.map(lambda unit: catalog.list_partitions(year, unit), units))
+    listed = {k5: files for part, _ in found for k5, files in part.items()}
+    # the match jobs' listings: each shard's job lists its own partitions (listing_units)
+    pages = {int(k0_of(u[0])): n for u, (_, n) in zip(units, found, strict=True) if len(u) > 1}
+    shards = rows.groupby("shard", sort=False)["k5"] if "shard" in rows else [(None, rows["k5"])]
+    job_units = [u for _, k5s in shards for u in listing_units(k5s)]
     files = [(k, info) for k, infos in listed.items() for info in infos]
     pick = np.unique(np.linspace(0, len(files) - 1, min(sample_files, len(files))).astype(int))
     sample = [files[i] for i in pick] if files else []
@@ -128,7 +136,11 @@ def estimate_year(
         "sampled": len(sample),
     }
     scale = len(files) / len(sample) if sample else 0.0
-    fixed = {"listings": len(by_k5), "requests": len(by_k5) + n_shards * reads.YEAR_LOOKUP_REQUESTS}
+    fixed = {
+        "listings": len(job_units),
+        "requests": sum(pages[int(k0_of(u[0]))] if len(u) > 1 else 1 for u in job_units)
+        + n_shards * reads.YEAR_LOOKUP_REQUESTS,
+    }
     for i, name in enumerate(("low", "high")):
         summed = reads.ReadRecord()
         for pair in costs:

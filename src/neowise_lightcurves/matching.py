@@ -15,7 +15,7 @@ read's byte ranges fetched concurrently, :mod:`neowise_lightcurves.ranged`).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from . import columns as cols
 from . import parquet, ranged, reads, sky
-from .catalog import Catalog, CatalogError, explain
+from .catalog import Catalog, CatalogError, explain, listing_units
 from .motion import Motion, MotionRangeError
 from .reads import ReadRecord
 
@@ -764,39 +764,52 @@ def match_shard(
         )
     if record is not None:
         record.add(requests=reads.YEAR_LOOKUP_REQUESTS)
-    groups = [(int(k5), g) for k5, g in rows.groupby("k5", sort=True)]
+    by_k5 = {int(k5): g for k5, g in rows.groupby("k5", sort=True)}
 
-    def listing(item):
-        k5, targets = item
-        files = catalog.partition_files(year, k5)
+    def listing(unit):
+        files, requests = catalog.list_partitions(year, unit)
         if record is not None:
-            record.add(listings=1, requests=1)
-        log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(targets), len(files))
+            record.add(listings=1, requests=requests)
+        for k5 in unit:
+            log.info("%s k5=%d: %d target(s), %d file(s)", year, k5, len(by_k5[k5]), len(files[k5]))
         return files
 
     def one_file(item):
         info, targets, cones = item
         return match_file(catalog, info, targets, radius_arcsec, columns, cones, record=record)
 
-    # each partition's files are read as soon as its listing is back, not after every listing
-    # (at 80 ms a round trip, 24 partitions listed 4 at a time held the first read ~0.7 s);
-    # files concurrent_partitions at a time, so a partition of several files is not read one
-    # file after another
+    # a partition's files are read as soon as its listing is back, whichever listing that is
+    # (at 80 ms a round trip, 24 partitions listed 4 at a time held the first read ~0.7 s),
+    # concurrent_partitions files at a time, so a partition of several files is not read one
+    # file after another; a failed read stops the job without waiting for the listings
     n = max(1, int(concurrent_partitions))
     with ThreadPoolExecutor(n) as lister, ThreadPoolExecutor(n) as reader:
-        listed = [lister.submit(listing, group) for group in groups]
-        reading = []
+        listing_left = {lister.submit(listing, u) for u in listing_units(by_k5)}
+        reading = {}  # future -> (k5, file name): the pieces are joined in that order
+        unseen = set()  # reads whose outcome has not been looked at yet
         try:
-            for (_, targets), files in zip(groups, listed, strict=True):
-                files = files.result()
-                if files:
-                    cones = Cones(
-                        targets["ra"], targets["dec"], radius_arcsec, Motion.of(targets, [year])
-                    )
-                    reading += [reader.submit(one_file, (info, targets, cones)) for info in files]
-            pieces = [t for future in reading for t in future.result()]
+            while listing_left:
+                done, _ = wait(listing_left | unseen, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future in unseen:
+                        unseen.discard(future)
+                        future.result()  # a read that failed raises here
+                        continue
+                    listing_left.discard(future)
+                    for k5, files in future.result().items():
+                        if not files:
+                            continue
+                        targets = by_k5[k5]
+                        cones = Cones(
+                            targets["ra"], targets["dec"], radius_arcsec, Motion.of(targets, [year])
+                        )
+                        for info in files:
+                            read = reader.submit(one_file, (info, targets, cones))
+                            reading[read] = (k5, info.base_name)
+                            unseen.add(read)
+            pieces = [t for f in sorted(reading, key=reading.get) for t in f.result()]
         except BaseException:
-            for future in (*listed, *reading):  # a failed listing or read stops what waits
+            for future in (*listing_left, *reading):  # a failed listing or read stops the rest
                 future.cancel()
             raise
     schema = output_schema(columns, file_schema)

@@ -9,7 +9,9 @@ Bytes and requests are those a match job asks the storage for, computed from the
 footers: the tail read that finds the footer (:func:`read_footer`; a second read when the
 footer is larger), then the column chunks of the row groups and columns read, nearby ranges
 merged (:func:`coalesce`, as :mod:`neowise_lightcurves.ranged` fetches them), plus one size
-lookup per file opened, two lookups for the year's folder and one listing per partition. On
+lookup per file opened, two lookups for the year's folder and the listings (one request per
+partition, or a page of 1,000 keys per order-0 pixel's folder listed whole,
+:func:`~neowise_lightcurves.catalog.listing_units`). On
 an object store each is one HTTP request (``tests/test_s3.py`` checks them against a counting
 proxy); on a local disk they are reads.
 The *floor* is what reading only ``ra`` and ``dec`` of every row group of the same files costs:
@@ -38,7 +40,7 @@ YEAR_LOOKUP_REQUESTS = 2
 class ReadRecord:
     """Counts of what was read (sums over files; bytes in bytes)."""
 
-    #: partition folders listed (one listing each)
+    #: listings made: of a partition's folder, or of an order-0 pixel's (catalog.listing_units)
     listings: int = 0
     #: data files opened
     files: int = 0
