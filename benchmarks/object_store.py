@@ -182,6 +182,7 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
         return read_path.floor(sky, targets_csv, radius, filesystem=fs, root=root, threads=16)
     if name in ("fetch", "fetch-notebook"):
         extra = {"columns": "notebook"} if name == "fetch-notebook" else {}
+        extra.update(FETCH_OPTIONS)
         r = read_path.fetch_method(
             sky, targets_csv, radius, root=f"s3://{root}", s3=s3_settings(endpoint), **extra
         )
@@ -303,9 +304,11 @@ def cpu_seconds() -> float:
 
 
 # ------------------------------------------------------------------------------ tune
-#: The read path's knobs ``tune`` varies: (option, module attribute, values).
+#: The read path's knobs ``tune`` varies: (option, module attribute or ``fetch.{keyword}`` of
+#: fetch(), values).
 KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 24, 32, 48)),
+    ("--concurrent-partitions", "fetch.concurrent_partitions", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
     ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
     # -1: no string column decoded as a dictionary
@@ -346,7 +349,7 @@ def tune(
             proxy = Proxy(server.endpoint, latency_s=latency / 1000, bytes_per_s=mb_per_s * 1e6)
             try:
                 for option, attribute, values in chosen:
-                    default = getattr(*_knob(attribute))
+                    default = knob_default(attribute)
                     for value in values:
                         done = []
                         for _ in range(repeat):
@@ -368,6 +371,10 @@ def tune(
         server.stop()
 
 
+#: fetch()'s keywords set by ``method``'s tuning options (:data:`KNOBS`' ``fetch.*``).
+FETCH_OPTIONS: dict = {}
+
+
 def _knob(attribute: str):
     """(module, name) of a :data:`KNOBS` attribute such as ``"ranged.FETCH_THREADS"``."""
     import importlib
@@ -376,11 +383,28 @@ def _knob(attribute: str):
     return importlib.import_module(f"neowise_lightcurves.{module}"), name
 
 
+def knob_default(attribute: str):
+    """A knob's default: its module attribute's, or for ``fetch.{keyword}`` the configuration's
+    (``match.{keyword}``)."""
+    module, name = attribute.split(".")
+    if module == "fetch":
+        from neowise_lightcurves.config import defaults
+
+        return defaults()["match"][name]
+    return getattr(*_knob(attribute))
+
+
 def set_knobs(args) -> None:
-    """Set the tuning options ``method`` was given on the package's modules."""
+    """Set the tuning options ``method`` was given on the package's modules, or as fetch()'s
+    keywords (:data:`FETCH_OPTIONS`)."""
     for option, attribute, _ in KNOBS:
         value = getattr(args, option[2:].replace("-", "_"))
-        if value is not None:
+        if value is None:
+            continue
+        module, name = attribute.split(".")
+        if module == "fetch":
+            FETCH_OPTIONS[name] = value
+        else:
             setattr(*_knob(attribute), value)
 
 
