@@ -230,17 +230,23 @@ def test_flags_decoded_as_dictionaries_give_the_same_matches(tiny_catalog, tmp_p
 
 
 @pytest.mark.parametrize("broken", ["listing", "file"])
-def test_a_failed_listing_or_file_stops_the_shard_with_its_path(tiny_catalog, tmp_path, broken):
+@pytest.mark.parametrize("whole_k0_from", [catalog.WHOLE_K0_FROM, 2])
+def test_a_failed_listing_or_file_stops_the_shard_with_its_path(
+    tiny_catalog, tmp_path, broken, whole_k0_from, monkeypatch
+):
     """A partition that cannot be listed, or a file that cannot be read, raises a
     CatalogError naming it from match_shard (the reads are pipelined behind the listings;
-    what still waits is cancelled)."""
+    what still waits is cancelled), also where its order-0 pixel is listed whole (here from
+    2 partitions, 4 files read at once)."""
     import shutil
 
+    monkeypatch.setattr(catalog, "WHOLE_K0_FROM", whole_k0_from)
     root = tmp_path / "catalog"
     shutil.copytree(tiny_catalog, root)
     targets = demo.build_sky(seed=1, field_sources=5).targets
     rows = manifest.target_partitions(targets, 1.0, 5)
-    k5 = sorted(rows["k5"].unique())[1]  # not the first: the failure comes mid-shard
+    # in the pixel of most partitions (listed whole from 2), not its first: mid-shard
+    k5 = max(catalog.listing_units(rows["k5"], 2), key=len)[1]
     folder = root / catalog.partition_path("year1", int(k5))
     if broken == "listing":
         shutil.rmtree(folder)
@@ -252,4 +258,6 @@ def test_a_failed_listing_or_file_stops_the_shard_with_its_path(tiny_catalog, tm
         expected = f"cannot read catalogue file .*{victim.name}"
     cat = catalog.open_catalog(str(root))
     with pytest.raises(matching.CatalogError, match=expected):
-        matching.match_shard(cat, "year1", rows, 1.0, columns.cached_columns(), 1)
+        matching.match_shard(
+            cat, "year1", rows, 1.0, columns.cached_columns(), 1 if whole_k0_from > 2 else 4
+        )

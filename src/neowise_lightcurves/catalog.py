@@ -206,6 +206,9 @@ class Catalog:
         leaves = {f"{folder}/healpix_k5={k5}": k5 for k5 in k5s}
         found: dict[int, list] = {k5: [] for k5 in k5s}
         for info in infos:
+            if info.path in leaves and info.type != pafs.FileType.Directory:
+                # as listing it alone would: a partition's leaf that is not a folder is an error
+                raise CatalogError(f"cannot list {info.path} under {self.root!r}: not a folder")
             k5 = leaves.get(info.path.rsplit("/", 1)[0])
             if k5 is not None and _is_data_file(info):
                 found[k5].append(info)

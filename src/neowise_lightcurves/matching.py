@@ -15,7 +15,7 @@ read's byte ranges fetched concurrently, :mod:`neowise_lightcurves.ranged`).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import numpy as np
 import pandas as pd
@@ -807,6 +807,10 @@ def match_shard(
                             read = reader.submit(one_file, (info, targets, cones))
                             reading[read] = (k5, info.base_name)
                             unseen.add(read)
+            wait(unseen, return_when=FIRST_EXCEPTION)  # a failed read raises below at once
+            for future in unseen:
+                if future.done():
+                    future.result()
             pieces = [t for f in sorted(reading, key=reading.get) for t in f.result()]
         except BaseException:
             for future in (*listing_left, *reading):  # a failed listing or read stops the rest
