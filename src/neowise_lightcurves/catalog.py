@@ -190,12 +190,13 @@ class Catalog:
         """
         import pyarrow.fs as pafs
 
+        from .sky import k0_of
+
         if len(k5s) == 1:
             return {k5s[0]: self.partition_files(year, k5s[0])}, 1
-        folder = self.path(partition_path(year, k5s[0])).rsplit("/", 1)[0]
-        k0s = {p.rsplit("/", 2)[-2] for p in (partition_path(year, k) for k in k5s)}
-        if len(k0s) != 1:
+        if len({int(k0_of(k)) for k in k5s}) != 1:
             raise ValueError(f"partitions {k5s} are not all in one order-0 pixel")
+        folder = self.path(partition_path(year, k5s[0])).rsplit("/", 1)[0]
         try:
             infos = self.filesystem.get_file_info(
                 pafs.FileSelector(folder, allow_not_found=True, recursive=True)

@@ -807,10 +807,9 @@ def match_shard(
                             read = reader.submit(one_file, (info, targets, cones))
                             reading[read] = (k5, info.base_name)
                             unseen.add(read)
-            wait(unseen, return_when=FIRST_EXCEPTION)  # a failed read raises below at once
-            for future in unseen:
-                if future.done():
-                    future.result()
+            done, _ = wait(unseen, return_when=FIRST_EXCEPTION)
+            for future in done:
+                future.result()  # a read that failed raises here, before the others finish
             pieces = [t for f in sorted(reading, key=reading.get) for t in f.result()]
         except BaseException:
             for future in (*listing_left, *reading):  # a failed listing or read stops the rest
