@@ -310,7 +310,6 @@ KNOBS = (
     ("--fetch-threads", "ranged.FETCH_THREADS", (4, 8, 16, 24, 32, 48)),
     ("--concurrent-partitions", "fetch.concurrent_partitions", (4, 8, 16, 32)),
     ("--concurrent-batches", "matching.CONCURRENT_BATCHES", (1, 4)),
-    ("--footer-bytes", "parquet.FOOTER_READ_BYTES", (64 * 1024, 1 << 20)),
     # -1: no string column decoded as a dictionary
     ("--small-dictionary-bytes", "parquet.SMALL_DICTIONARY_BYTES", (-1, 64 * 1024)),
 )

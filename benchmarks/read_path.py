@@ -567,11 +567,11 @@ def floor(
         }
     )
     cat = catalog.Catalog(base, root, root)
-    files = [f.path for y in YEARS for k in parts for f in cat.partition_files(f"year{y}", k)]
+    files = [f for y in YEARS for k in parts for f in cat.partition_files(f"year{y}", k)]
     cols = list(columns or nl_columns.cached_columns())
 
-    def read(path):  # every row group at once, its ranges fetched concurrently
-        source, meta = parquet.open_parquet(fs, path)
+    def read(info):  # every row group at once, its ranges fetched concurrently
+        source, meta = parquet.open_parquet(fs, info.path, info.size)
         groups = list(range(meta.num_row_groups))
         return ranged.read_row_groups(source, meta, groups, cols).num_rows
 

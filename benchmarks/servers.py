@@ -129,7 +129,8 @@ class _Server:
 
 class Proxy(_Server):
     """Forwards HTTP to ``upstream`` and records every request (:attr:`requests`: method, path
-    with query, Range header, status, body bytes sent).
+    with query, Range header, status, body bytes sent, and when it arrived and when its answer
+    began: ``time.monotonic()``; recorded before the answer is sent).
 
     Optionally answers 503 SlowDown to every request that arrives within ``fail_seconds`` of
     the first one, waits ``latency_s`` before answering each request (first-byte latency), and
@@ -177,6 +178,7 @@ class Proxy(_Server):
                         time.sleep(ahead)
 
             def _handle(self):
+                self.arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with proxy.lock:
@@ -191,13 +193,13 @@ class Proxy(_Server):
                     time.sleep(proxy.latency_s)
                 if failing:
                     msg = b"<Error><Code>SlowDown</Code><Message>Slow down</Message></Error>"
+                    self._record(503, len(msg))
                     self.send_response(503)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(msg)))
                     self.end_headers()
                     if self.command != "HEAD":
                         self.wfile.write(msg)
-                    self._record(503, len(msg))
                     return
                 conn = http.client.HTTPConnection(*proxy.upstream.split(":"), timeout=30)
                 headers = {
@@ -206,6 +208,9 @@ class Proxy(_Server):
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                conn.close()
+                # recorded before the answer: a client that has its answer finds it recorded
+                self._record(resp.status, len(data) if self.command != "HEAD" else 0)
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
                     if k.lower() not in (
@@ -228,8 +233,6 @@ class Proxy(_Server):
                 self.end_headers()
                 if self.command != "HEAD":
                     self._send_body(data)
-                conn.close()
-                self._record(resp.status, len(data) if self.command != "HEAD" else 0)
 
             def _record(self, status: int, nbytes: int) -> None:
                 with proxy.lock:
@@ -240,6 +243,8 @@ class Proxy(_Server):
                             "range": self.headers.get("Range"),
                             "status": status,
                             "bytes": nbytes,
+                            "arrived": self.arrived,
+                            "done": time.monotonic(),
                         }
                     )
 

@@ -5,7 +5,10 @@ counting requests in tests/test_s3.py), and sums over a run."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
@@ -33,34 +36,45 @@ def test_coalesce_merges_as_pyarrow_does():
 
 
 def test_footer_cost():
-    small, big = parquet.FOOTER_READ_BYTES - 8, parquet.FOOTER_READ_BYTES
-    assert parquet.footer_cost(10**8, small) == (2, parquet.FOOTER_READ_BYTES)
-    assert parquet.footer_cost(10**8, big) == (3, big + 8)  # the tail, then the rest of it
-    assert parquet.footer_cost(1000, 500) == (2, 1000)
-    # a small file: a 16th of it, at least 64 KiB (not the whole file for its footer)
-    assert parquet.first_read_bytes(600_000) == 64 * 1024
-    assert parquet.first_read_bytes(4 * 10**6) == 250_000
-    assert parquet.footer_cost(4 * 10**6, 100_000) == (2, 250_000)
-    assert parquet.footer_cost(4 * 10**6, 300_000) == (3, 300_008)
+    first = parquet.FOOTER_READ_BYTES  # pyarrow's own first read of a footer, 64 KiB
+    assert first == 64 * 1024
+    assert parquet.footer_cost(10**8, first - 8) == (2, first)  # the size, the tail
+    assert parquet.footer_cost(10**8, first) == (3, 2 * first)  # ... then the whole footer
+    assert parquet.footer_cost(1000, 500) == (2, 1000)  # a small file: all of it
 
 
-def test_read_footer_in_one_read_or_two(tiny_catalog, tmp_path):
-    """The footer equals pyarrow's own reading of it, in one read when the tail holds it and
-    in two (the tail, then exactly the rest) when it does not; not Parquet: a clear error."""
-    path = str(next(tiny_catalog.rglob("part*.parquet")))
+@pytest.mark.parametrize("row_group_size", [None, 10])
+def test_open_parquet_reads_the_footer_as_pyarrow_and_footer_cost_say(tmp_path, row_group_size):
+    """The footer equals pyarrow's own reading of it, given the file's size or not, in the
+    reads :func:`footer_cost` counts: one when the tail holds it, two (the tail, then the whole
+    footer) when it does not; not Parquet: a clear error."""
+    n = 400
+    table = pa.table({f"c{i}": np.arange(n, dtype=np.float64) + i for i in range(60)})
+    path = str(tmp_path / "t.parquet")
+    pq.write_table(table, path, row_group_size=row_group_size)
     expected = pq.read_metadata(path)
-    size = len(open(path, "rb").read())
+    size = os.path.getsize(path)
     footer = expected.serialized_size
-    for tail, reads_expected in ((footer + 8, 1), (footer // 2, 2)):
+    assert (footer + 8 > parquet.FOOTER_READ_BYTES) == (row_group_size is not None)
+    requests, nbytes = parquet.footer_cost(size, footer)
+    for known in (None, size):
         counter = iocount.ReadCounter()
         fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
-        meta = parquet.read_footer(fs.open_input_file(path), size, tail_bytes=tail)
+        source, meta = parquet.open_parquet(fs, path, known)
         assert meta.equals(expected) and meta.serialized_size == footer
-        assert counter.reads == reads_expected and counter.bytes == max(tail, footer + 8)
+        assert source.size() == size
+        # the reads: the footer_cost's requests but the size lookup opening the file makes
+        assert (counter.files, counter.reads, counter.bytes) == (
+            1,
+            requests - 1,
+            nbytes,
+        )
     not_parquet = tmp_path / "not-parquet.bin"
     not_parquet.write_bytes(b"x" * 100)
     with pytest.raises(OSError, match="not a Parquet file"):
-        parquet.read_footer(pafs.LocalFileSystem().open_input_file(str(not_parquet)), 100)
+        parquet.open_parquet(pafs.LocalFileSystem(), str(not_parquet))
+    with pytest.raises(pa.ArrowInvalid, match="not a parquet file"):
+        parquet.open_parquet(pafs.LocalFileSystem(), str(not_parquet), 100)
 
 
 def test_record_equals_what_was_read(tiny_catalog, tmp_path):

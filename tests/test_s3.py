@@ -12,7 +12,16 @@ from conftest import DEFAULTS
 from servers import BUCKET, PREFIX, MotoServer, Proxy
 from workflow_helpers import TINY, deep_update, snakemake
 
-from neowise_lightcurves import catalog, columns, demo, estimates, manifest, matching, reads
+from neowise_lightcurves import (
+    catalog,
+    columns,
+    demo,
+    estimates,
+    manifest,
+    matching,
+    parquet,
+    reads,
+)
 
 pytestmark = pytest.mark.workflow
 
@@ -206,6 +215,38 @@ def test_files_are_read_while_partitions_are_still_listed(s3):
     first_read = min(i for i, (_, ranged) in enumerate(order) if ranged)
     assert first_read < last_listing
     assert got.num_rows > 0
+
+
+def test_a_footer_is_read_while_the_file_is_opened(s3):
+    """Given a file's size (from its listing), open_parquet asks for the footer without waiting
+    for the size lookup that opening the file costs (S3: a HEAD): at 1 s a request, the tail's
+    GET arrives before the HEAD is answered; without the size it comes after. The same
+    requests either way, as footer_cost counts them."""
+    proxy = Proxy(s3.endpoint, latency_s=1.0)
+    try:
+        cat = catalog.open_catalog(IRSA_LIKE, s3=s3_settings(proxy.endpoint))
+        targets = demo.build_sky(1, 5).targets[["target_id", "ra", "dec"]]
+        k5 = int(manifest.target_partitions(targets, 1.0, 2, None)["k5"].iloc[0])
+        info = cat.partition_files("year1", k5)[0]
+        for size in (info.size, None):
+            proxy.reset()
+            source, meta = parquet.open_parquet(cat.filesystem, info.path, size)
+            assert source.size() == info.size
+            seen = list(proxy.requests)
+            head = [r for r in seen if r["method"] == "HEAD"]
+            tail = [r for r in seen if r["range"] is not None]
+            assert (
+                len(head) == 1
+                and len(seen) == parquet.footer_cost(info.size, meta.serialized_size)[0]
+            )
+            assert (
+                sum(r["bytes"] for r in tail)
+                == parquet.footer_cost(info.size, meta.serialized_size)[1]
+            )
+            before = tail[0]["arrived"] < head[0]["done"]
+            assert before == (size is not None)
+    finally:
+        proxy.stop()
 
 
 def test_an_order_0_pixel_listed_whole_finds_the_same_rows(s3, monkeypatch):

@@ -122,7 +122,7 @@ def estimate_year(
 
     def cost(item):
         k5, info = item
-        fh, meta = parquet.open_parquet(catalog.filesystem, info.path)
+        fh, meta = parquet.open_parquet(catalog.filesystem, info.path, info.size)
         fh.close()
         return file_cost(meta, info.size, by_k5[k5], radius_arcsec, columns, year)
 

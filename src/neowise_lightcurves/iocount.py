@@ -21,12 +21,22 @@ _OPENED = itertools.count()
 
 
 class ReadCounter:
-    """Bytes and files read through :func:`counting_filesystem`."""
+    """Bytes and files read through :func:`counting_filesystem`: :attr:`files` counts each
+    file once, however often it is opened (``parquet.open_parquet`` opens one twice at once)."""
 
     def __init__(self):
         self.bytes = 0
-        self.files = 0
         self.reads = 0
+        self.paths: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def files(self) -> int:
+        return len(self.paths)
+
+    def opened(self, path: str) -> None:
+        with self._lock:
+            self.paths.add(path)
 
 
 class _CountingFile:
@@ -107,7 +117,7 @@ def counting_filesystem(fs, counter: ReadCounter):
             return fs.get_file_info(selector)
 
         def open_input_file(self, path):
-            counter.files += 1
+            counter.opened(path)
             return pa.PythonFile(_CountingFile(fs.open_input_file(path), counter), mode="r")
 
         def open_input_stream(self, path):

@@ -407,7 +407,8 @@ def match_file(
     """Matches of ``targets`` in one Parquet file (``info``: a pyarrow ``FileInfo``).
 
     The steps, each a round trip to the storage whatever the file's size: the footer
-    (:func:`~neowise_lightcurves.parquet.open_parquet`: the file's size, one read of its tail);
+    (:func:`~neowise_lightcurves.parquet.open_parquet`: one read of its tail, the file's size
+    from the listing, while the file is opened for the reads after it);
     the coarse filter (:func:`candidate_row_groups`: row groups whose ``ra``/``dec`` statistics
     exclude every cone are skipped); then the candidate row groups read in one pass or two
     (:func:`passes_for`, from the footer): in **one pass** every column of them at once
@@ -427,7 +428,7 @@ def match_file(
     ``dist_arcsec``, ``columns`` and :data:`~neowise_lightcurves.columns.LOCATION_COLUMNS`.
     """
     try:
-        source, meta = parquet.open_parquet(catalog.filesystem, info.path)
+        source, meta = parquet.open_parquet(catalog.filesystem, info.path, info.size)
         schema = meta.schema.to_arrow_schema()
     except Exception as err:
         raise CatalogError(f"cannot read catalogue file {info.path}: {explain(err)}") from err

@@ -1,6 +1,6 @@
-"""Reading Parquet files over a high-latency store: a file's footer in one request
-(:func:`read_footer`, :func:`open_parquet`), the byte ranges of the column chunks a read needs
-(:func:`column_chunk_range`, :func:`column_indices`), merged as pyarrow's read cache merges
+"""Reading Parquet files over a high-latency store: a file's footer, read while the file is
+opened (:func:`open_parquet`, :func:`read_footer`), the byte ranges of the column chunks a read
+needs (:func:`column_chunk_range`, :func:`column_indices`), merged as pyarrow's read cache merges
 them (:func:`coalesce`; :mod:`neowise_lightcurves.ranged` fetches them so), and what opening a
 file and reading its column chunks costs in requests and bytes (:func:`footer_cost`,
 :func:`read_cost`), which :mod:`neowise_lightcurves.reads` records and
@@ -9,23 +9,36 @@ file and reading its column chunks costs in requests and bytes (:func:`footer_co
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: The first read of a Parquet file's tail (:func:`read_footer`): the footer, when it fits.
-#: pyarrow's own is 64 KiB, which a footer of 143 columns x 15 row groups (~300 KB) overflows,
-#: costing a second round trip; one more MiB is ~10 ms at S3's 100 MB/s per connection.
-FOOTER_READ_BYTES = 1 << 20
-#: ... but at most this share of a small file (the demo's are ~0.6 MB), at least 64 KiB.
-FOOTER_READ_SHARE = 1 / 16
+#: The first read of a Parquet file's tail: pyarrow's Parquet reader's own (its
+#: ``footer_read_size``, 64 KiB), with which :func:`open_parquet` reads a footer. A larger
+#: footer (143 columns x 3 row groups, ~80 KB) takes a second read of the whole footer.
+FOOTER_READ_BYTES = 64 * 1024
+#: Files :func:`open_parquet` opens at once in the background (each a size lookup).
+OPEN_THREADS = 32
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _open_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=OPEN_THREADS, thread_name_prefix="open")
+        return _pool
 
 
 def first_read_bytes(file_size: int) -> int:
-    """Bytes of :func:`read_footer`'s first read of a file of ``file_size`` bytes."""
-    share = max(64 * 1024, int(file_size * FOOTER_READ_SHARE))
-    return min(file_size, FOOTER_READ_BYTES, share)
+    """Bytes of the first read of a footer (:data:`FOOTER_READ_BYTES`, or the whole of a
+    smaller file)."""
+    return min(file_size, FOOTER_READ_BYTES)
 
 
 #: Column-chunk ranges closer than this are fetched as one (bytes; pyarrow's own default).
@@ -106,11 +119,10 @@ def column_indices(meta: pq.FileMetaData, names: Iterable[str]) -> list[int]:
     return [where[n] for n in names]
 
 
-def read_footer(
-    source: pa.NativeFile, file_size: int, tail_bytes: int | None = None
-) -> pq.FileMetaData:
-    """A Parquet file's footer, in one read of its last ``tail_bytes`` when it fits there and
-    otherwise in one more read of the rest (:func:`footer_cost` counts them).
+def read_footer(source: pa.NativeFile, file_size: int) -> pq.FileMetaData:
+    """A Parquet file's footer, read as pyarrow's Parquet reader reads it: the last
+    :func:`first_read_bytes`, then, when the footer is larger, the whole footer again
+    (:func:`footer_cost` counts them).
 
     Parameters
     ----------
@@ -118,10 +130,8 @@ def read_footer(
         The file, opened for random access.
     file_size : int
         Its size in bytes.
-    tail_bytes : int, optional
-        Bytes of the first read (default: :func:`first_read_bytes` of the size).
     """
-    first = min(file_size, tail_bytes or first_read_bytes(file_size))
+    first = first_read_bytes(file_size)
     tail = source.read_at(first, file_size - first)
     if len(tail) < 8 or tail[-4:] != b"PAR1":
         raise OSError(f"not a Parquet file (no PAR1 at its end, {file_size} bytes)")
@@ -129,27 +139,52 @@ def read_footer(
     if length + 8 > file_size:
         raise OSError(f"corrupt Parquet footer: {length} bytes in a {file_size}-byte file")
     if length + 8 > len(tail):
-        rest = length + 8 - len(tail)
-        tail = source.read_at(rest, file_size - len(tail) - rest) + tail
+        tail = source.read_at(length, file_size - length - 8) + tail[-8:]
     return pq.read_metadata(pa.BufferReader(tail[len(tail) - length - 8 :]))
 
 
-def open_parquet(filesystem, path: str) -> tuple[pa.NativeFile, pq.FileMetaData]:
-    """Open a Parquet file for reading: its size (one lookup), then :func:`read_footer`.
+def open_parquet(
+    filesystem, path: str, file_size: int | None = None
+) -> tuple[pa.NativeFile, pq.FileMetaData]:
+    """Open a Parquet file for reading, and read its footer.
+
+    pyarrow opens a file for reading by its path only, and on an object store that costs a
+    request for its size (S3: a HEAD) before any read. Where ``file_size`` is known (a listing
+    gives it), the footer is read by pyarrow's dataset reader, which is given the size and
+    asks for none (:data:`FOOTER_READ_BYTES` of the tail, then the rest of a larger footer),
+    while the file is opened in the background: the size lookup is then no longer a round trip
+    before the footer, one round trip of three fewer in a row for a file read in one pass.
+    Without ``file_size``: the size, then :func:`read_footer`. Either way the same requests
+    (:func:`footer_cost`).
+
     Returns the open file and its footer (give it to ``pyarrow.parquet.ParquetFile(...,
-    metadata=...)``, which then reads no footer again)."""
-    source = filesystem.open_input_file(path)
-    return source, read_footer(source, source.size())
+    metadata=...)``, which then reads no footer again).
+    """
+    if file_size is None:
+        source = filesystem.open_input_file(path)
+        return source, read_footer(source, source.size())
+    import pyarrow.dataset as pads
+
+    opening = _open_pool().submit(filesystem.open_input_file, path)
+    try:
+        fragment = pads.ParquetFileFormat().make_fragment(path, filesystem, file_size=file_size)
+        meta = fragment.metadata
+    except BaseException:
+        opening.cancel()
+        if not opening.cancelled() and opening.exception() is None:
+            opening.result().close()
+        raise
+    return opening.result(), meta
 
 
 def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
-    """(requests, bytes) of opening a Parquet file with :func:`read_footer`: its size, the
+    """(requests, bytes) of opening a Parquet file with :func:`open_parquet`: its size, the
     tail read and, when the footer (``metadata_bytes``) does not fit in that read, a read of
-    the rest of it."""
+    the whole footer."""
     first = first_read_bytes(file_size)
     if metadata_bytes + 8 <= first:
         return 2, first
-    return 3, metadata_bytes + 8
+    return 3, first + metadata_bytes
 
 
 def read_cost(
