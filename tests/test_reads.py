@@ -77,6 +77,47 @@ def test_open_parquet_reads_the_footer_as_pyarrow_and_footer_cost_say(tmp_path, 
         parquet.open_parquet(pafs.LocalFileSystem(), str(not_parquet), 100)
 
 
+def _footer_of(path, tail: int, table) -> int:
+    """Write ``table`` to ``path`` with its footer padded so that footer + 8 = ``tail`` bytes."""
+    pad = 0
+    for _ in range(10):
+        with pq.ParquetWriter(path, table.schema) as writer:
+            writer.write_table(table)
+            writer.add_key_value_metadata({"pad": "x" * pad})
+        size = pq.read_metadata(path).serialized_size + 8
+        if size == tail:
+            return size
+        pad += tail - size
+    raise AssertionError(f"could not pad the footer to {tail} bytes")
+
+
+@pytest.mark.parametrize("tail", [parquet.FOOTER_READ_BYTES, parquet.FOOTER_READ_BYTES + 1])
+def test_footer_cost_is_pyarrows_own_reads_at_the_boundary(tmp_path, tail):
+    """pyarrow's own footer reading (given the size: open_parquet's) reads exactly what
+    footer_cost counts on either side of its first read's size: one read of a footer that just
+    fits, two of one a byte larger. Fails if pyarrow's first read changes size."""
+    path = str(tmp_path / "t.parquet")
+    table = pa.table({"a": np.arange(10_000, dtype=np.float64)})
+    _footer_of(path, tail, table)
+    size = os.path.getsize(path)
+    counter = iocount.ReadCounter()
+    fs = iocount.counting_filesystem(pafs.LocalFileSystem(), counter)
+    _, meta = parquet.open_parquet(fs, path, size)
+    assert meta.serialized_size + 8 == tail
+    requests, nbytes = parquet.footer_cost(size, meta.serialized_size)
+    assert requests == 2 + (tail > parquet.FOOTER_READ_BYTES)
+    assert (counter.reads, counter.bytes) == (requests - 1, nbytes)
+
+
+def test_a_file_that_changed_since_it_was_listed_is_an_error(tmp_path):
+    path = str(tmp_path / "t.parquet")
+    pq.write_table(pa.table({"a": [1.0, 2.0]}), path)
+    listed = os.path.getsize(path)
+    pq.write_table(pa.table({"a": [1.0, 2.0, 3.0]}), path)
+    with pytest.raises(OSError, match="changed while being read"):
+        parquet.open_parquet(pafs.LocalFileSystem(), path, listed)
+
+
 def test_record_equals_what_was_read(tiny_catalog, tmp_path):
     """Every byte and read call through a counting filesystem, for shards with and without
     matches, at a radius whose cones cross partitions."""

@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: The first read of a Parquet file's tail: pyarrow's Parquet reader's own (its
-#: ``footer_read_size``, 64 KiB), with which :func:`open_parquet` reads a footer. A larger
-#: footer (143 columns x 3 row groups, ~80 KB) takes a second read of the whole footer.
+#: ``footer_read_size``, 64 KiB, not settable from Python), with which :func:`open_parquet`
+#: reads a footer; not a knob: :func:`footer_cost` counts pyarrow's reads with it (a test pins
+#: the boundary on pyarrow's own reads). A larger footer (143 columns x 3 row groups, ~80 KB)
+#: takes a second read of the whole footer.
 FOOTER_READ_BYTES = 64 * 1024
 #: Files :func:`open_parquet` opens at once in the background (each a size lookup).
 OPEN_THREADS = 32
@@ -151,11 +153,15 @@ def open_parquet(
     pyarrow opens a file for reading by its path only, and on an object store that costs a
     request for its size (S3: a HEAD) before any read. Where ``file_size`` is known (a listing
     gives it), the footer is read by pyarrow's dataset reader, which is given the size and
-    asks for none (:data:`FOOTER_READ_BYTES` of the tail, then the rest of a larger footer),
+    asks for none (:data:`FOOTER_READ_BYTES` of the tail, then the whole of a larger footer),
     while the file is opened in the background: the size lookup is then no longer a round trip
-    before the footer, one round trip of three fewer in a row for a file read in one pass.
-    Without ``file_size``: the size, then :func:`read_footer`. Either way the same requests
-    (:func:`footer_cost`).
+    before the footer. Without ``file_size``: the size, then :func:`read_footer`. Either way
+    the same requests (:func:`footer_cost`), except on a filesystem implemented in Python
+    (``pyarrow.fs.PyFileSystem``, e.g. :func:`neowise_lightcurves.iocount.counting_filesystem`),
+    which pyarrow opens by path even for the footer: there a size lookup each.
+
+    Raises ``OSError`` when the file's size is no longer ``file_size`` (it changed since it
+    was listed: its footer and its data would not match).
 
     Returns the open file and its footer (give it to ``pyarrow.parquet.ParquetFile(...,
     metadata=...)``, which then reads no footer again).
@@ -172,9 +178,19 @@ def open_parquet(
     except BaseException:
         opening.cancel()
         if not opening.cancelled() and opening.exception() is None:
-            opening.result().close()
+            try:
+                opening.result().close()
+            except Exception:  # the footer's error is the one to tell
+                pass
         raise
-    return opening.result(), meta
+    source = opening.result()
+    if (now := source.size()) != file_size:
+        source.close()
+        raise OSError(
+            f"{path} is {now:,} bytes, not the {file_size:,} it was listed with: "
+            "it changed while being read"
+        )
+    return source, meta
 
 
 def footer_cost(file_size: int, metadata_bytes: int) -> tuple[int, int]:
