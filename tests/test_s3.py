@@ -235,15 +235,10 @@ def test_a_footer_is_read_while_the_file_is_opened(s3):
             seen = list(proxy.requests)
             head = [r for r in seen if r["method"] == "HEAD"]
             tail = [r for r in seen if r["range"] is not None]
-            assert (
-                len(head) == 1
-                and len(seen) == parquet.footer_cost(info.size, meta.serialized_size)[0]
-            )
-            assert (
-                sum(r["bytes"] for r in tail)
-                == parquet.footer_cost(info.size, meta.serialized_size)[1]
-            )
-            before = tail[0]["arrived"] < head[0]["done"]
+            requests, nbytes = parquet.footer_cost(info.size, meta.serialized_size)
+            assert len(head) == 1 and len(seen) == requests
+            assert sum(r["bytes"] for r in tail) == nbytes
+            before = min(r["arrived"] for r in tail) < head[0]["done"]
             assert before == (size is not None)
     finally:
         proxy.stop()
