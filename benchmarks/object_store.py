@@ -27,7 +27,13 @@ sky through the proxy, in a Python of its own:
 - **columns** (not run unless asked: ``--methods ... columns``): the same as the floor, but every
   column a match caches (``columns.cached_columns()``): what any method that returns those
   columns must read where every row group holds a match, and so a bound on how close to the
-  floor such a method can come.
+  floor such a method can come;
+- **columns-notebook** (likewise): the same with the notebook's columns
+  (``columns.NOTEBOOK_COLUMNS``): what any method returning those must read;
+- **empty-workflow** (likewise): a Snakemake run of one job that imports what every job of ours
+  imports (pandas, pyarrow, the package) and writes a file: what any run of a workflow costs
+  on this machine before it reads anything. With ``columns-notebook`` it bounds the workflow
+  with ``match.columns: notebook`` from below.
 
 Wall time, requests and bytes the proxy served, rows out. ``server-speed`` measures the S3
 server itself (stock and patched moto, bare and through the proxy), so that it is not what the
@@ -61,6 +67,8 @@ METHODS = (
     "baseline",
     "floor",
     "columns",
+    "columns-notebook",
+    "empty-workflow",
     "ours-notebook",
     "fetch-notebook",
     "ours-one-job",
@@ -180,6 +188,13 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
         )
     if name == "columns":
         return read_path.floor(sky, targets_csv, radius, filesystem=fs, root=root, threads=16)
+    if name == "columns-notebook":
+        from neowise_lightcurves.columns import NOTEBOOK_COLUMNS
+
+        cols = list(NOTEBOOK_COLUMNS)
+        return read_path.floor(
+            sky, targets_csv, radius, filesystem=fs, root=root, columns=cols, threads=16
+        )
     if name in ("fetch", "fetch-notebook"):
         extra = {"columns": "notebook"} if name == "fetch-notebook" else {}
         extra.update(FETCH_OPTIONS)
@@ -290,6 +305,57 @@ def in_subprocess(
             sys.exit(f"{name} failed:\n{out.stdout[-2000:]}{out.stderr[-4000:]}")
         print(f"({name}: result printed, then pyarrow's S3 shutdown aborted it)", file=sys.stderr)
     return json.loads(lines[-1])
+
+
+#: The Snakefile of ``empty-workflow``: one job, started as ours are (``script:``), importing
+#: what each of our jobs imports, and the run ended as ours is (:mod:`neowise_lightcurves.exits`).
+EMPTY_SNAKEFILE = """
+from neowise_lightcurves import exits
+
+
+rule all:
+    output:
+        "done.txt",
+    log:
+        "done.log",
+    params:
+        what="nothing",
+    script:
+        "empty_job.py"
+
+
+onsuccess:
+    exits.end_of_run(workflow.scheduler)
+"""
+EMPTY_JOB = """
+import pandas, pyarrow, neowise_lightcurves.stages  # what every job of ours imports
+from pathlib import Path
+from neowise_lightcurves import exits
+
+exits.skip_final_collections()
+
+Path(snakemake.output[0]).write_text(snakemake.params.what)
+"""
+
+
+def empty_workflow(workdir: Path) -> dict:
+    """Snakemake's start, one job's start-up and imports, and Snakemake's end, with no work:
+    the wall time below which no run of a workflow can come on this machine."""
+    import shutil
+
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    (workdir / "Snakefile").write_text(EMPTY_SNAKEFILE)
+    (workdir / "empty_job.py").write_text(EMPTY_JOB)
+    command = [sys.executable, "-m", "snakemake", "-d", str(workdir), "--cores", "2"]
+    command += ["-s", str(workdir / "Snakefile")]
+    t0 = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode:
+        sys.exit(f"empty-workflow failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    return {"wall": wall, "rows": 0}
 
 
 def cpu_seconds() -> float:
@@ -445,7 +511,9 @@ def run(
                             # S3 connections (pyarrow's S3 is not fork-safe): one response
                             # per connection for it
                             proxy.close_connections = name == "baseline"
-                            if name in OURS:
+                            if name == "empty-workflow":
+                                r = empty_workflow(workdir / name)
+                            elif name in OURS:
                                 wd = workdir / f"{name}-{sky.name}-{n}-{radius:g}"
                                 extra = OURS[name]
                                 r = ours(sky, targets_csv, radius, proxy.endpoint, wd, extra)
@@ -568,6 +636,7 @@ def report(results_path: Path, full: bool = False) -> None:
     notebook_table(results_path)
     one_job_table(results_path)
     default_table(results_path)
+    workflow_bound_table(results_path)
 
 
 #: What :func:`density_results` gives as the median of a case's repeated runs.
@@ -730,6 +799,44 @@ def default_table(results_path: Path) -> None:
             f"{share} | {'yes' if len(answers) == 1 else 'NO'} | {_runs(got, order)} | "
             f"{_walls(got, 'ours-default')}; {_walls(got, 'baseline')} |"
         )
+
+
+def workflow_bound_table(results_path: Path) -> None:
+    """Where ``empty-workflow`` ran beside the notebook method: how fast any workflow run could
+    be. The bound of a run is a read no method can avoid (the floor, ``ra`` and ``dec`` of
+    every row group; or ``columns-notebook``, the notebook's columns of every row group) plus
+    an empty workflow's run (Snakemake's start and end, one job's imports), both over the
+    notebook method's wall time, beside the workflow's own (medians, :func:`density_results`)."""
+    results = density_results(results_path)
+    order = ("empty-workflow", "floor", "columns-notebook", "baseline")
+    cases = sorted({k[:4] for k in results if k[4] == "empty-workflow"})
+    cases = [c for c in cases if (*c, "baseline") in results]
+    if not cases:
+        return
+    print(
+        "\n| layout | latency | wall: empty workflow / floor / notebook columns' read / notebook "
+        "(s) | (empty workflow + floor)/notebook | (empty workflow + notebook columns' read)/"
+        "notebook | defaults/notebook | defaults (notebook columns)/notebook | runs |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        got = {m: results[(*case, m)] for m in METHODS if (*case, m) in results}
+        print(
+            f"| {got['baseline']['layout']} | {case[1]:g} ms | "
+            f"{_cell(got, 'wall', lambda v: f'{v:.2f}', order)} | {_bound(got, 'floor')} | "
+            f"{_bound(got, 'columns-notebook')} | "
+            f"{_ratio(got, 'ours-default', 'baseline', missing='-')} | "
+            f"{_ratio(got, 'ours-default-notebook', 'baseline', missing='-')} | "
+            f"{_runs(got, order)} |"
+        )
+
+
+def _bound(got: dict, read: str) -> str:
+    """(an empty workflow's wall + ``read``'s) over the notebook method's (a table cell)."""
+    if read not in got:
+        return "-"
+    walls = got["empty-workflow"]["wall"] + got[read]["wall"]
+    return f"{walls / got['baseline']['wall']:.2f}"
 
 
 def _share(run: dict) -> str:

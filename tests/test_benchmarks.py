@@ -193,7 +193,8 @@ def test_object_store(tiny_sky, tmp_path, capsys):
     import object_store
 
     results = tmp_path / "results.jsonl"
-    methods = ["ours", "fetch", "baseline", "floor", "columns"]
+    methods = ["ours", "fetch", "baseline", "floor", "columns", "columns-notebook"]
+    methods.append("empty-workflow")
     object_store.main(
         ["run", "--skies", str(tiny_sky), "--workdir", str(tmp_path), "--latency-ms", "0"]
         + ["--targets", "3", "--radii", "1", "--methods", *methods]
@@ -202,6 +203,11 @@ def test_object_store(tiny_sky, tmp_path, capsys):
     assert set(got) == set(methods)
     assert got["ours"]["rows"] == got["fetch"]["rows"] == got["baseline"]["rows"] > 0
     assert got["ours"]["requests"] > 0 and got["fetch"]["requests"] > 0
+    # the bounds: every row of the touched files, the notebook's columns fewer bytes than ours
+    assert got["columns-notebook"]["rows"] == got["columns"]["rows"] == got["floor"]["rows"]
+    assert got["floor"]["bytes"] < got["columns-notebook"]["bytes"] < got["columns"]["bytes"]
+    assert got["empty-workflow"]["wall"] > 0 and got["empty-workflow"]["requests"] == 0
+    assert (tmp_path / "empty-workflow" / "done.txt").read_text() == "nothing"
     capsys.readouterr()
     object_store.main(["report", str(results)])
     assert "fetch" in capsys.readouterr().out
@@ -276,6 +282,34 @@ def test_the_defaults_table(tmp_path, capsys):
     assert cells[4:7] == ["0.62", "0.50", "-"]  # 5/8, 4/8
     assert cells[7:9] == ["600 / 500 / 640", "1.20"]
     assert cells[10:12] == ["25%", "yes"]  # (8 - 6) / 8
+
+
+def test_the_workflow_bound_table(tmp_path, capsys):
+    """object_store.py's bound of a workflow run: an empty workflow's wall plus a read no method
+    avoids, over the notebook method's, beside the workflow's own ratios."""
+    import object_store
+
+    case = {"sky": "s", "layout": "time", "latency_ms": 80.0, "targets": 24, "radius": 1.0}
+    records = [
+        {"method": "empty-workflow", "wall": 1.5},
+        {"method": "floor", "wall": 1.0},
+        {"method": "columns-notebook", "wall": 2.5},
+        {"method": "baseline", "wall": 8.0},
+        {"method": "ours-default", "wall": 7.0},
+        {"method": "ours-default-notebook", "wall": 6.0},
+    ]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(case | {"rows": 5} | r) + "\n" for r in records))
+    object_store.workflow_bound_table(results)
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["time", "80 ms"]
+    assert cells[2] == "1.50 / 1.00 / 2.50 / 8.00"
+    assert cells[3:7] == ["0.31", "0.50", "0.88", "0.75"]  # 2.5/8, 4/8, 7/8, 6/8
+    # without the notebook method beside it, no row
+    results.write_text("".join(json.dumps(case | {"rows": 5} | r) + "\n" for r in records[:3]))
+    object_store.workflow_bound_table(results)
+    assert capsys.readouterr().out == ""
 
 
 def test_a_method_aborted_by_pyarrows_s3_shutdown_keeps_its_result(monkeypatch):
