@@ -294,6 +294,7 @@ def test_the_workflow_bound_table(tmp_path, capsys):
         {"method": "empty-workflow", "wall": 1.5},
         {"method": "floor", "wall": 1.0},
         {"method": "columns-notebook", "wall": 2.5},
+        {"method": "columns", "wall": 3.5},
         {"method": "baseline", "wall": 8.0},
         {"method": "ours-default", "wall": 7.0},
         {"method": "ours-default-notebook", "wall": 6.0},
@@ -304,10 +305,10 @@ def test_the_workflow_bound_table(tmp_path, capsys):
     row = capsys.readouterr().out.strip().splitlines()[-1]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:2] == ["time", "80 ms"]
-    assert cells[2] == "1.50 / 1.00 / 2.50 / 8.00"
-    assert cells[3:7] == ["0.31", "0.50", "0.88", "0.75"]  # 2.5/8, 4/8, 7/8, 6/8
+    assert cells[2] == "1.50 / 1.00 / 2.50 / 3.50 / 8.00"
+    assert cells[3:8] == ["0.31", "0.50", "0.62", "0.88", "0.75"]  # 2.5/8, 4/8, 5/8, 7/8, 6/8
     # without the notebook method beside it, no row
-    results.write_text("".join(json.dumps(case | {"rows": 5} | r) + "\n" for r in records[:3]))
+    results.write_text("".join(json.dumps(case | {"rows": 5} | r) + "\n" for r in records[:4]))
     object_store.workflow_bound_table(results)
     assert capsys.readouterr().out == ""
 
