@@ -13,9 +13,12 @@ import os
 
 from snakemake.utils import min_version
 
-from neowise_lightcurves import exits
+from neowise_lightcurves import exits, snakemake_pandas
 
 min_version("9.0")
+# Snakemake's process asks whether params are pandas objects without importing pandas (~0.3
+# CPU-s before the first job): neowise_lightcurves.snakemake_pandas
+snakemake_pandas.check_params_without_importing_pandas()
 
 
 # The defaults, wherever the run's working folder is; --configfile and --config update them.

@@ -307,10 +307,13 @@ def in_subprocess(
     return json.loads(lines[-1])
 
 
-#: The Snakefile of ``empty-workflow``: one job, started as ours are (``script:``), importing
-#: what each of our jobs imports, and the run ended as ours is (:mod:`neowise_lightcurves.exits`).
+#: The Snakefile of ``empty-workflow``: one job, started as ours are (``script:``, params checked
+#: without pandas: :mod:`neowise_lightcurves.snakemake_pandas`), importing what each of our jobs
+#: imports, and the run ended as ours is (:mod:`neowise_lightcurves.exits`).
 EMPTY_SNAKEFILE = """
-from neowise_lightcurves import exits
+from neowise_lightcurves import exits, snakemake_pandas
+
+snakemake_pandas.check_params_without_importing_pandas()
 
 
 rule all:
