@@ -4,6 +4,7 @@ answers: neowise_lightcurves.snakemake_pandas."""
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,21 @@ def test_pandas_is_refused_to_one_thread_only():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["refused", "pandas", "pandas"]
+
+
+def test_the_workflows_own_imports_in_snakemakes_process_hold_no_pandas():
+    """What the Snakefile and the rules' files import at the top level (run in Snakemake's
+    own process) imports no pandas: else the check above would spare nothing."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "Snakefile", *sorted((root / "workflow" / "rules").glob("*.smk"))]
+    lines = {
+        line.strip()
+        for f in files
+        for line in f.read_text().splitlines()
+        if line.startswith(("import ", "from "))
+    }
+    assert any("neowise_lightcurves" in line for line in lines)
+    code = "\n".join(["import sys", *sorted(lines), "print('pandas' in sys.modules)"])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -8,7 +8,8 @@ _safely_store_params``). No value can be a pandas object while pandas is not imp
 :func:`check_params_without_importing_pandas` makes both look at pandas only where it is
 imported already: the same answers, without the import. The Snakefile calls it; this
 workflow's own code in Snakemake's process (the Snakefile, the rules' input functions) imports
-no pandas.
+no pandas. Where Snakemake's SLURM executor plugin is installed, it imports pandas itself at
+every start of Snakemake, and nothing is spared.
 
 Measured (benchmarks/README.md, "Snakemake's process without pandas"): ~0.2 s of wall time and
 of CPU less in every run, before its first job starts.
