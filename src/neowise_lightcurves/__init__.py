@@ -58,6 +58,7 @@ Plumbing
   config       reading the workflow's configuration
   logs         each job's log file, why it failed, and its CPU
   exits        processes that end with their work (Snakemake's own, each job's)
+  snakemake_pandas  Snakemake's own process checks rules' params without importing pandas
 """
 
 from importlib.metadata import PackageNotFoundError, version
