@@ -542,10 +542,10 @@ def floor(
     threads: int = 2,
 ) -> dict:
     """Read ``columns`` (default: those our output holds) from every file of the partitions the
-    targets touch, ``threads`` partitions at once, each listed and then its files read (so that
-    listings overlap reads, as in a match); no filter. ``filesystem``, ``root``: as for
+    targets touch, ``threads`` files at once, each partition's as soon as its listing is back
+    (listings overlap reads, as in a match); no filter. ``filesystem``, ``root``: as for
     :func:`baseline`."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     import pyarrow.fs
 
@@ -575,11 +575,12 @@ def floor(
         groups = list(range(meta.num_row_groups))
         return ranged.read_row_groups(source, meta, groups, cols).num_rows
 
-    def partition(year_k):  # listed, then its files read, while other partitions are listed
-        return sum(read(f) for f in cat.partition_files(f"year{year_k[0]}", year_k[1]))
-
-    with ThreadPoolExecutor(threads) as pool:
-        rows = sum(pool.map(partition, [(y, k) for y in YEARS for k in parts]))
+    # partitions listed ``threads`` at once, each one's files read as its listing is back,
+    # ``threads`` files at once
+    with ThreadPoolExecutor(threads) as lister, ThreadPoolExecutor(threads) as reader:
+        listings = [lister.submit(cat.partition_files, f"year{y}", k) for y in YEARS for k in parts]
+        reads = [reader.submit(read, f) for done in as_completed(listings) for f in done.result()]
+        rows = sum(r.result() for r in reads)
     return {
         "wall": time.perf_counter() - t0,
         "reads": counter.reads,

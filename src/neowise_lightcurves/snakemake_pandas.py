@@ -28,29 +28,38 @@ PANDAS = "pandas"
 
 
 class _RefusePandas:
-    """An import finder that refuses :data:`PANDAS` to one thread, as if it were not installed
-    (every other import, and every other thread's, goes on as usual)."""
+    """An import finder that refuses :data:`PANDAS` to the threads inside
+    :func:`pandas_refused`, as if it were not installed; every other import, and every other
+    thread's, goes on as usual. One is installed for good, on first use: ``sys.meta_path`` is
+    not changed while other threads may be walking it in their imports."""
 
-    def __init__(self, thread: int):
-        self.thread = thread
+    def __init__(self):
+        self.refusing = threading.local()
 
     def find_spec(self, name, path=None, target=None):
-        if name == PANDAS and threading.get_ident() == self.thread:
+        if name == PANDAS and getattr(self.refusing, "on", False):
             raise ModuleNotFoundError(f"No module named {PANDAS!r} (not imported)", name=PANDAS)
         return None
+
+
+_REFUSE = _RefusePandas()
+_INSTALL = threading.Lock()
 
 
 @contextlib.contextmanager
 def pandas_refused() -> Iterator[None]:
     """Within it, ``import pandas`` in this thread raises :class:`ModuleNotFoundError` where
-    pandas is not imported yet; where it is, the import gives it as usual. Other threads are
-    not affected."""
-    finder = _RefusePandas(threading.get_ident())
-    sys.meta_path.insert(0, finder)
+    pandas is not imported yet (and so does ``importlib.util.find_spec("pandas")``); where it
+    is, the import gives it as usual. Other threads are not affected."""
+    with _INSTALL:
+        if _REFUSE not in sys.meta_path:
+            sys.meta_path.insert(0, _REFUSE)
+    before = getattr(_REFUSE.refusing, "on", False)
+    _REFUSE.refusing.on = True
     try:
         yield
     finally:
-        sys.meta_path.remove(finder)
+        _REFUSE.refusing.on = before
 
 
 def _pandas_imported() -> bool:
