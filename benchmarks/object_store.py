@@ -76,6 +76,9 @@ METHODS = (
     "ours-default",
     "ours-default-notebook",
 )
+#: The methods that read every row group of the touched files (read_path's ``floor``): ``ra`` and
+#: ``dec``, the default columns, the notebook's.
+BOUND_READS = ("floor", "columns", "columns-notebook")
 #: The methods ``run`` measures unless told otherwise, and the main table's.
 MAIN_METHODS = METHODS[:4]
 #: Where a method's own configuration differs from the workflow's defaults.
@@ -182,18 +185,12 @@ def method(name: str, sky: Path, targets_csv: Path, radius: float, endpoint: str
     fs = s3_filesystem(endpoint)
     if name == "baseline":
         return read_path.baseline(sky, targets_csv, radius, filesystem=fs, root=root)
-    if name == "floor":
-        return read_path.floor(
-            sky, targets_csv, radius, filesystem=fs, root=root, columns=["ra", "dec"], threads=16
-        )
-    if name == "columns":
-        return read_path.floor(sky, targets_csv, radius, filesystem=fs, root=root, threads=16)
-    if name == "columns-notebook":
+    if name in BOUND_READS:  # the floor's reads, of the columns each names
         from neowise_lightcurves.columns import NOTEBOOK_COLUMNS
 
-        cols = list(NOTEBOOK_COLUMNS)
+        cols = {"floor": ["ra", "dec"], "columns": None, "columns-notebook": NOTEBOOK_COLUMNS}
         return read_path.floor(
-            sky, targets_csv, radius, filesystem=fs, root=root, columns=cols, threads=16
+            sky, targets_csv, radius, filesystem=fs, root=root, columns=cols[name], threads=16
         )
     if name in ("fetch", "fetch-notebook"):
         extra = {"columns": "notebook"} if name == "fetch-notebook" else {}
